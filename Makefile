@@ -1,0 +1,54 @@
+# The two commands: `make run` and `make test`. Both work on a fresh Debian 12 machine as root.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEB_PACKAGES := python3-venv redis-server postgresql sox espeak-ng sip-tester mmdebstrap \
+	chromium docker-compose
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+.PHONY: run test deps venv lint typecheck check prompts asterisk-root bench clean
+
+run: deps venv
+	$(BIN)/hotline dev-setup
+	$(BIN)/hotline run
+
+test: deps venv asterisk-root prompts
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+# Debian packages the gateway and its tests use; installed only when one is missing.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,models]'
+	touch $(STAMP)
+
+asterisk-root:
+	scripts/asterisk-root.sh
+
+prompts: venv
+	$(BIN)/hotline prompts build
+
+lint: venv
+	$(BIN)/ruff check .
+typecheck: venv
+	$(BIN)/mypy
+check: lint typecheck
+
+bench: deps venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

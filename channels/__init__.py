@@ -1,0 +1,1 @@
+"""Text channels: one adapter per channel (verify, parse → Intake, reply) plus thin routes."""

@@ -1,0 +1,100 @@
+"""Gateway settings, read from ``HOTLINE_*`` environment variables or a ``.env`` file.
+
+Built by :func:`load_settings` (never at import time). Secrets have no defaults; a channel whose
+secrets are unset is disabled, and placeholder secrets are refused outside development.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "test", "example"})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HOTLINE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "production"] = "production"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8096
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    audiosocket_port: int = 4574
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    public_url: str | None = None
+    timezone: str = "Asia/Shanghai"
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    wechat_token: SecretStr | None = None
+    wechat_app_id: str | None = None
+    wechat_aes_key: SecretStr | None = None
+    wechat_max_clock_skew: int = 300
+
+    vosk_model: Path | None = None
+    prompts_dir: Path | None = None
+    recordings_dir: Path | None = None
+    spool_dir: Path | None = None
+
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str | None = None
+    ami_secret: SecretStr | None = None
+
+    workers: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.env == "development":
+            return self
+        for name in ("twilio_auth_token", "wechat_token", "wechat_aes_key", "ami_secret"):
+            value = getattr(self, name)
+            if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    f"HOTLINE_{name.upper()} is a placeholder; set a real secret "
+                    "(or HOTLINE_ENV=development for local experiments)"
+                )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hotline.sqlite3').resolve()}"
+
+    @property
+    def redis_socket(self) -> Path:
+        """Unix socket of the private redis-server that ``hotline run`` starts."""
+        return (self.data_dir / "redis.sock").resolve()
+
+    @property
+    def resolved_redis_url(self) -> str:
+        if self.redis_url:
+            return self.redis_url
+        return f"unix://{self.redis_socket}"
+
+    def dir(self, configured: Path | None, default: str) -> Path:
+        return (configured or self.data_dir / default).resolve()
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.dir(self.recordings_dir, "recordings")
+
+    @property
+    def spool_path(self) -> Path:
+        return self.dir(self.spool_dir, "spool")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (and ``.env``); keyword overrides win."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,21 @@
+"""``hotline worker``: an RQ worker with the gateway's store installed for its jobs."""
+
+from __future__ import annotations
+
+from rq import Worker
+from rq.serializers import JSONSerializer
+
+from hotline.services import make_redis, make_store
+from hotline.settings import Settings
+from router import runtime
+from router.migrate import upgrade
+
+
+def run_worker(settings: Settings, queues: list[str], *, burst: bool = False) -> int:
+    store = make_store(settings)
+    upgrade(store.db)
+    runtime.install(store)
+    redis = make_redis(settings)
+    worker = Worker(queues, connection=redis, serializer=JSONSerializer)
+    ok = worker.work(burst=burst, with_scheduler=False)
+    return 0 if ok or not burst else 1

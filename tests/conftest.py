@@ -1,0 +1,67 @@
+"""Shared fixtures: private Redis and PostgreSQL, a migrated store on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from router.db import Database
+from router.migrate import upgrade
+from router.store import Store
+from tests.support.services import PostgresServer, RedisServer
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    # Not under pytest's tmp folder: that one is private to root, and postgres runs as postgres.
+    root = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
+    server = PostgresServer(root)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
+
+
+def make_store(url: str) -> Store:
+    db = Database(url)
+    upgrade(db)
+    return Store(db)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    s = make_store(database_url)
+    yield s
+    s.db.dispose()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[Store]:
+    s = make_store(sqlite_url)
+    yield s
+    s.db.dispose()
