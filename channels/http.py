@@ -1,18 +1,50 @@
-"""The HTTP routes of every text channel, assembled for the app factory."""
+"""The HTTP routes of every text channel, assembled for the app factory.
+
+Each channel package owns its config dataclass and a ``build_router(config, ...)`` function;
+a channel whose secrets are not configured answers 503 with a JSON error naming the settings.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from fastapi import APIRouter
 
 
 @dataclass(frozen=True)
-class ChannelsConfig:
-    """What the channel routes need from settings (built by ``hotline.app``)."""
+class TwilioConfig:
+    account_sid: str | None = None
+    auth_token: str | None = None  # HOTLINE_TWILIO_AUTH_TOKEN; unset → channel disabled
+    public_url: str | None = None  # HOTLINE_PUBLIC_URL: the URL Twilio signs
 
+
+@dataclass(frozen=True)
+class WechatConfig:
+    token: str | None = None  # HOTLINE_WECHAT_TOKEN; unset → channel disabled
+    app_id: str | None = None
+    aes_key: str | None = None  # 43 chars; set → safe (AES) mode accepted
+    max_clock_skew: int = 300  # seconds; older timestamps are refused
+
+
+@dataclass(frozen=True)
+class WebformConfig:
+    upload_dir: Path = Path("./var/uploads")
+    csrf_secret: str | None = None  # HOTLINE_WEB_SECRET; development generates one
+    max_photo_bytes: int = 8 * 1024 * 1024
     public_url: str | None = None
 
 
+@dataclass(frozen=True)
+class ChannelsConfig:
+    """What the channel routes need from settings (built by ``hotline.channels_config``)."""
+
+    twilio: TwilioConfig = field(default_factory=TwilioConfig)
+    wechat: WechatConfig = field(default_factory=WechatConfig)
+    web: WebformConfig = field(default_factory=WebformConfig)
+
+
 def build_router(config: ChannelsConfig) -> APIRouter:
-    return APIRouter()
+    router = APIRouter()
+    # Each channel package adds its routes here (twilio_sms, wechat, webform).
+    return router

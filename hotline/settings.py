@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     wechat_app_id: str | None = None
     wechat_aes_key: SecretStr | None = None
     wechat_max_clock_skew: int = 300
+    web_secret: SecretStr | None = None
 
     vosk_model: Path | None = None
     prompts_dir: Path | None = None
@@ -57,7 +58,9 @@ class Settings(BaseSettings):
     def _refuse_placeholders(self) -> Settings:
         if self.env == "development":
             return self
-        for name in ("twilio_auth_token", "wechat_token", "wechat_aes_key", "ami_secret"):
+        for name in (
+            "twilio_auth_token", "wechat_token", "wechat_aes_key", "ami_secret", "web_secret"
+        ):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(
