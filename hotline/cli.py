@@ -13,7 +13,9 @@ COMMAND_MODULES = (
     "hotline.cmd_core",
     "hotline.cmd_channels",
     "hotline.cmd_ivr",
+    "hotline.cmd_spool",
     "hotline.cmd_transcription",
+    "hotline.cmd_run",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
         return self.dir(self.recordings_dir, "recordings")
 
     @property
+    def media_path(self) -> Path:
+        return self.dir(None, "media")
+
+    @property
     def spool_path(self) -> Path:
         return self.dir(self.spool_dir, "spool")
 

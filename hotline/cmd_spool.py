@@ -1,0 +1,10 @@
+"""CLI commands: `spool`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    """Add the subcommands (none yet)."""
