@@ -77,8 +77,9 @@ class Settings(BaseSettings):
 
     @property
     def redis_socket(self) -> Path:
-        """Unix socket of the private redis-server that ``hotline run`` starts."""
-        return (self.data_dir / "redis.sock").resolve()
+        """Unix socket of the private redis-server that ``hotline run`` starts (in a
+        mode-700 folder of its own, beside its append-only file)."""
+        return (self.data_dir / "redis" / "redis.sock").resolve()
 
     @property
     def resolved_redis_url(self) -> str:
