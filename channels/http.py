@@ -30,7 +30,7 @@ class WechatConfig:
 @dataclass(frozen=True)
 class WebformConfig:
     upload_dir: Path = Path("./var/uploads")
-    csrf_secret: str | None = None  # HOTLINE_WEB_SECRET; development generates one
+    csrf_secret: str | None = None  # HOTLINE_WEB_SECRET; unset → /report answers 503
     max_photo_bytes: int = 8 * 1024 * 1024
     public_url: str | None = None
 
@@ -47,4 +47,7 @@ class ChannelsConfig:
 def build_router(config: ChannelsConfig) -> APIRouter:
     router = APIRouter()
     # Each channel package adds its routes here (twilio_sms, wechat, webform).
+    from channels.webform import build_router as webform_router
+
+    router.include_router(webform_router(config.web))
     return router

@@ -25,7 +25,7 @@ def channels_config(settings: Settings) -> ChannelsConfig:
             max_clock_skew=settings.wechat_max_clock_skew,
         ),
         web=WebformConfig(
-            upload_dir=settings.dir(None, "uploads"),
+            upload_dir=settings.media_path,
             csrf_secret=_secret(settings.web_secret),
             public_url=settings.public_url,
         ),

@@ -1,0 +1,226 @@
+"""``GET|POST /report``: the FastAPI glue around the web form's pure parts.
+
+Order on POST: parse the multipart body → check the CSRF token (which yields the submission id)
+→ validate every field and every photo → only then save photos and submit the intake. A form
+sent twice carries the same submission id (the ticket's ``channel_ref``), so it shows the same
+ticket number instead of creating a second ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from channels.webform import csrf, pages
+from channels.webform.intake import to_intake
+from channels.webform.photos import Photo, PhotoError, check_photo
+from channels.webform.validation import (
+    ADDRESS_MAX,
+    CHECKBOXES,
+    DESCRIPTION_MAX,
+    KIND_LABELS,
+    KINDS,
+    MAX_PHOTOS,
+    NAME_MAX,
+    TEXT_FIELDS,
+    Checked,
+    valid_grid,
+    validate,
+)
+from router import media
+from router.api import get_store
+from router.httperrors import error_response
+from router.masking import mask_phone
+from router.model import Attachment, Channel, Ticket
+
+if TYPE_CHECKING:
+    from channels.http import WebformConfig
+
+log = logging.getLogger("channels.webform")
+
+TOKEN_MAX_AGE = 24 * 3600  # a form may stay open on a phone for a day
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+MAX_FORM_FIELDS = 40
+MAX_FIELD_BYTES = 64 * 1024  # text fields; the description is at most 2000 characters
+DISABLED = ("the web form is disabled: set HOTLINE_WEB_SECRET to a long random value "
+            "(e.g. `openssl rand -hex 32`)")
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _problem(request: Request, status: int, message_zh: str, message_en: str) -> Response:
+    """A 4xx for a request the form cannot use: an HTML page for browsers, JSON otherwise."""
+    if _wants_html(request):
+        return pages.page(pages.render("problem.html", message=message_zh), status)
+    return error_response(status, message_en)
+
+
+class _Form:
+    """Everything the web form's routes share: config, cookie handling and page rendering."""
+
+    def __init__(self, config: WebformConfig) -> None:
+        self.config = config
+        self.secret = config.csrf_secret or ""
+
+    def _secure_cookie(self, request: Request) -> bool:
+        return request.url.scheme == "https" or (self.config.public_url or "").startswith(
+            "https://")
+
+    def _form_page(self, request: Request, nonce: str, submission_id: str, checked: Checked,
+                   *, status: int = 200, notice: str | None = None,
+                   had_photos: bool = False) -> Response:
+        token = csrf.issue(self.secret, nonce, submission_id, int(time.time()))
+        html = pages.render(
+            "form.html",
+            token=token,
+            values=checked.values,
+            errors=checked.errors,
+            notice=notice,
+            had_photos=had_photos,
+            kinds=[(kind.value, label) for kind, label in KINDS],
+            description_max=DESCRIPTION_MAX,
+            name_max=NAME_MAX,
+            address_max=ADDRESS_MAX,
+            max_photos=MAX_PHOTOS,
+            max_photo_bytes=self.config.max_photo_bytes,
+            max_photo_mb=f"{self.config.max_photo_bytes / (1024 * 1024):.0f}",
+        )
+        response = pages.page(html, status)
+        response.set_cookie(csrf.COOKIE_NAME, nonce, max_age=TOKEN_MAX_AGE, path="/report",
+                            httponly=True, samesite="strict", secure=self._secure_cookie(request))
+        return response
+
+    def _done_page(self, ticket: Ticket, *, repeat: bool) -> Response:
+        grid = ticket.location.grid if ticket.location else None
+        html = pages.render(
+            "done.html",
+            number=ticket.number,
+            repeat=repeat,
+            kind_label=KIND_LABELS.get(ticket.kind.value, "诉求"),
+            phone=mask_phone(ticket.citizen.phone) if ticket.citizen.consent_to_contact else None,
+            again_url=f"/report?grid={grid}" if grid else "/report",
+        )
+        return pages.page(html)
+
+    # -- GET ------------------------------------------------------------------------------
+    async def show(self, request: Request) -> Response:
+        if not self.secret:
+            return error_response(503, DISABLED)
+        nonce = request.cookies.get(csrf.COOKIE_NAME)
+        if not csrf.valid_nonce(nonce):
+            nonce = csrf.new_nonce()
+        assert nonce is not None
+        raw_grid = request.query_params.get("grid")
+        grid = valid_grid(raw_grid)
+        notice = None
+        if raw_grid is not None and grid is None:
+            notice = "二维码中的网格编号无效，请填写发生地点。"
+        checked = validate({"grid": grid or ""})
+        checked.errors.clear()
+        return self._form_page(request, nonce, csrf.new_submission_id(), checked, notice=notice)
+
+    # -- POST -----------------------------------------------------------------------------
+    async def submit(self, request: Request) -> Response:
+        if not self.secret:
+            return error_response(503, DISABLED)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in FORM_TYPES:
+            return _problem(request, 415, "提交的内容格式不正确，请通过网页表单提交。",
+                            "send the form as multipart/form-data")
+        try:
+            async with request.form(max_files=MAX_PHOTOS + 4, max_fields=MAX_FORM_FIELDS,
+                                    max_part_size=MAX_FIELD_BYTES) as form:
+                return await self._handle(request, form)
+        except HTTPException as exc:
+            if exc.status_code != 400:
+                raise
+            return _problem(request, 400, "提交的内容不完整或格式不正确，请返回重新填写。",
+                            f"malformed form body: {exc.detail}")
+
+    async def _handle(self, request: Request, form: FormData) -> Response:
+        raw = {name: _text(form, name) for name in (*TEXT_FIELDS, *CHECKBOXES)}
+        uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
+        checked = validate(raw, len(uploads))
+
+        nonce = request.cookies.get(csrf.COOKIE_NAME)
+        token = csrf.check(self.secret, nonce, _text(form, "csrf"), int(time.time()),
+                           TOKEN_MAX_AGE)
+        if not token.ok or token.submission_id is None:
+            log.info("web form refused: csrf %s", token.problem.value if token.problem else "-")
+            checked.errors.clear()
+            notice = ("页面已过期，请检查内容后重新提交。" if token.problem is csrf.TokenProblem.expired
+                      else "页面校验失败（可能是浏览器禁用了 Cookie），请检查内容后重新提交。")
+            fresh = nonce if csrf.valid_nonce(nonce) else csrf.new_nonce()
+            assert fresh is not None
+            return self._form_page(request, fresh, csrf.new_submission_id(), checked,
+                                   status=403, notice=notice, had_photos=bool(uploads))
+        submission_id = token.submission_id
+        assert nonce is not None
+
+        photos: list[Photo] = []
+        if checked.form is not None or not checked.errors.get("photos"):
+            keep = checked.values.get("share_photo_location") == "on"
+            problems = []
+            for index, upload in enumerate(uploads[:MAX_PHOTOS], start=1):
+                data = await upload.read(self.config.max_photo_bytes + 1)
+                try:
+                    photos.append(await run_in_threadpool(
+                        check_photo, data, max_bytes=self.config.max_photo_bytes,
+                        keep_location=keep))
+                except PhotoError as exc:
+                    problems.append(f"第 {index} 张照片：{exc.message}")
+            if problems:
+                checked.errors["photos"] = "；".join(problems)
+                checked.form = None
+        if checked.form is None:
+            return self._form_page(request, nonce, submission_id, checked, status=422,
+                                   had_photos=bool(uploads))
+
+        store = get_store(request)
+        existing = await run_in_threadpool(store.find_by_ref, Channel.web.value, submission_id)
+        if existing is not None:
+            return self._done_page(existing, repeat=True)
+        attachments = await run_in_threadpool(self._save, photos)
+        intake = to_intake(checked.form, submission_id=submission_id,
+                           received_at=datetime.now(UTC), attachments=attachments,
+                           photo_positions=[p.gps for p in photos])
+        result = await run_in_threadpool(store.submit, intake)
+        log.info("web intake ticket=%s created=%s kind=%s photos=%d phone=%s grid=%s",
+                 result.ticket.number, result.created, intake.kind.value, len(attachments),
+                 mask_phone(intake.citizen.phone), checked.form.grid or "-")
+        return self._done_page(result.ticket, repeat=not result.created)
+
+    def _save(self, photos: list[Photo]) -> list[Attachment]:
+        return [media.save_bytes(self.config.upload_dir, p.jpeg, "image/jpeg") for p in photos]
+
+
+def _text(form: FormData, name: str) -> str:
+    value: Any = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def build_router(config: WebformConfig) -> APIRouter:
+    router = APIRouter(tags=["web form"], include_in_schema=False)
+    handler = _Form(config)
+    router.add_api_route("/report", handler.show, methods=["GET"])
+    router.add_api_route("/report", handler.submit, methods=["POST"])
+
+    @router.get("/report/static/{name}")
+    async def static(name: str, request: Request) -> Response:
+        found = pages.static_response(name, request.headers.get("if-none-match"))
+        if found is None:
+            return error_response(404, f"no static file '{name}'")
+        return found
+
+    return router
+

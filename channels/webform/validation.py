@@ -1,0 +1,161 @@
+"""Server-side validation of the resident web form: raw strings in, a clean form or messages out.
+
+Pure: no HTTP, no storage. Every message is zh-CN and keyed by the form field it belongs to, so
+the page can show it next to that field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import phonenumbers
+
+from router.model import Kind
+
+KINDS: tuple[tuple[Kind, str], ...] = (
+    (Kind.consultation, "咨询"),
+    (Kind.help, "求助"),
+    (Kind.complaint, "投诉"),
+    (Kind.report, "举报"),
+    (Kind.suggestion, "建议"),
+)
+KIND_LABELS = {kind.value: label for kind, label in KINDS}
+DESCRIPTION_MAX = 2000
+NAME_MAX = 50
+ADDRESS_MAX = 200
+MAX_PHOTOS = 4
+DEFAULT_REGION = "CN"
+GRID_CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+TEXT_FIELDS = ("kind", "description", "phone", "name", "address", "lat", "lon", "grid")
+CHECKBOXES = ("consent", "share_photo_location")
+
+
+@dataclass(frozen=True)
+class CleanForm:
+    kind: Kind
+    description: str
+    phone: str | None  # E.164
+    consent: bool
+    name: str | None
+    address: str | None
+    lat: float | None
+    lon: float | None
+    grid: str | None
+    share_photo_location: bool
+
+
+@dataclass
+class Checked:
+    """The outcome: ``form`` when valid, else ``errors`` (field → message); ``values`` echo."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    form: CleanForm | None = None
+
+
+def valid_grid(code: str | None) -> str | None:
+    """The grid code when it has the QR-code format, else None."""
+    if code is None:
+        return None
+    code = code.strip()
+    return code if GRID_CODE.match(code) else None
+
+
+def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str | None:
+    """E.164 for a valid number (national numbers in ``region``), else None."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _single_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _coordinate(raw: str, limit: float) -> float | None:
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or abs(value) > limit:
+        return None
+    return round(value, 7)
+
+
+def _checked(raw: Mapping[str, str], name: str) -> bool:
+    return raw.get(name, "").strip().lower() in {"on", "1", "true", "yes"}
+
+
+def validate(raw: Mapping[str, str], photo_count: int = 0) -> Checked:
+    values = {name: raw.get(name, "") for name in TEXT_FIELDS}
+    for name in CHECKBOXES:
+        values[name] = "on" if _checked(raw, name) else ""
+    errors: dict[str, str] = {}
+
+    kind_raw = values["kind"].strip()
+    kind = Kind(kind_raw) if kind_raw in KIND_LABELS else None
+    if kind is None:
+        errors["kind"] = "请选择诉求类型"
+
+    description = values["description"].replace("\r\n", "\n").strip()
+    if not description:
+        errors["description"] = "请填写诉求内容"
+    elif len(description) > DESCRIPTION_MAX:
+        errors["description"] = f"诉求内容不能超过 {DESCRIPTION_MAX} 字（现在 {len(description)} 字）"
+
+    phone_raw = values["phone"].strip()
+    phone = None
+    if phone_raw:
+        phone = normalize_phone(phone_raw)
+        if phone is None:
+            errors["phone"] = "电话号码格式不正确，请填写手机号或带区号的固定电话"
+    consent = values["consent"] == "on"
+    if consent and not phone_raw:
+        errors["phone"] = "您同意了联系，请填写电话号码"
+
+    name = _single_line(values["name"])
+    if len(name) > NAME_MAX:
+        errors["name"] = f"姓名不能超过 {NAME_MAX} 字"
+
+    address = _single_line(values["address"])
+    if len(address) > ADDRESS_MAX:
+        errors["address"] = f"地址不能超过 {ADDRESS_MAX} 字"
+
+    lat = lon = None
+    lat_raw, lon_raw = values["lat"].strip(), values["lon"].strip()
+    if lat_raw or lon_raw:
+        lat, lon = _coordinate(lat_raw, 90), _coordinate(lon_raw, 180)
+        if lat is None or lon is None:
+            errors["address"] = "定位信息无效，请重新获取位置或填写地址"
+            lat = lon = None
+
+    grid_raw = values["grid"].strip()
+    grid = valid_grid(grid_raw) if grid_raw else None
+    if grid_raw and grid is None:
+        errors["grid"] = "网格编号无效，请重新扫描二维码"
+
+    if photo_count > MAX_PHOTOS:
+        errors["photos"] = f"最多上传 {MAX_PHOTOS} 张照片"
+
+    checked = Checked(values=values, errors=errors)
+    if not errors and kind is not None:
+        checked.form = CleanForm(
+            kind=kind,
+            description=description,
+            phone=phone,
+            consent=consent,
+            name=name or None,
+            address=address or None,
+            lat=lat,
+            lon=lon,
+            grid=grid,
+            share_photo_location=values["share_photo_location"] == "on",
+        )
+    return checked
