@@ -45,6 +45,7 @@ def create_app(settings: Settings, *, store: Store | None = None, migrate: bool 
     app.state.settings = settings
     app.state.store = store
     app.state.feed_notifier = notifier
+    app.state.media_dir = settings.media_path
     httperrors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(api)

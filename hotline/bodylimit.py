@@ -1,14 +1,15 @@
-"""ASGI middleware refusing request bodies above a size limit with 413 (JSON error body)."""
+"""ASGI middleware refusing request bodies above a size limit with 413 (JSON error body).
+
+A declared ``Content-Length`` over the limit is refused before the app runs. A streamed body
+is counted as it arrives: past the limit the 413 is sent at once, the app is told the client
+went away (so nothing is written) and whatever the app still tries to send is dropped.
+"""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from router.httperrors import error_response
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class BodyLimit:
@@ -20,31 +21,35 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = f"the request body is larger than {self.max_bytes} bytes"
+        refusal = error_response(413, f"the request body is larger than {self.max_bytes} bytes")
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await error_response(413, message)(scope, receive, send)
+                await refusal(scope, receive, send)
                 return
         seen = 0
         started = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    refused = True
+                    if not started:
+                        await refusal(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return msg
 
-        async def tracking_send(msg: Message) -> None:
+        async def guarded_send(msg: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if msg["type"] == "http.response.start":
                 started = True
             await send(msg)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await error_response(413, message)(scope, receive, send)
+        await self.app(scope, limited_receive, guarded_send)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from router import apikeys
+from router import apikeys, media
 from router.apikeys import ApiKey, Scope
 from router.events import TicketEvent, apply_event
 from router.feed import FeedNotifier, wait_for_tickets
@@ -129,6 +131,21 @@ async def post_event(ticket_id: str, event: TicketEvent, store: StoreDep) -> Tic
         raise ApiError(404, str(exc)) from None
     except IllegalTransition as exc:
         raise ApiError(409, str(exc), "illegal_transition") from None
+
+
+@api.get("/media/{name}", dependencies=[Depends(require(Scope.read))],
+         response_class=FileResponse)
+async def get_media(name: str, request: Request) -> FileResponse:
+    """An attachment kept by the gateway (recordings, photos), by its content address."""
+    media_dir: Path = request.app.state.media_dir
+    path = media.resolve(media_dir, name)
+    if path is None:
+        raise ApiError(404, f"no media file '{name}'")
+    content_type = next(
+        (ct for ct, ext in media.EXTENSIONS.items() if name.endswith("." + ext)),
+        "application/octet-stream",
+    )
+    return FileResponse(path, media_type=content_type)
 
 
 @api.post("/intake", response_model=IntakeAck, status_code=201)

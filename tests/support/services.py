@@ -31,9 +31,12 @@ def wait_until(predicate: object, timeout: float = 20.0, interval: float = 0.05)
 class RedisServer:
     """A private redis-server on a unix socket (and a TCP port), restartable on the same paths."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, persistent: bool = False) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        # persistent: an append-only file fsynced on every write survives a restart, as a
+        # production Redis under RQ should.
+        self.persistent = persistent
         self.socket = root / "redis.sock"
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -52,7 +55,8 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed: run 'make deps'")
         self.proc = subprocess.Popen(
             [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--unixsocket",
-             str(self.socket), "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+             str(self.socket), "--unixsocketperm", "700", "--save", "",
+             "--appendonly", "yes" if self.persistent else "no", "--appendfsync", "always",
              "--dir", str(self.root), "--logfile", str(self.root / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
