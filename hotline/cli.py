@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "hotline.cmd_spool",
     "hotline.cmd_transcription",
     "hotline.cmd_run",
+    "hotline.cmd_demo",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,0 +1,159 @@
+"""``hotline demo``: send sample intakes to a running gateway the way real clients do, then
+follow the tickets through the loop (playing the back office for one of them).
+
+Each channel that is configured gets one message: the generic JSON intake (API key), a signed
+Twilio SMS webhook, a signed WeChat message and a web-form post (CSRF token from the page).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from channels.http import ChannelsConfig
+
+STEP_NAMES = {
+    "received": "1 采集受理 received",
+    "registered": "2 案卷建立 registered",
+    "dispatched": "3 指挥派遣 dispatched",
+    "in_progress": "4 任务处理 in_progress",
+    "resolved": "5 处理反馈 resolved",
+    "closed": "6 核实结案 closed",
+    "evaluated": "7 综合评价 evaluated",
+    "merged": "merged",
+    "rejected": "rejected",
+}
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+NUMBER = re.compile(r"\b(\d{10})\b")
+
+
+@dataclass
+class Sent:
+    channel: str
+    number: str | None
+    detail: str
+
+
+def _api(client: httpx.Client, key: str, run: str) -> Sent:
+    r = client.post(
+        "/api/v1/intake",
+        headers={"Authorization": f"Bearer {key}"},
+        json={
+            "channel_ref": f"demo-{run}",
+            "kind": "report",
+            "text": "东四北大街路口的井盖丢失，夜里很危险。",
+            "citizen": {"phone": "+8613800138000", "name": "王女士", "consent_to_contact": True},
+            "location": {"address": "东城区东四北大街与东四十条交叉口", "grid": "DC-DS-0107"},
+        },
+    )
+    return Sent("api", r.json().get("number") if r.is_success else None, f"HTTP {r.status_code}")
+
+
+def _sms(client: httpx.Client, config: ChannelsConfig, run: str) -> Sent:
+    demo = importlib.import_module("channels.twilio_sms.demo")
+    path, headers, form = demo.sample_request(
+        config.twilio, "小区楼道的灯坏了一周了，请尽快修理。", "+8613900139000",
+        "SM" + uuid.uuid5(uuid.NAMESPACE_URL, run).hex)
+    r = client.post(path, headers=headers, data=form)
+    return Sent("sms", _number(r.text), f"HTTP {r.status_code}")
+
+
+def _wechat(client: httpx.Client, config: ChannelsConfig, run: str) -> Sent:
+    demo = importlib.import_module("channels.wechat.demo")
+    path, headers, body = demo.sample_request(
+        config.wechat, "建议在胡同口增加垃圾分类投放点。", "oDemo" + run[:12],
+        int(time.time() * 1000) % 10**15)
+    r = client.post(path, headers=headers, content=body)
+    return Sent("wechat", _number(r.text), f"HTTP {r.status_code}")
+
+
+def _web(client: httpx.Client, run: str) -> Sent:
+    page = client.get("/report?grid=DC-DS-0107")
+    if page.status_code != 200:
+        return Sent("web", None, f"form answered HTTP {page.status_code}")
+    fields = dict(HIDDEN.findall(page.text))
+    fields.update({"kind": "help", "description": "家门口的自来水管漏水，已经流到路面。",
+                   "address": "东城区北新桥三条8号", "phone": "13700137000", "consent": "on"})
+    r = client.post("/report", data=fields, files={"photos": ("", b"", "application/octet-stream")})
+    return Sent("web", _number(r.text), f"HTTP {r.status_code}")
+
+
+def _number(text: str) -> str | None:
+    m = NUMBER.search(text)
+    return m.group(1) if m else None
+
+
+def send_all(client: httpx.Client, key: str | None, config: ChannelsConfig,
+             say: Callable[[str], None]) -> list[Sent]:
+    run = uuid.uuid4().hex
+    senders: list[tuple[str, Callable[[], Sent]]] = []
+    if key:
+        senders.append(("api", lambda: _api(client, key, run)))
+    if config.twilio.auth_token and config.twilio.public_url:
+        senders.append(("sms", lambda: _sms(client, config, run)))
+    if config.wechat.token:
+        senders.append(("wechat", lambda: _wechat(client, config, run)))
+    if config.web.csrf_secret:
+        senders.append(("web", lambda: _web(client, run)))
+    sent: list[Sent] = []
+    for name, send in senders:
+        try:
+            result = send()
+        except (ImportError, AttributeError) as exc:
+            result = Sent(name, None, f"channel not available: {exc}")
+        except httpx.HTTPError as exc:
+            result = Sent(name, None, f"request failed: {exc}")
+        say(f"  {result.channel:7} → ticket {result.number or '—'} ({result.detail})")
+        sent.append(result)
+    return sent
+
+
+def follow(client: httpx.Client, key: str, numbers: list[str], say: Callable[[str], None],
+           timeout: float = 20.0) -> dict[str, dict[str, Any]]:
+    """Print each ticket's status as it changes, until all are registered or time is up."""
+    headers = {"Authorization": f"Bearer {key}"}
+    last: dict[str, str] = {}
+    tickets: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for number in numbers:
+            r = client.get(f"/api/v1/tickets/{number}", headers=headers)
+            if not r.is_success:
+                continue
+            t = r.json()
+            tickets[number] = t
+            if last.get(number) != t["status"]:
+                last[number] = t["status"]
+                say(f"  {number} [{t['channel']:6}] {STEP_NAMES[t['status']]}")
+        if numbers and all(s != "received" for s in last.values()) and len(last) == len(numbers):
+            break
+        time.sleep(0.3)
+    return tickets
+
+
+def play_back_office(client: httpx.Client, key: str, number: str,
+                     say: Callable[[str], None]) -> None:
+    """Walk one ticket through steps 3–7 through the events API, as a back office would."""
+    headers = {"Authorization": f"Bearer {key}"}
+    steps: list[dict[str, Any]] = [
+        {"status": "dispatched", "department": "东四街道", "loop": "small",
+         "note": "派至东四街道城管科"},
+        {"status": "in_progress", "note": "网格员已到现场"},
+        {"status": "resolved", "note": "已补装井盖并设置警示"},
+        {"status": "closed", "note": "回访核实：已处理"},
+        {"status": "evaluated", "evaluation": {"score": 5, "comment": "很及时", "channel": "api"}},
+    ]
+    for step in steps:
+        r = client.post(f"/api/v1/tickets/{number}/events", headers=headers,
+                        json={"actor": "demo-back-office", **step})
+        if not r.is_success:
+            say(f"  {number} event refused: HTTP {r.status_code} {r.text}")
+            return
+        say(f"  {number} {STEP_NAMES[r.json()['status']]}  ({step.get('note', '')})")
