@@ -1,10 +1,198 @@
-"""CLI commands: `run`."""
+"""CLI commands: ``run`` (everything on one machine) and ``dev-setup`` (local configuration)."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import errno
+import fcntl
+import os
+import socket
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+
+from hotline import devsetup
+from hotline.childproc import LinePrinter
+from hotline.cli import CliError
+from hotline.redis_private import PrivateRedis, RedisSetupError
+from hotline.services import make_store
+from hotline.settings import Settings, load_settings
+from hotline.supervisor import Program, Supervisor, SupervisorError
+from router.migrate import upgrade
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise CliError(f"invalid settings: {problems}") from None
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def optional_parts() -> tuple[bool, bool]:
+    """Whether ``hotline agi`` and ``hotline spool ingest --watch`` exist in this install."""
+    from hotline.cli import build_parser
+
+    commands = _subcommands(build_parser())
+    has_agi = "agi" in commands
+    ingest = _subcommands(commands["spool"]).get("ingest") if "spool" in commands else None
+    has_spool = ingest is not None and "--watch" in ingest._option_string_actions
+    return has_agi, has_spool
+
+
+def programs(
+    settings: Settings, *, agi: bool, spool: bool, log_level: str | None = None
+) -> list[Program]:
+    """The children of ``hotline run``: each a ``hotline`` subcommand in its own process."""
+    base = [sys.executable, "-m", "hotline.cli"]
+    if log_level:
+        base += ["--log-level", log_level]
+    found = [Program("http", [*base, "serve"]), Program("relay", [*base, "relay"])]
+    found += [Program(f"worker-{i}", [*base, "worker"]) for i in range(1, settings.workers + 1)]
+    if agi:
+        found.append(Program("agi", [*base, "agi"]))
+    if spool:
+        found.append(Program("spool", [*base, "spool", "ingest", "--watch"]))
+    return found
+
+
+def _check_port_free(host: str, port: int, setting: str) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CliError(
+                    f"{host}:{port} is already in use (another 'hotline run'?); "
+                    f"stop it or choose another port with {setting}"
+                ) from None
+            raise
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    """Hold a lock on the data dir for the supervisor's lifetime: one ``run`` per data dir.
+
+    The kernel drops it when the process dies, however it dies."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = (data_dir / "run.lock").open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise CliError(f"another 'hotline run' is using {data_dir.resolve()}") from None
+    return lock
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + host))
+
+
+def banner(settings: Settings, children: list[Program], redis: PrivateRedis | None) -> str:
+    http = f"http://{settings.http_host}:{settings.http_port}"
+    names = {p.name for p in children}
+    database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    lines = [
+        "96010 intake gateway: hotline run",
+        f"  HTTP       {http}/  (/healthz, /docs, feed /api/v1/tickets, intake /api/v1/intake)",
+    ]
+    if "agi" in names:
+        lines.append(f"  FastAGI    agi://{settings.agi_host}:{settings.agi_port}/96010")
+    lines += [
+        f"  data dir   {settings.data_dir.resolve()}",
+        f"  database   {database}",
+    ]
+    if redis is not None:
+        lines.append(f"  redis      private redis-server, {redis.url} (append-only file beside it)")
+    else:
+        lines.append(f"  redis      {_hide_password(settings.resolved_redis_url)}")
+    key = settings.data_dir / devsetup.DEV_KEY_FILE
+    if key.exists():
+        lines.append(f"  API key    {key} (development key from 'hotline dev-setup')")
+    lines.append(f"  processes  {', '.join(p.name for p in children)}")
+    lines.append("Stop with Ctrl-C or SIGTERM.")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    with ExitStack() as stack:
+        stack.enter_context(_lock_data_dir(settings.data_dir))
+        _check_port_free(settings.http_host, settings.http_port, "HOTLINE_HTTP_PORT")
+        has_agi, has_spool = optional_parts()
+        if has_agi:
+            _check_port_free(settings.agi_host, settings.agi_port, "HOTLINE_AGI_PORT")
+        store = make_store(settings)
+        upgrade(store.db)
+        store.db.dispose()
+        redis = None if settings.redis_url else PrivateRedis(settings.redis_socket)
+        children = programs(settings, agi=has_agi, spool=has_spool, log_level=args.log_level)
+        print(banner(settings, children, redis), flush=True)
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        try:
+            supervisor = Supervisor(
+                children,
+                env=env,
+                printer=LinePrinter(sys.stdout, width=max(len(p.name) for p in children) + 1),
+                redis=redis,
+                grace=args.grace,
+            )
+            return supervisor.run()
+        except (RedisSetupError, SupervisorError) as exc:
+            print(f"hotline run: {exc}", file=sys.stderr)
+            return 1
+
+
+def _dev_setup(_: argparse.Namespace) -> int:
+    env_file = Path(".env")
+    defaults = _settings(env="development")
+    public_url = f"http://{defaults.http_host}:{defaults.http_port}"
+    if devsetup.ensure_env_file(env_file, public_url):
+        print(f"wrote {env_file.resolve()} (mode 600) with fresh development secrets")
+    else:
+        print(f"kept the existing {env_file.resolve()}")
+    settings = _settings()
+    store = make_store(settings)
+    key_file = settings.data_dir / devsetup.DEV_KEY_FILE
+    created = devsetup.ensure_dev_key(store.db, key_file)
+    store.db.dispose()
+    state = "created" if created else "kept"
+    print(f"{state} the development API key in {key_file} (scopes intake, read, events)")
+    print()
+    print(devsetup.usage(f"http://{settings.http_host}:{settings.http_port}", key_file), end="")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    """Add the subcommands (none yet)."""
+    p = sub.add_parser(
+        "run",
+        help="everything on one machine: HTTP, workers, relay, FastAGI, private Redis",
+    )
+    p.add_argument(
+        "--grace", type=float, default=10.0, metavar="SECONDS",
+        help="how long programs may take to stop before they are killed (default 10)",
+    )
+    p.set_defaults(handler=_run)
+
+    p = sub.add_parser(
+        "dev-setup",
+        help="create ./.env with generated development secrets and a development API key",
+    )
+    p.set_defaults(handler=_dev_setup)

@@ -1,0 +1,91 @@
+"""``hotline dev-setup``: a working local configuration with secrets generated per machine.
+
+Writes ``./.env`` (mode 600) once, never overwriting it, and a development API key to
+``<data dir>/dev-api-key`` (mode 600), re-created only when the file is missing or the key no
+longer opens the database (e.g. after the database was deleted).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+from router import apikeys
+from router.db import Database
+from router.migrate import upgrade
+
+DEV_KEY_FILE = "dev-api-key"
+DEV_KEY_NAME = "development"
+DEV_KEY_SCOPES = frozenset({apikeys.Scope.intake, apikeys.Scope.read, apikeys.Scope.events})
+
+
+def wechat_aes_key() -> str:
+    """43 characters of the base64 alphabet, no '=': WeChat's EncodingAESKey (32 bytes)."""
+    return base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def env_lines(public_url: str) -> list[str]:
+    """The lines of a development ``.env`` with fresh random secrets."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return [
+        f"# Local development settings, written by 'hotline dev-setup' on {stamp}.",
+        "# The secrets are random and belong to this machine only. Not for production.",
+        "HOTLINE_ENV=development",
+        f"HOTLINE_PUBLIC_URL={public_url}",
+        f"HOTLINE_TWILIO_ACCOUNT_SID=AC{secrets.token_hex(16)}",
+        f"HOTLINE_TWILIO_AUTH_TOKEN={secrets.token_hex(16)}",
+        f"HOTLINE_WECHAT_TOKEN={secrets.token_hex(16)}",
+        f"HOTLINE_WECHAT_AES_KEY={wechat_aes_key()}",
+        f"HOTLINE_WECHAT_APP_ID=wx{secrets.token_hex(8)}",
+        f"HOTLINE_WEB_SECRET={secrets.token_urlsafe(32)}",
+    ]
+
+
+def write_private(path: Path, text: str) -> bool:
+    """Create ``path`` with mode 600 holding ``text``; False (untouched) if it exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return True
+
+
+def ensure_env_file(path: Path, public_url: str) -> bool:
+    """Write a development ``.env`` at ``path`` unless one exists; True if written."""
+    return write_private(path, "\n".join(env_lines(public_url)) + "\n")
+
+
+def ensure_dev_key(db: Database, path: Path) -> bool:
+    """Make ``path`` hold a working development API key; True if a new key was created."""
+    upgrade(db)
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+        if apikeys.verify(db, token) is not None:
+            return False
+        path.unlink()
+    _, token = apikeys.create(db, DEV_KEY_NAME, DEV_KEY_SCOPES)
+    write_private(path, token + "\n")
+    return True
+
+
+def usage(base_url: str, key_file: Path) -> str:
+    """How to try the gateway with the development key (printed by ``dev-setup``)."""
+    return f"""\
+Try it (after 'hotline run' or 'make run'):
+
+  TOKEN=$(cat {key_file})
+  curl -s -X POST {base_url}/api/v1/intake \\
+       -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+       -d '{{"channel_ref": "demo-1", "text": "小区路灯坏了", "kind": "help"}}'
+  curl -s "{base_url}/api/v1/tickets?after=0" -H "Authorization: Bearer $TOKEN"
+  curl -s "{base_url}/api/v1/tickets?after=0&wait=30" -H "Authorization: Bearer $TOKEN"
+
+The key has the scopes intake, read and events; more keys: hotline apikey create --scope ...
+API documentation: {base_url}/docs
+"""
