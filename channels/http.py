@@ -50,4 +50,9 @@ def build_router(config: ChannelsConfig) -> APIRouter:
     from channels.webform import build_router as webform_router
 
     router.include_router(webform_router(config.web))
+    from channels.twilio_sms.route import build_router as twilio_router
+    from channels.wechat.route import build_router as wechat_router
+
+    router.include_router(twilio_router(config.twilio))
+    router.include_router(wechat_router(config.wechat))
     return router

@@ -1,0 +1,1 @@
+"""Twilio SMS/MMS: ``POST /channels/twilio/sms`` (signature check, parse → Intake, TwiML)."""

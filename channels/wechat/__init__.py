@@ -1,0 +1,1 @@
+"""WeChat official account: ``GET|POST /channels/wechat`` (plaintext, compatible, safe mode)."""

@@ -1,0 +1,96 @@
+"""``GET|POST /channels/wechat``: thin FastAPI glue around the WeChat adapter.
+
+GET is WeChat's URL verification (echo ``echostr``). POST is a push: check the URL signature
+and timestamp, parse the body with defusedxml, open the AES envelope in safe mode
+(``encrypt_type=aes``), map the message, apply it in a thread, answer with a passive reply
+(sealed again in safe mode) or ``success``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+
+from channels.http import WechatConfig
+from channels.wechat import envelope, reply, service, signature
+from channels.wechat.parse import parse
+from channels.wechat.xmlsafe import BadXml, parse_fields
+from router.api import get_store
+from router.httperrors import ApiError
+
+PATH = "/channels/wechat"
+XML = "application/xml"
+
+
+def _token(config: WechatConfig) -> str:
+    if not config.token:
+        raise ApiError(503, "the WeChat channel is not configured: set HOTLINE_WECHAT_TOKEN",
+                       "channel_disabled")
+    return config.token
+
+
+def _safe_mode(config: WechatConfig, token: str) -> envelope.SafeMode:
+    if not config.aes_key or not config.app_id:
+        raise ApiError(503, "safe-mode (encrypt_type=aes) messages need HOTLINE_WECHAT_AES_KEY "
+                            "and HOTLINE_WECHAT_APP_ID", "channel_disabled")
+    return envelope.SafeMode(token, config.aes_key, config.app_id)
+
+
+def _check(token: str, request: Request, config: WechatConfig) -> None:
+    q = request.query_params
+    try:
+        signature.check(token, q.get("signature", ""), q.get("timestamp", ""),
+                        q.get("nonce", ""), time.time(), config.max_clock_skew)
+    except signature.Refused as exc:
+        raise ApiError(403, str(exc), "bad_signature") from None
+
+
+def build_router(config: WechatConfig) -> APIRouter:
+    router = APIRouter(tags=["channels"])
+
+    @router.get(PATH, response_class=PlainTextResponse)
+    async def wechat_verify(request: Request) -> PlainTextResponse:
+        """WeChat's server-URL verification: echo ``echostr`` when the signature checks out."""
+        token = _token(config)
+        _check(token, request, config)
+        return PlainTextResponse(request.query_params.get("echostr", ""))
+
+    @router.post(PATH, response_class=Response,
+                 responses={200: {"content": {XML: {}}, "description": "passive reply"}})
+    async def wechat_push(request: Request) -> Response:
+        """A message or event pushed by WeChat (plaintext, compatible or safe mode)."""
+        token = _token(config)
+        _check(token, request, config)
+        q = request.query_params
+        encrypt_type = q.get("encrypt_type", "raw").lower()
+        if encrypt_type not in ("raw", "aes"):
+            raise ApiError(400, f"unknown encrypt_type '{encrypt_type}' (raw or aes)")
+        mode = _safe_mode(config, token) if encrypt_type == "aes" else None
+        now = time.time()
+        body = await request.body()
+        try:
+            fields = parse_fields(body)
+            if mode is not None:
+                body = envelope.open_envelope(
+                    mode, fields, q.get("msg_signature", ""), q.get("timestamp", ""),
+                    q.get("nonce", ""), now, config.max_clock_skew)
+                fields = parse_fields(body)
+            inbound = parse(body, fields)
+        except BadXml as exc:
+            raise ApiError(400, str(exc), "bad_xml") from None
+        except signature.Refused as exc:
+            raise ApiError(403, str(exc), "bad_signature") from None
+        text = await run_in_threadpool(service.respond, get_store(request), inbound,
+                                       datetime.fromtimestamp(now, UTC))
+        if text is None:
+            return PlainTextResponse(reply.SUCCESS)
+        xml = reply.text_reply(inbound.account, inbound.openid, text, int(now))
+        if mode is not None:
+            xml = envelope.seal(mode, xml, str(int(now)), q.get("nonce") or None)
+        return Response(xml, media_type=XML)
+
+    return router

@@ -1,0 +1,88 @@
+"""What a WeChat push does to the store and what the resident is told (synchronous; the route
+runs it in a thread). Reports go through the shared threading rule; events touch only the
+resident's ``channel_state``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from channels import threading
+from channels.wechat import state, texts
+from channels.wechat.parse import (
+    Ignored,
+    Inbound,
+    LocationUpdate,
+    MenuClick,
+    Report,
+    Subscribe,
+)
+from router.masking import mask_openid
+from router.model import Intake, Kind, Location
+from router.store import Store
+
+log = logging.getLogger(__name__)
+
+LOCATION_TTL = timedelta(hours=1)  # a LOCATION event older than this is not used
+KIND_TTL = timedelta(minutes=30)  # a menu choice older than this is forgotten
+
+
+def _fresh(entry: Any, now: datetime, ttl: timedelta) -> dict[str, Any] | None:
+    """``entry`` when it is a remembered dict with an ``at`` no older than ``ttl``."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("at"), str):
+        return None
+    try:
+        return entry if now - datetime.fromisoformat(entry["at"]) <= ttl else None
+    except (TypeError, ValueError):
+        return None
+
+
+def enrich(intake: Intake, memory: dict[str, Any], now: datetime) -> Intake:
+    """``intake`` with the remembered location (if it has none) and menu kind applied."""
+    update: dict[str, Any] = {}
+    where = _fresh(memory.get("location"), now, LOCATION_TTL)
+    if intake.location is None and where is not None:
+        with contextlib.suppress(ValueError, KeyError):
+            update["location"] = Location(lat=where["lat"], lon=where["lon"])
+    chosen = _fresh(memory.get("kind"), now, KIND_TTL)
+    if intake.kind is Kind.unknown and chosen is not None:
+        with contextlib.suppress(ValueError, KeyError):
+            update["kind"] = Kind(chosen["kind"])
+    return intake.model_copy(update=update) if update else intake
+
+
+def respond(store: Store, inbound: Inbound, now: datetime) -> str | None:
+    """Apply ``inbound``; the text to answer with, or None for a bare "success"."""
+    if isinstance(inbound, Report):
+        memory = state.load(store.db, inbound.openid)
+        intake = enrich(inbound.intake, memory, now)
+        outcome = threading.handle(store, intake)
+        if "kind" in memory and outcome.action is threading.Action.new and not outcome.repeat:
+            state.merge(store.db, inbound.openid, {"kind": None})
+        log.info("wechat %s from %s → ticket %s (%s%s)", intake.channel_ref,
+                 mask_openid(inbound.openid), outcome.ticket.number, outcome.action.value,
+                 ", repeat" if outcome.repeat else "")
+        return texts.acknowledgement(outcome)
+    if isinstance(inbound, Subscribe):
+        return texts.WELCOME
+    if isinstance(inbound, LocationUpdate):
+        state.merge(store.db, inbound.openid, {"location": {
+            "lat": inbound.lat, "lon": inbound.lon, "precision": inbound.precision,
+            "at": now.isoformat()}})
+        return None
+    if isinstance(inbound, MenuClick):
+        return _menu(store, inbound, now)
+    assert isinstance(inbound, Ignored)
+    return None
+
+
+def _menu(store: Store, click: MenuClick, now: datetime) -> str:
+    if click.key == texts.MENU_PROGRESS:
+        return texts.progress(store.latest_for_citizen(f"wechat:{click.openid}"))
+    kind = texts.MENU_KINDS.get(click.key)
+    if kind is None:
+        return texts.MENU_UNKNOWN
+    state.merge(store.db, click.openid, {"kind": {"kind": kind.value, "at": now.isoformat()}})
+    return texts.kind_prompt(kind)
