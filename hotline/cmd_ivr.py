@@ -1,10 +1,100 @@
-"""CLI commands of the `ivr` room."""
+"""CLI commands of the `ivr` room: `hotline agi` (the FastAGI server) and `hotline prompts`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
+from functools import partial
+from pathlib import Path
 from typing import Any
+
+from hotline.cli import CliError
+from hotline.settings import Settings, load_settings
+from ivr.agi.server import AgiServer
+from ivr.flow import CallFlow, FlowConfig, unavailable
+from ivr.prompts import Prompts, default_prompts_dir
+from ivr.prompts.catalog import GENERATED
+from ivr.recorder import Recorder
+from router.store import Store
+
+log = logging.getLogger(__name__)
+SCRIPT = "96010"
+
+
+def prompts_for(settings: Settings) -> Prompts:
+    return Prompts(default_prompts_dir(settings.prompts_dir, settings.data_dir))
+
+
+def make_agi_server(
+    settings: Settings, store: Store, *, recorder: Recorder | None = None,
+    host: str | None = None, port: int | None = None,
+) -> AgiServer:
+    """The FastAGI server with the 96010 flow, as ``hotline agi`` and ``hotline run`` use it."""
+    prompts = prompts_for(settings)
+    missing = prompts.missing()
+    if missing:
+        raise CliError(
+            f"{len(missing)} prompt files are missing in {prompts.root} (e.g. {missing[0]}); "
+            "run 'make prompts' or set HOTLINE_PROMPTS_DIR"
+        )
+    settings.recordings_path.mkdir(parents=True, exist_ok=True)
+    config = FlowConfig(prompts=prompts, recordings_dir=settings.recordings_path,
+                        media_dir=settings.media_path)
+    flow = CallFlow(config, store, recorder=recorder)
+    return AgiServer({SCRIPT: flow}, host=host or settings.agi_host,
+                     port=port if port is not None else settings.agi_port,
+                     unknown=partial(unavailable, prompts))
+
+
+async def _serve(server: AgiServer) -> None:
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping: %d calls still running", server.active_calls)
+    await server.close(grace=30)
+
+
+def _agi(args: argparse.Namespace) -> int:
+    from hotline.services import make_store
+    from router.migrate import upgrade
+
+    settings = load_settings()
+    store = make_store(settings)
+    upgrade(store.db)
+    server = make_agi_server(settings, store, host=args.host, port=args.port)
+    asyncio.run(_serve(server))
+    return 0
+
+
+def _prompts(args: argparse.Namespace) -> int:
+    from ivr.prompts.build import BuildError, build_prompts
+
+    settings = load_settings()
+    out = Path(args.out) if args.out else (
+        settings.prompts_dir.resolve() if settings.prompts_dir else GENERATED
+    )
+    try:
+        report = build_prompts(out, force=args.force)
+    except BuildError as exc:
+        raise CliError(str(exc)) from None
+    print(f"prompts in {out}: {len(report.built)} built, {len(report.unchanged)} unchanged, "
+          f"{len(report.kept_human)} replaced by recordings (kept)")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    """Add this room's subcommands (none yet)."""
+    p = sub.add_parser("agi", help="FastAGI server with the 96010 call flow")
+    p.add_argument("--host", help="default HOTLINE_AGI_HOST (127.0.0.1)")
+    p.add_argument("--port", type=int, help="default HOTLINE_AGI_PORT (4573)")
+    p.set_defaults(handler=_agi)
+
+    p = sub.add_parser("prompts", help="IVR prompt files")
+    p.add_argument("action", choices=["build"])
+    p.add_argument("--out", help="folder (default HOTLINE_PROMPTS_DIR or ivr/prompts/generated)")
+    p.add_argument("--force", action="store_true", help="rebuild every generated prompt")
+    p.set_defaults(handler=_prompts)

@@ -1,0 +1,119 @@
+"""The asyncio FastAGI server: one task per connection, routed by ``agi_network_script``.
+
+pyst2's ``fastagi.py`` is Python 2 (``SocketServer``, one blocking thread per call), so the
+server is written on asyncio instead: thousands of idle calls cost a coroutine each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from ivr.agi.protocol import ProtocolError
+from ivr.agi.session import (
+    DEFAULT_COMMAND_TIMEOUT,
+    ENV_TIMEOUT,
+    AgiSession,
+    ChannelHungUp,
+    read_env,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AgiSession], Awaitable[None]]
+STREAM_LIMIT = 64 * 1024
+
+
+async def hang_up(session: AgiSession) -> None:
+    """The default for unknown scripts: log and hang up."""
+    await session.hangup()
+
+
+class AgiServer:
+    def __init__(
+        self,
+        routes: Mapping[str, Handler],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 4573,
+        unknown: Handler = hang_up,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        env_timeout: float = ENV_TIMEOUT,
+    ) -> None:
+        self.routes = {k.strip("/"): v for k, v in routes.items()}
+        self.host = host
+        self.port = port
+        self.unknown = unknown
+        self.command_timeout = command_timeout
+        self.env_timeout = env_timeout
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._tasks)
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._accept, self.host, self.port, limit=STREAM_LIMIT, backlog=1024
+        )
+        sock = self._server.sockets[0]
+        self.port = int(sock.getsockname()[1])
+        log.info("FastAGI listening on %s:%d (scripts: %s)", self.host, self.port,
+                 ", ".join(sorted(self.routes)))
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._serve(reader, writer)
+        finally:
+            self._tasks.discard(task)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            env = await read_env(reader, self.env_timeout)
+        except (ChannelHungUp, ProtocolError) as exc:
+            log.warning("FastAGI connection dropped before a call started: %s", exc)
+            writer.close()
+            return
+        session = AgiSession(reader, writer, env, command_timeout=self.command_timeout)
+        handler = self.routes.get(env.script)
+        if handler is None:
+            log.warning("call %s asked for unknown AGI script %r; hanging up",
+                        env.unique_id or "-", env.script)
+            handler = self.unknown
+        try:
+            await handler(session)
+        except ChannelHungUp:
+            log.info("call %s: caller gone", env.unique_id)
+        except Exception:
+            log.exception("call %s: the call flow failed", env.unique_id)
+        finally:
+            await session.close()
+
+    async def serve_forever(self) -> None:
+        if self._server is None:
+            await self.start()
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop accepting; let running calls finish for ``grace`` seconds, then cancel them."""
+        if self._server is not None:
+            self._server.close()
+        tasks = set(self._tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(BaseException):
+                    await task
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()

@@ -1,0 +1,98 @@
+"""Build placeholder prompts from ``texts.json``: espeak-ng (voice ``cmn``) + sox → 8 kHz mono
+16-bit WAV, the format Asterisk plays without transcoding on a slin/ulaw/alaw call.
+
+A manifest (``.generated.json``) remembers the text and sha256 of each file made here. A file
+whose hash no longer matches was replaced by a person (recorded audio) and is never overwritten;
+a prompt whose text did not change is not rebuilt, so ``make prompts`` is quick when run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ivr.prompts.catalog import BEEP, PROMPT_TEXTS
+
+MANIFEST = ".generated.json"
+VOICE = "cmn"
+SOX_OUT = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+@dataclass
+class BuildReport:
+    built: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept_human: list[str] = field(default_factory=list)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _tool(name: str) -> str:
+    exe = shutil.which(name)
+    if exe is None:
+        raise BuildError(f"{name} is not installed (Debian package: {name}); run 'make deps'")
+    return exe
+
+
+def _run(args: list[str]) -> None:
+    done = subprocess.run(args, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise BuildError(f"{' '.join(args[:2])} failed: {done.stderr.decode(errors='replace')}")
+
+
+def _speak(text: str, target: Path, tmp: Path) -> None:
+    raw = tmp / "raw.wav"
+    _run([_tool("espeak-ng"), "-v", VOICE, "-s", "150", "-w", str(raw), text])
+    # a little silence before and after, and the telephone format
+    _run([_tool("sox"), str(raw), *SOX_OUT, str(target), "pad", "0.1", "0.2"])
+
+
+def _beep(target: Path) -> None:
+    _run([_tool("sox"), "-n", *SOX_OUT, str(target), "synth", "0.35", "sine", "1000", "vol", "0.5"])
+
+
+def build_prompts(out: Path, *, force: bool = False) -> BuildReport:
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / MANIFEST
+    try:
+        manifest: dict[str, dict[str, str]] = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    report = BuildReport()
+    wanted = {**PROMPT_TEXTS, BEEP: "<1000 Hz tone>"}
+    with tempfile.TemporaryDirectory(prefix="prompts-") as tmpdir:
+        tmp = Path(tmpdir)
+        for name, text in wanted.items():
+            target = out / f"{name}.wav"
+            entry = manifest.get(name)
+            if target.exists():
+                ours = entry is not None and entry.get("sha256") == _sha256(target)
+                if not ours:
+                    report.kept_human.append(name)
+                    continue
+                if not force and entry is not None and entry.get("text") == text:
+                    report.unchanged.append(name)
+                    continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = tmp / "out.wav"
+            if name == BEEP:
+                _beep(partial)
+            else:
+                _speak(text, partial, tmp)
+            shutil.move(str(partial), target)
+            target.chmod(0o644)
+            manifest[name] = {"text": text, "sha256": _sha256(target)}
+            report.built.append(name)
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
+    return report
