@@ -1,0 +1,364 @@
+"""The live transcriber: an asyncio AudioSocket server that records and recognises each call.
+
+Asterisk's ``AudioSocket(UUID,127.0.0.1:PORT)`` (started from the AGI flow with
+``EXEC AudioSocket``) connects and streams the caller's audio. Per connection the server:
+
+1. identifies the call by the UUID frame (the recorder registered it with :meth:`expect`);
+2. hands every audio frame to a worker thread that writes the WAV (this *is* the recording),
+   feeds a Vosk stream and an energy-based silence detector — decoding never runs on the
+   event loop;
+3. publishes partial and segment texts (:mod:`transcription.publish`);
+4. ends on DTMF ``#`` (``dtmf``), silence (``silence``), the maximum length (``timeout``) by
+   closing the socket — Asterisk's ``EXEC`` then answers ``200 result=0`` and the AGI goes
+   on — or on the caller hanging up (``hangup``: EOF or a hangup frame);
+5. resolves the session's result: the WAV path, how it ended, its length and the final
+   transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import time
+import uuid
+import wave
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from router.model import Transcript
+from transcription import audiosocket
+from transcription.audiosocket import BYTES_PER_SECOND, SAMPLE_RATE, Kind, ProtocolError
+from transcription.chinese import postprocess
+from transcription.engine import Engine, Stream
+from transcription.publish import NullPublisher, Publisher, channel
+from transcription.result import Recognition
+from transcription.silence import SilenceDetector
+
+log = logging.getLogger(__name__)
+
+EndedBy = Literal["dtmf", "silence", "timeout", "hangup"]
+UUID_NAMESPACE = uuid.UUID("5b0c6a52-6f1e-4d8e-9d7a-96010a0d1050")
+
+
+def call_uuid(unique_id: str) -> str:
+    """The AudioSocket UUID of a call, derived from its Asterisk unique id (stable)."""
+    return str(uuid.uuid5(UUID_NAMESPACE, unique_id))
+
+
+def wav_path(path: Path) -> Path:
+    """``RECORD FILE`` takes a path without extension; the live recording is that + .wav."""
+    return path if path.suffix == ".wav" else path.with_name(path.name + ".wav")
+
+
+@dataclass(frozen=True)
+class LivePolicy:
+    end_digits: str = "#"
+    silence_seconds: float = 3.0  # quiet after speech that ends the message
+    no_speech_seconds: float = 10.0  # quiet from the start that ends it
+    threshold_dbfs: float = -40.0  # a 20 ms frame at or above this level is speech
+    identify_timeout: float = 5.0  # seconds to wait for the UUID frame
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    uuid: str
+    call: str
+    path: Path
+    ended_by: EndedBy
+    duration: float  # seconds of audio received
+    recognition: Recognition | None
+    transcript: Transcript | None
+    error: str | None = None
+    speech_end: float | None = None  # stream seconds of the last loud frame
+    ended_at: float = 0.0  # time.monotonic() when the end was decided (digit, silence, EOF)
+    final_at: float = 0.0  # time.monotonic() when the final transcript was ready
+
+
+@dataclass
+class LiveSession:
+    uuid: str
+    call: str
+    path: Path
+    max_seconds: float
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    result: asyncio.Future[LiveResult] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class _End:
+    """Why the stream ended, decided once (the first reason wins)."""
+
+    def __init__(self) -> None:
+        self.reason: EndedBy | None = None
+        self.at = 0.0
+
+    def set(self, reason: EndedBy) -> bool:
+        if self.reason is not None:
+            return False
+        self.reason, self.at = reason, time.monotonic()
+        return True
+
+
+class _Worker:
+    """Runs in a worker thread: WAV writer + Vosk stream + silence detector for one call."""
+
+    def __init__(self, engine: Engine, path: Path, grammar: list[str] | None,
+                 policy: LivePolicy) -> None:
+        self.engine = engine
+        self.path = path
+        self.grammar = grammar
+        self.detector = SilenceDetector(policy.threshold_dbfs, policy.silence_seconds,
+                                        policy.no_speech_seconds, SAMPLE_RATE)
+        self.chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def run(self, on_update: Any, on_silence: Any) -> Recognition:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        stream: Stream = self.engine.stream(SAMPLE_RATE, self.grammar)
+        silent_told = False
+        with wave.open(str(self.path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE)
+            done = False
+            while not done:
+                pieces = [self.chunks.get()]
+                while True:  # take everything queued: fewer, larger decoder calls
+                    try:
+                        pieces.append(self.chunks.get_nowait())
+                    except queue.Empty:
+                        break
+                if pieces[-1] is None:
+                    done = True
+                pcm = b"".join(p for p in pieces if p is not None)
+                if not pcm:
+                    continue
+                out.writeframes(pcm)
+                if self.detector.feed(pcm) and not silent_told:
+                    silent_told = True
+                    on_silence()
+                update = stream.accept(pcm)
+                if update.partial is not None or update.segment is not None:
+                    on_update(update.partial, update.segment)
+        return stream.finish()
+
+
+class LiveTranscriber:
+    """The AudioSocket server. Runs inside the ``hotline agi`` process, beside the flow."""
+
+    def __init__(self, engine: Engine, *, host: str = "127.0.0.1", port: int = 4574,
+                 publisher: Publisher | None = None, policy: LivePolicy | None = None,
+                 grammar: list[str] | None = None, max_streams: int = 32) -> None:
+        self.engine = engine
+        self.host = host
+        self.port = port
+        self.publisher: Publisher = publisher or NullPublisher()
+        self.policy = policy or LivePolicy()
+        self.grammar = grammar
+        self._sessions: dict[str, LiveSession] = {}
+        self._server: asyncio.Server | None = None
+        self._executor = ThreadPoolExecutor(max_streams, thread_name_prefix="live-vosk")
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Listen (``port=0`` picks a free port, then :attr:`port` holds it); the model is
+        loaded here, in a worker thread, so the first call does not wait for it."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self.engine.model)
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("live transcriber on %s:%d (model %s)", self.host, self.port, self.engine.name)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for session in self._sessions.values():
+            if not session.result.done():
+                session.result.cancel()
+        self._sessions.clear()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- sessions -------------------------------------------------------------------------
+    def expect(self, call_uuid: str, path: Path, max_seconds: float,
+               call: str | None = None) -> LiveSession:
+        """Register a call about to connect; ``path`` is where the WAV goes."""
+        key = str(uuid.UUID(call_uuid))
+        pending = self._sessions.get(key)
+        if pending is not None and not pending.result.done():
+            raise RuntimeError(f"a live session for {key} is already open")
+        session = LiveSession(key, call or key, wav_path(path), max_seconds)
+        self._sessions[key] = session
+        return session
+
+    def cancel(self, call_uuid: str) -> None:
+        session = self._sessions.pop(str(uuid.UUID(call_uuid)), None)
+        if session is not None and not session.result.done():
+            session.result.cancel()
+
+    # -- one connection -------------------------------------------------------------------
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = audiosocket.Decoder()
+        try:
+            session, pending = await asyncio.wait_for(self._identify(reader, decoder),
+                                                      self.policy.identify_timeout)
+        except (TimeoutError, ProtocolError, ConnectionError, asyncio.IncompleteReadError) as exc:
+            log.warning("audiosocket connection dropped before a known UUID: %s", exc)
+            writer.close()
+            return
+        if session is None:
+            writer.close()
+            return
+        session.connected.set()
+        try:
+            result = await self._run(session, reader, writer, decoder, pending)
+        except Exception as exc:
+            log.exception("live session %s failed", session.uuid)
+            if not session.result.done():
+                session.result.set_exception(exc)
+        else:
+            if not session.result.done():
+                session.result.set_result(result)
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            if self._sessions.get(session.uuid) is session:
+                del self._sessions[session.uuid]
+
+    async def _identify(self, reader: asyncio.StreamReader,
+                        decoder: audiosocket.Decoder,
+                        ) -> tuple[LiveSession | None, list[audiosocket.Frame]]:
+        while True:
+            data = await reader.read(4096)
+            if not data:
+                raise ConnectionError("EOF before the UUID frame")
+            frames = decoder.feed(data)
+            if not frames:
+                continue
+            first = frames[0]
+            key = str(first.uuid)  # ProtocolError unless it is a UUID frame
+            session = self._sessions.get(key)
+            if session is None or session.connected.is_set():
+                log.warning("audiosocket connection for an unexpected call %s", key)
+                return None, []
+            return session, frames[1:]  # frames after the UUID in the same read
+
+    async def _run(self, session: LiveSession, reader: asyncio.StreamReader,
+                   writer: asyncio.StreamWriter, decoder: audiosocket.Decoder,
+                   pending: list[audiosocket.Frame]) -> LiveResult:
+        loop = asyncio.get_running_loop()
+        worker = _Worker(self.engine, session.path, self.grammar, self.policy)
+        end = _End()
+        received = 0
+        limit = int(session.max_seconds * BYTES_PER_SECOND)
+        topic = channel(session.uuid)
+
+        def finish(reason: EndedBy) -> None:  # on the loop: decide and hang up the socket
+            if end.set(reason):
+                writer.close()
+
+        def on_update(partial: str | None, segment: Any) -> None:  # worker thread
+            text = postprocess(segment.text if segment is not None else partial or "")
+            kind = "segment" if segment is not None else "partial"
+            self._publish(loop, topic, {"type": kind, "uuid": session.uuid,
+                                        "call": session.call, "text": text})
+
+        def on_silence() -> None:  # worker thread
+            loop.call_soon_threadsafe(finish, "silence")
+
+        decoding = loop.run_in_executor(self._executor, worker.run, on_update, on_silence)
+        try:
+            while end.reason is None:
+                frames, pending = pending, []
+                if not frames:
+                    try:
+                        data = await reader.read(4096)
+                    except ConnectionError:
+                        data = b""
+                    if not data:
+                        finish("hangup")
+                        break
+                    frames = decoder.feed(data)
+                for frame in frames:
+                    if frame.kind is Kind.AUDIO:
+                        payload = frame.payload
+                        if limit and received + len(payload) >= limit:
+                            payload = payload[: max(0, limit - received)]
+                            worker.chunks.put(payload)
+                            received += len(payload)
+                            finish("timeout")
+                            break
+                        worker.chunks.put(payload)
+                        received += len(payload)
+                    elif frame.kind is Kind.DTMF:
+                        if frame.digit in self.policy.end_digits:
+                            finish("dtmf")
+                            break
+                    elif frame.kind in (Kind.HANGUP, Kind.ERROR):
+                        finish("hangup")
+                        break
+        finally:
+            worker.chunks.put(None)
+        error = None
+        recognition: Recognition | None = None
+        try:
+            recognition = await decoding
+        except Exception as exc:  # a broken recognizer must not lose the recording
+            log.exception("live decoding of %s failed", session.uuid)
+            error = f"live decoding failed: {exc}"
+        final_at = time.monotonic()
+        transcript = None
+        if recognition is not None and recognition.text:
+            transcript = recognition.transcript(self.engine.name)
+        assert end.reason is not None
+        result = LiveResult(
+            uuid=session.uuid, call=session.call, path=session.path, ended_by=end.reason,
+            duration=received / BYTES_PER_SECOND, recognition=recognition,
+            transcript=transcript, error=error, speech_end=worker.detector.speech_end,
+            ended_at=end.at, final_at=final_at,
+        )
+        self._publish(loop, topic, {
+            "type": "final", "uuid": session.uuid, "call": session.call,
+            "text": transcript.text if transcript else "",
+            "confidence": transcript.confidence if transcript else None,
+            "ended_by": end.reason, "duration": round(result.duration, 3),
+            "model": self.engine.name,
+        })
+        log.info("live recording %s ended by %s after %.1f s", session.uuid, end.reason,
+                 result.duration)
+        return result
+
+    def _publish(self, loop: asyncio.AbstractEventLoop, topic: str,
+                 message: dict[str, Any]) -> None:
+        """Publish from any thread, without waiting; a failure is logged, never raised."""
+
+        def start() -> None:
+            task = loop.create_task(self._safe_publish(topic, message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        if loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            start()
+        else:
+            loop.call_soon_threadsafe(start)
+
+    async def _safe_publish(self, topic: str, message: dict[str, Any]) -> None:
+        try:
+            await self.publisher.publish(topic, message)
+        except Exception as exc:
+            log.warning("publishing to %s failed: %s", topic, exc)
