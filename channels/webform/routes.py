@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from channels.webform import csrf, pages
@@ -141,6 +142,9 @@ class _Form:
             async with request.form(max_files=MAX_PHOTOS + 4, max_fields=MAX_FORM_FIELDS,
                                     max_part_size=MAX_FIELD_BYTES) as form:
                 return await self._handle(request, form)
+        except ClientDisconnect:
+            # The client went away, or the body limit refused the body (413 already sent).
+            return Response(status_code=400)
         except HTTPException as exc:
             if exc.status_code != 400:
                 raise
@@ -158,7 +162,8 @@ class _Form:
         if not token.ok or token.submission_id is None:
             log.info("web form refused: csrf %s", token.problem.value if token.problem else "-")
             checked.errors.clear()
-            notice = ("页面已过期，请检查内容后重新提交。" if token.problem is csrf.TokenProblem.expired
+            expired = token.problem is csrf.TokenProblem.expired
+            notice = ("页面已过期，请检查内容后重新提交。" if expired
                       else "页面校验失败（可能是浏览器禁用了 Cookie），请检查内容后重新提交。")
             fresh = nonce if csrf.valid_nonce(nonce) else csrf.new_nonce()
             assert fresh is not None

@@ -108,7 +108,8 @@ def validate(raw: Mapping[str, str], photo_count: int = 0) -> Checked:
     if not description:
         errors["description"] = "请填写诉求内容"
     elif len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"诉求内容不能超过 {DESCRIPTION_MAX} 字（现在 {len(description)} 字）"
+        errors["description"] = (
+            f"诉求内容不能超过 {DESCRIPTION_MAX} 字（现在 {len(description)} 字）")
 
     phone_raw = values["phone"].strip()
     phone = None
