@@ -5,7 +5,7 @@ from __future__ import annotations
 from channels.http import TwilioConfig
 from channels.twilio_sms.verify import PATH, sign, signed_url
 
-SERVICE_NUMBER = "+8610696010"
+SERVICE_NUMBER = "+861065529601"
 
 
 def sample_request(config: TwilioConfig, body: str, from_: str,

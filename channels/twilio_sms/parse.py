@@ -39,7 +39,7 @@ def e164(raw: str, region: str = DEFAULT_REGION) -> str | None:
         number = phonenumbers.parse(raw.strip(), region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

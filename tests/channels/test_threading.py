@@ -1,0 +1,163 @@
+"""The threading rule: pure decisions on literal tickets, then applied to a real store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from channels.threading import (
+    FOLLOW_UP_WINDOW,
+    Action,
+    append_follow_up,
+    decide,
+    handle,
+    rating,
+)
+from router.events import TicketEvent, apply_event
+from router.model import Attachment, Channel, Citizen, Intake, Location, Status, Ticket
+from router.store import Job, Store
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+PHONE = "+8613800138000"
+
+
+def intake(ref: str, text: str = "楼道灯不亮", at: datetime = T0, **over: object) -> Intake:
+    return Intake.model_validate({
+        "channel": Channel.sms, "channel_ref": ref, "received_at": at,
+        "citizen": Citizen(phone=PHONE), "text": text, **over,
+    })
+
+
+def ticket(status: Status, at: datetime = T0, ref: str = "SM-old", **over: object) -> Ticket:
+    return Ticket.model_validate({
+        "id": "a" * 32, "number": "2611260001", "seq": 1, "channel": "sms", "channel_ref": ref,
+        "received_at": at, "updated_at": at, "citizen": {"phone": PHONE}, "kind": "unknown",
+        "text": "楼道灯不亮", "transcript": None, "attachments": [], "location": None,
+        "status": status, "history": [], **over,
+    })
+
+
+@pytest.mark.parametrize("text,score", [
+    ("1", 1), ("5", 5), (" 3 ", 3), ("４", 4), ("0", None), ("6", None), ("55", None),
+    ("5分", None), ("", None),
+])
+def test_rating_accepts_one_digit_one_to_five(text: str, score: int | None) -> None:
+    assert rating(text) == score
+
+
+def test_no_previous_ticket_is_new() -> None:
+    assert decide(intake("SM1"), None).action is Action.new
+
+
+def test_digit_after_closed_ticket_is_an_evaluation() -> None:
+    d = decide(intake("SM2", "5", T0 + timedelta(days=3)), ticket(Status.closed))
+    assert (d.action, d.score, d.repeat) == (Action.evaluate, 5, False)
+
+
+@pytest.mark.parametrize("status", [Status.received, Status.in_progress, Status.resolved,
+                                    Status.evaluated, Status.rejected])
+def test_digit_is_no_evaluation_unless_the_ticket_waits_for_one(status: Status) -> None:
+    d = decide(intake("SM2", "5", T0 + timedelta(days=3)), ticket(status))
+    assert d.action is Action.new
+
+
+def test_digit_with_photo_is_no_evaluation() -> None:
+    photo = [Attachment(url="https://api.twilio.com/m/1", content_type="image/jpeg")]
+    d = decide(intake("SM2", "5", T0 + timedelta(days=3), attachments=photo),
+               ticket(Status.closed))
+    assert d.action is Action.new
+
+
+@pytest.mark.parametrize("status", [Status.received, Status.registered])
+def test_message_within_window_of_open_ticket_is_follow_up(status: Status) -> None:
+    d = decide(intake("SM3", at=T0 + FOLLOW_UP_WINDOW), ticket(status))
+    assert d.action is Action.follow_up
+
+
+def test_message_after_window_is_new() -> None:
+    d = decide(intake("SM3", at=T0 + FOLLOW_UP_WINDOW + timedelta(seconds=1)),
+               ticket(Status.received))
+    assert d.action is Action.new
+
+
+def test_dispatched_ticket_takes_no_follow_up() -> None:
+    d = decide(intake("SM3", at=T0 + timedelta(minutes=1)), ticket(Status.dispatched))
+    assert d.action is Action.new
+
+
+def test_repeat_of_the_message_that_made_the_ticket() -> None:
+    d = decide(intake("SM-old"), ticket(Status.registered))
+    assert (d.action, d.repeat) == (Action.new, True)
+
+
+def test_follow_up_appends_once_and_window_restarts() -> None:
+    old = ticket(Status.received, location=None)
+    where = Location(lat=39.9, lon=116.4)
+    photo = Attachment(url="https://api.twilio.com/m/2", content_type="image/png")
+    follow = intake("SM4", "在3号楼", T0 + timedelta(minutes=20), attachments=[photo],
+                    location=where)
+    changed = append_follow_up(old, follow, 2, T0 + timedelta(minutes=20))
+    assert changed is not None
+    assert changed.text == "楼道灯不亮\n在3号楼"
+    assert changed.attachments == [photo] and changed.location == where
+    assert changed.history[-1].event_id == "sms:SM4"
+    assert append_follow_up(changed, follow, 3, T0) is None
+    # 45 min after the first message but 25 min after the follow-up: still the same thread
+    d = decide(intake("SM5", at=T0 + timedelta(minutes=45)), changed)
+    assert d.action is Action.follow_up
+    again = decide(follow, changed)
+    assert (again.action, again.repeat) == (Action.follow_up, True)
+
+
+def test_repeat_of_an_evaluation_reports_the_score() -> None:
+    closed = ticket(Status.closed)
+    rate = intake("SM6", "4", T0 + timedelta(days=1))
+    event = TicketEvent(actor="resident:sms", event_id="sms:SM6", status=Status.evaluated,
+                        evaluation={"score": 4, "channel": "sms"})  # type: ignore[arg-type]
+    evaluated = apply_event(closed, event, 5, T0 + timedelta(days=1))
+    assert evaluated is not None
+    d = decide(rate, evaluated)
+    assert (d.action, d.score, d.repeat) == (Action.evaluate, 4, True)
+
+
+# -- applied to a real store (SQLite and PostgreSQL) -------------------------------------------
+
+def _close(store: Store, ticket_id: str) -> None:
+    for status in (Status.registered, Status.dispatched, Status.in_progress, Status.resolved,
+                   Status.closed):
+        event = TicketEvent(actor="test", status=status)
+        store.change(ticket_id, lambda t, s, a, e=event: apply_event(t, e, s, a))
+
+
+def test_handle_new_follow_up_then_rating(store: Store) -> None:
+    now = datetime.now(UTC)
+    jobs_seen: list[str | None] = []
+
+    def jobs(ticket_id: str | None) -> tuple[Job, ...]:
+        jobs_seen.append(ticket_id)
+        return ()
+
+    first = handle(store, intake("SM10", at=now), jobs)
+    assert (first.action, first.repeat) == (Action.new, False)
+    follow = handle(store, intake("SM11", "还有电梯也坏了", now + timedelta(minutes=5)), jobs)
+    assert follow.action is Action.follow_up and follow.ticket.id == first.ticket.id
+    assert follow.ticket.text.endswith("还有电梯也坏了")
+    assert jobs_seen == [None, first.ticket.id]
+    again = handle(store, intake("SM11", "还有电梯也坏了", now + timedelta(minutes=5)))
+    assert again.repeat and again.ticket.id == first.ticket.id
+    assert len(store.get(first.ticket.id).history) == 2
+
+    _close(store, first.ticket.id)
+    rated = handle(store, intake("SM12", "5", now + timedelta(days=2)))
+    assert (rated.action, rated.score) == (Action.evaluate, 5)
+    final = store.get(first.ticket.id)
+    assert final.status is Status.evaluated and final.evaluation is not None
+    assert (final.evaluation.score, final.evaluation.channel) == (5, Channel.sms)
+    repeat = handle(store, intake("SM12", "5", now + timedelta(days=2)))
+    assert (repeat.action, repeat.repeat, repeat.score) == (Action.evaluate, True, 5)
+    assert store.get(first.ticket.id).seq == final.seq
+    # a later digit after the rating is a new (if odd) message, not a second rating
+    later = handle(store, intake("SM13", "5", now + timedelta(days=3)))
+    assert later.action is Action.new and later.ticket.id != first.ticket.id
+    assert len(store.feed(0, 100)) == 2
