@@ -66,7 +66,7 @@ def _models_fetch(args: argparse.Namespace) -> int:
 
 
 def _models_verify(args: argparse.Namespace) -> int:
-    from transcription.engine import Engine
+    from transcription.engine import shared_engine
     from transcription.models import ModelNotFound, locate, verify
 
     settings = load_settings()
@@ -77,7 +77,7 @@ def _models_verify(args: argparse.Namespace) -> int:
     found = verify(location)
     if found:
         raise CliError(f"{location.name} at {location.path}: " + "; ".join(found))
-    engine = Engine(location)
+    engine = shared_engine(location)
     stream = engine.stream()
     stream.accept(bytes(16000))  # one second of silence through the decoder
     stream.finish()

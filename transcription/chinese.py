@@ -6,8 +6,8 @@ and keeps them in Latin (and Hangul) text. :func:`normalize_numbers` turns spoke
 into digits where a resident means a number:
 
 * digit-by-digit runs (phone numbers, years, room numbers): ``幺三八零零一三八零零零`` →
-  ``13800138000`` (``幺`` = 1, ``两`` = 2 as read out on the phone), at least 4 digits or
-  right before an address unit;
+  ``13800138000`` (``幺`` = 1, ``两`` = 2 as read out on the phone), at least 5 digits, or
+  2 before 年, or any before an address unit (``幺零二室`` → ``102室``);
 * counted numbers right before an address unit (号, 号楼, 栋, 幢, 单元, 室, 层, 楼, 弄, 巷):
   ``三十五号`` → ``35号``, ``十二层`` → ``12层`` (converted with cn2an).
 
@@ -33,8 +33,8 @@ _DIGITS = {
 }
 _DIGIT_CHARS = "零〇一幺二两三四五六七八九"  # "洞" (0 in radio speech) only inside runs
 _UNITS = "号楼|号|栋|幢|单元|室|层|楼|弄|巷"
-_DIGIT_RUN = re.compile(rf"[{_DIGIT_CHARS}][{_DIGIT_CHARS}洞]{{3,}}")
-_DIGIT_RUN_BEFORE_UNIT = re.compile(rf"[{_DIGIT_CHARS}][{_DIGIT_CHARS}洞]+(?=(?:{_UNITS}))")
+_DIGIT_RUN = re.compile(rf"[{_DIGIT_CHARS}][{_DIGIT_CHARS}洞]{{4,}}")
+_YEAR = re.compile(rf"[{_DIGIT_CHARS}][{_DIGIT_CHARS}洞]+(?=年)")
 _COUNTED_BEFORE_UNIT = re.compile(rf"[{_DIGIT_CHARS}十百千]+(?=(?:{_UNITS}))")
 
 
@@ -61,9 +61,9 @@ def _counted(match: re.Match[str]) -> str:
 
 def normalize_numbers(text: str) -> str:
     """Spoken numbers → digits in phone numbers and addresses (see the module docstring)."""
-    text = _DIGIT_RUN.sub(lambda m: digits(m.group(0)), text)
-    text = _DIGIT_RUN_BEFORE_UNIT.sub(lambda m: digits(m.group(0)), text)
-    return _COUNTED_BEFORE_UNIT.sub(_counted, text)
+    text = _COUNTED_BEFORE_UNIT.sub(_counted, text)
+    text = _YEAR.sub(lambda m: digits(m.group(0)), text)
+    return _DIGIT_RUN.sub(lambda m: digits(m.group(0)), text)
 
 
 def postprocess(text: str) -> str:
