@@ -9,6 +9,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -34,7 +35,7 @@ def model_zip(top: str = "vosk-model-test-0.1", files: dict[str, bytes] = MODEL_
 
 
 class Files(http.server.BaseHTTPRequestHandler):
-    served: dict[str, bytes] = {}
+    served: ClassVar[dict[str, bytes]] = {}
 
     def do_GET(self) -> None:
         body = self.served.get(self.path)
@@ -98,8 +99,9 @@ def test_hash_mismatch_is_refused_and_nothing_is_left(
     base, served = server
     data = model_zip()
     info = entry(base, data)
-    served[f"/{info.name}.zip"] = model_zip(files={**MODEL_FILES, "am/final.mdl": b"acoustic modeL"})
-    with pytest.raises(FetchError, match="sha256 .* expected"):
+    tampered = {**MODEL_FILES, "am/final.mdl": b"acoustic modeL"}
+    served[f"/{info.name}.zip"] = model_zip(files=tampered)
+    with pytest.raises(FetchError, match=r"sha256 .* expected"):
         fetch(info, tmp_path / "models")
     assert leftovers(tmp_path / "models") == []
 

@@ -49,7 +49,7 @@ def test_missing_or_broken_setting_names_the_fetch_command(tmp_path: Path) -> No
     with pytest.raises(ModelNotFound, match=f"does not exist; fetch a model with: {FETCH_HINT}"):
         locate(tmp_path / "nowhere", tmp_path)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ModelNotFound, match="is not a Vosk model folder .*hotline models fetch"):
+    with pytest.raises(ModelNotFound, match=r"is not a Vosk model folder .*hotline models fetch"):
         locate(tmp_path / "empty", tmp_path)
 
 

@@ -24,7 +24,8 @@ def test_levels() -> None:
     assert level_dbfs(quiet(0.02)) == -math.inf
     assert level_dbfs(b"") == -math.inf
     # a full-scale square wave is 0 dBFS; a sine at 0.3 of full scale is about -13.5 dBFS
-    assert level_dbfs(struct.pack("<4h", 32767, -32767, 32767, -32767)) == pytest.approx(0, abs=1e-3)
+    square = struct.pack("<4h", 32767, -32767, 32767, -32767)
+    assert level_dbfs(square) == pytest.approx(0, abs=1e-3)
     assert level_dbfs(tone(0.02)) == pytest.approx(20 * math.log10(0.3 / math.sqrt(2)), abs=0.2)
 
 
