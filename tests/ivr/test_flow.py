@@ -1,0 +1,215 @@
+"""The 96010 call flow against the fake Asterisk (real TCP, real SQLite store, real files)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ivr.agi.server import AgiServer
+from ivr.flow import CallFlow, FlowConfig
+from ivr.prompts import Prompts
+from ivr.recorder import AgiCommands, Recording
+from ivr.wavinfo import wav_info
+from router import media
+from router.model import Channel, Intake, Kind, Status, Transcript
+from router.store import Store
+from router.tables import outbox
+from tests.ivr.fake_asterisk import Caller, FakeAsterisk, write_tone
+
+
+def config(tmp_path: Path) -> FlowConfig:
+    return FlowConfig(prompts=Prompts(tmp_path / "prompts"), recordings_dir=tmp_path / "rec",
+                      media_dir=tmp_path / "media")
+
+
+def place_call(store: Store, cfg: FlowConfig, caller: Caller, *, flow: CallFlow | None = None,
+               **call_kw: str) -> FakeAsterisk:
+    async def scenario() -> FakeAsterisk:
+        server = AgiServer({"96010": flow or CallFlow(cfg, store)}, port=0)
+        await server.start()
+        fake = FakeAsterisk(server.port, caller, prompts_root=cfg.prompts.root, **call_kw)
+        try:
+            await asyncio.wait_for(fake.call(), 30)
+        finally:
+            await server.close(grace=10)
+        return fake
+
+    return asyncio.run(scenario())
+
+
+def jobs(store: Store) -> list[tuple[str, str, list[object]]]:
+    with store.db.read() as conn:
+        rows = conn.execute(select(outbox.c.queue, outbox.c.job, outbox.c.args)).all()
+    return [(r.queue, r.job, r.args) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("digit", "kind"),
+    [("1", Kind.consultation), ("2", Kind.help), ("3", Kind.complaint), ("4", Kind.report),
+     ("5", Kind.suggestion)],
+)
+def test_menu_digit_makes_a_voice_ticket(sqlite_store: Store, tmp_path: Path, digit: str,
+                                         kind: Kind) -> None:
+    cfg = config(tmp_path)
+    fake = place_call(sqlite_store, cfg, Caller(keys=[("greeting", digit)]))  # barge-in
+
+    [ticket] = sqlite_store.feed(0, 10)
+    assert ticket.kind is kind
+    assert ticket.channel is Channel.voice
+    assert ticket.channel_ref == "1764161000.42"
+    assert ticket.citizen.phone == "+8613800138000"
+    [attachment] = ticket.attachments
+    assert attachment.content_type == "audio/wav"
+    stored = media.resolve(cfg.media_dir, attachment.url.rsplit("/", 1)[1])
+    assert stored is not None and wav_info(stored).duration == pytest.approx(3.0)
+    assert jobs(sqlite_store) == [
+        ("dispatch", "router.jobs.dispatch", [ticket.id]),
+        ("transcribe", "transcription.jobs.transcribe_call", ["voice", "1764161000.42"]),
+    ]
+    # greeting interrupted, no menu; instructions, beep, record, number read back, thanks
+    assert fake.played[:3] == ["greeting", "record_instructions", "beep"]
+    assert fake.commands[0] == "ANSWER"
+    assert fake.commands[4].startswith(f'RECORD FILE "{cfg.recordings_dir}/1764161000.42" wav')
+    assert fake.played[3:] == ["ticket_number_is", *[f"digits/{d}" for d in ticket.number],
+                               "repeat_hint", "thanks"]
+    assert fake.variables == {"IVR_ACTION": "done"}
+    assert fake.hung_up_by_gateway
+
+
+def test_key_after_the_menu_prompt(sqlite_store: Store, tmp_path: Path) -> None:
+    fake = place_call(sqlite_store, config(tmp_path), Caller(keys=[("wait", "3")]))
+    assert fake.played[:2] == ["greeting", "menu"]
+    assert sqlite_store.feed(0, 10)[0].kind is Kind.complaint
+
+
+def test_wrong_keys_and_silence_repeat_twice_then_operator(sqlite_store: Store,
+                                                           tmp_path: Path) -> None:
+    caller = Caller(keys=[("menu", "7"), ("wait", ""), ("menu", "#")])
+    fake = place_call(sqlite_store, config(tmp_path), caller)
+    assert fake.played == ["greeting", "menu", "invalid", "menu", "no_input", "menu", "operator"]
+    [draft] = sqlite_store.feed(0, 10)
+    assert (draft.kind, draft.attachments, draft.channel_ref) == (Kind.unknown, [],
+                                                                 "1764161000.42")
+    assert fake.variables == {"TICKET_ID": draft.id, "TICKET_NUMBER": draft.number,
+                              "IVR_ACTION": "operator"}
+    assert not fake.hung_up_by_gateway  # the AGI just ends; the dialplan queues the call
+
+
+def test_zero_goes_to_the_operator_with_a_draft(sqlite_store: Store, tmp_path: Path) -> None:
+    fake = place_call(sqlite_store, config(tmp_path), Caller(keys=[("menu", "0")]))
+    [draft] = sqlite_store.feed(0, 10)
+    assert draft.status is Status.received and draft.kind is Kind.unknown
+    assert fake.variables["TICKET_ID"] == draft.id
+    assert fake.variables["IVR_ACTION"] == "operator"
+    assert jobs(sqlite_store) == [("dispatch", "router.jobs.dispatch", [draft.id])]
+
+
+def test_star_repeats_the_ticket_number(sqlite_store: Store, tmp_path: Path) -> None:
+    caller = Caller(keys=[("greeting", "1"), ("digits/0", "*"), ("repeat_hint", "*")])
+    fake = place_call(sqlite_store, config(tmp_path), caller)
+    number = sqlite_store.feed(0, 10)[0].number
+    digits = [f"digits/{d}" for d in number]
+    # the first reading is cut at the first 0 by '*'; then two full readings
+    first = number.index("0") + 1
+    assert fake.played[3:] == [
+        "ticket_number_is", *digits[:first],
+        "ticket_number_is", *digits, "repeat_hint",
+        "ticket_number_is", *digits, "repeat_hint", "thanks",
+    ]
+
+
+@pytest.mark.parametrize("after", ["line", "close"])
+def test_hang_up_while_recording_still_makes_the_ticket(sqlite_store: Store, tmp_path: Path,
+                                                        after: str) -> None:
+    caller = Caller(keys=[("greeting", "2")], record_seconds=2.0, record_end="hangup",
+                    hangup_after_record=after)
+    fake = place_call(sqlite_store, config(tmp_path), caller)
+    [ticket] = sqlite_store.feed(0, 10)
+    assert ticket.kind is Kind.help and len(ticket.attachments) == 1
+    assert fake.played == ["greeting", "record_instructions", "beep"]  # nothing after
+    assert fake.variables == {}
+
+
+def test_hang_up_during_the_greeting_is_a_normal_end(sqlite_store: Store,
+                                                     tmp_path: Path) -> None:
+    fake = place_call(sqlite_store, config(tmp_path), Caller(hang_up_at="greeting"))
+    assert sqlite_store.feed(0, 10) == []
+    assert len(fake.commands) == 2 and fake.commands[1].startswith("STREAM FILE")
+    assert fake.played == ["greeting"]
+
+
+def test_nothing_said_goes_to_the_operator(sqlite_store: Store, tmp_path: Path) -> None:
+    caller = Caller(keys=[("greeting", "4")], record_seconds=0, record_end="timeout")
+    fake = place_call(sqlite_store, config(tmp_path), caller)
+    [draft] = sqlite_store.feed(0, 10)
+    assert draft.kind is Kind.report and draft.attachments == []
+    assert fake.variables["IVR_ACTION"] == "operator"
+    assert "no_speech" in fake.played
+
+
+@pytest.mark.parametrize(("caller_id", "pres", "phone"), [
+    ("13800138000", "0", "+8613800138000"),
+    ("+8613800138000", "0", "+8613800138000"),
+    ("01065123456", "0", "+861065123456"),
+    ("13800138000", "33", None),  # presentation restricted: withheld
+    ("", "0", None),
+    ("unknown", "0", None),
+    ("123", "0", None),
+])
+def test_caller_number(sqlite_store: Store, tmp_path: Path, caller_id: str, pres: str,
+                       phone: str | None) -> None:
+    place_call(sqlite_store, config(tmp_path), Caller(keys=[("menu", "0")]),
+               caller_id=caller_id, calling_pres=pres)
+    assert sqlite_store.feed(0, 10)[0].citizen.phone == phone
+
+
+def _existing_ticket(store: Store) -> str:
+    from datetime import UTC, datetime
+
+    result = store.submit(Intake(channel=Channel.web, channel_ref="w1",
+                                 received_at=datetime.now(UTC), text="路灯坏了"))
+    return result.ticket.number
+
+
+def test_status_by_ticket_number(sqlite_store: Store, tmp_path: Path) -> None:
+    number = _existing_ticket(sqlite_store)
+    fake = place_call(sqlite_store, config(tmp_path), Caller(keys=[("menu", "9"),
+                                                                    ("data", number)]))
+    assert fake.played[-4:] == ["ask_ticket_number", "status_is", "status/received", "thanks"]
+    assert len(sqlite_store.feed(0, 10)) == 1  # a status call makes no ticket
+
+
+def test_status_unknown_number_and_bad_input(sqlite_store: Store, tmp_path: Path) -> None:
+    fake = place_call(sqlite_store, config(tmp_path), Caller(keys=[
+        ("menu", "9"), ("data", "123"), ("data", "9999999999")]))
+    assert fake.played[-5:] == ["ask_ticket_number", "invalid", "ask_ticket_number",
+                                "ticket_not_found", "thanks"]
+
+
+class TranscribingRecorder:
+    """Stands in for the live recorder: writes the WAV and returns a transcript."""
+
+    async def record(self, agi: AgiCommands, path: Path, max_seconds: int) -> Recording:
+        write_tone(path, 1.5)
+        return Recording(path=path, ended_by="dtmf", duration=1.5,
+                         transcript=Transcript(text="东四十条路灯坏了", model="test"))
+
+
+def test_live_transcript_goes_straight_into_the_ticket(sqlite_store: Store,
+                                                       tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    flow = CallFlow(cfg, sqlite_store, recorder=TranscribingRecorder())
+    place_call(sqlite_store, cfg, Caller(keys=[("greeting", "5")]), flow=flow)
+    [ticket] = sqlite_store.feed(0, 10)
+    assert ticket.transcript is not None and ticket.text == "东四十条路灯坏了"
+    assert [j[0] for j in jobs(sqlite_store)] == ["dispatch"]  # no transcription job
+
+
+def test_same_call_twice_is_one_ticket(sqlite_store: Store, tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    place_call(sqlite_store, cfg, Caller(keys=[("greeting", "1")]))
+    place_call(sqlite_store, cfg, Caller(keys=[("greeting", "1")]))
+    assert len(sqlite_store.feed(0, 10)) == 1
