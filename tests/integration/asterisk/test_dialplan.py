@@ -1,0 +1,69 @@
+"""The production 96010 dialplan on a real Asterisk: the AGI leg, the operator queue contract
+and DTMF over Local channels (a test-only FastAGI stub stands in for the gateway)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.asterisk.agi_stub import AgiStub
+from tests.integration.conftest import AsteriskFactory
+from tests.support.services import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
+
+
+def test_96010_reaches_the_agi_and_operator_gets_the_ticket(
+    asterisk_factory: AsteriskFactory,
+) -> None:
+    port = free_port()
+    commands = ["ANSWER", 'SET VARIABLE TICKET_ID "t-0042"', 'SET VARIABLE IVR_ACTION "operator"']
+    with AgiStub(port, commands) as stub:
+        ast = asterisk_factory(agi_port=port)
+        result = ast.call_local(caller_id="13800138000", script=[], timeout=60)
+    assert len(stub.sessions) == 1
+    env = stub.sessions[0].env
+    assert env["agi_network_script"] == "96010"
+    assert env["agi_extension"] == "96010"
+    assert env["agi_callerid"] == "13800138000"
+    assert env["agi_uniqueid"] == result.unique_id
+    assert [reply for _, reply in stub.sessions[0].replies] == [
+        "200 result=0", "200 result=1", "200 result=1"]
+    assert result.agistatus == "SUCCESS"
+    assert result.ivr_action == "operator"
+    assert result.ticket_id == "t-0042"
+    operators = ast.operator_calls()
+    assert len(operators) == 1
+    assert operators[0]["ticket_id"] == "t-0042"  # inherited onto the queue member's channel
+    assert operators[0]["channel"].startswith("Local/operator@operator-sim")
+
+
+def test_every_carrier_spelling_of_the_number_reaches_the_flow(
+    asterisk_factory: AsteriskFactory,
+) -> None:
+    port = free_port()
+    with AgiStub(port, ["HANGUP"]) as stub:
+        ast = asterisk_factory(agi_port=port)
+        for number in ("96010", "01096010", "861096010"):
+            ast.call_local(exten=number, script=[], timeout=30)
+    assert [s.env["agi_extension"] for s in stub.sessions] == ["96010"] * 3
+
+
+def test_dtmf_from_the_caller_reaches_wait_for_digit(asterisk_factory: AsteriskFactory) -> None:
+    port = free_port()
+    commands = ["ANSWER", "WAIT FOR DIGIT 10000", "WAIT FOR DIGIT 10000", "HANGUP"]
+    with AgiStub(port, commands) as stub:
+        ast = asterisk_factory(agi_port=port)
+        result = ast.call_local(script=[("wait", "1"), ("dtmf", "3"), ("wait", "0.5"),
+                                        ("dtmf", "#")], timeout=60)
+    replies = [reply for _, reply in stub.sessions[0].replies]
+    assert replies[1:3] == [f"200 result={ord('3')}", f"200 result={ord('#')}"]
+    assert result.ivr_action == ""
+    assert ast.operator_calls() == []
+
+
+def test_anonymous_caller_reaches_the_flow(asterisk_factory: AsteriskFactory) -> None:
+    port = free_port()
+    with AgiStub(port, ["HANGUP"]) as stub:
+        ast = asterisk_factory(agi_port=port)
+        ast.call_local(caller_id="", script=[], timeout=30)
+    assert stub.sessions[0].env["agi_callerid"] in ("anonymous", "unknown")
