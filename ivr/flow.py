@@ -121,6 +121,11 @@ class CallFlow:
         failed = False
         try:
             recording = await self.recorder.record(session, path, self.config.max_record_seconds)
+        except ChannelHungUp:
+            raise
+        except Exception:
+            # e.g. the live recorder could not stream: keep whatever reached the file
+            log.exception("call %s: recording failed", call.unique_id)
         finally:
             # also when the caller hung up or the connection broke mid-recording
             try:

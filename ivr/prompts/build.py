@@ -20,6 +20,7 @@ from ivr.prompts.catalog import BEEP, PROMPT_TEXTS
 
 MANIFEST = ".generated.json"
 VOICE = "cmn"
+SPEED = 190  # words per minute; espeak's default 175 is slow for Mandarin menus
 SOX_OUT = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
 
 
@@ -53,9 +54,10 @@ def _run(args: list[str]) -> None:
 
 def _speak(text: str, target: Path, tmp: Path) -> None:
     raw = tmp / "raw.wav"
-    _run([_tool("espeak-ng"), "-v", VOICE, "-s", "150", "-w", str(raw), text])
-    # a little silence before and after, and the telephone format
-    _run([_tool("sox"), str(raw), *SOX_OUT, str(target), "pad", "0.1", "0.2"])
+    _run([_tool("espeak-ng"), "-v", VOICE, "-s", str(SPEED), "-w", str(raw), text])
+    # espeak's own leading/trailing silence trimmed, a short fixed pause added, 8 kHz
+    _run([_tool("sox"), str(raw), *SOX_OUT, str(target), "silence", "1", "0.02", "0.5%",
+          "reverse", "silence", "1", "0.02", "0.5%", "reverse", "pad", "0.05", "0.15"])
 
 
 def _beep(target: Path) -> None:
