@@ -37,6 +37,9 @@ def _safe_mode(config: WechatConfig, token: str) -> envelope.SafeMode:
     if not config.aes_key or not config.app_id:
         raise ApiError(503, "safe-mode (encrypt_type=aes) messages need HOTLINE_WECHAT_AES_KEY "
                             "and HOTLINE_WECHAT_APP_ID", "channel_disabled")
+    if not envelope.valid_aes_key(config.aes_key):
+        raise ApiError(503, "HOTLINE_WECHAT_AES_KEY is not a valid EncodingAESKey "
+                            "(43 characters of base64)", "channel_disabled")
     return envelope.SafeMode(token, config.aes_key, config.app_id)
 
 
