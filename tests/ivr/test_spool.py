@@ -1,0 +1,246 @@
+"""The fallback spool ingest: sidecar parsing (known answers) and ingest into a real store
+(SQLite and PostgreSQL through the ``store`` fixture)."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import struct
+import threading
+import time
+import wave
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ivr import spool
+from router.model import Channel, Citizen, Intake, Kind
+from router.store import Store
+from router.tables import outbox
+
+SIDE = (
+    "unique_id=1795705400.1\n"
+    "caller=13800138000\n"
+    "presentation=allowed_not_screened\n"
+    "reason=gateway-down\n"
+    "ticket_id=\n"
+    "started=1795705400\n"
+    "ended=1795705439\n"
+)
+STEM = "20261126T150320Z-1795705400.1"
+
+
+def write_tone(path: Path, seconds: float = 1.5, amplitude: int = 8000) -> None:
+    rate = 8000
+    frames = b"".join(
+        struct.pack("<h", int(amplitude * math.sin(2 * math.pi * 440 * i / rate)))
+        for i in range(int(rate * seconds))
+    )
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+
+
+def put(spool_dir: Path, stem: str = STEM, side: str | None = SIDE,
+        audio: str = "tone") -> None:
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    wav = spool_dir / f"{stem}.wav"
+    if audio == "tone":
+        write_tone(wav)
+    elif audio == "silence":
+        write_tone(wav, amplitude=0)
+    elif audio == "garbage":
+        wav.write_bytes(b"not a wav at all")
+    if side is not None:  # last, as Asterisk's hangup handler writes `ended=` last
+        (spool_dir / f"{stem}.txt").write_text(side)
+
+
+def jobs_of(store: Store, ticket_id: str) -> list[tuple[str, str, list[str]]]:
+    with store.db.read() as conn:
+        rows = conn.execute(
+            select(outbox.c.queue, outbox.c.job, outbox.c.args)
+            .where(outbox.c.ticket_id == ticket_id).order_by(outbox.c.id)
+        ).all()
+    return [(r.queue, r.job, list(r.args)) for r in rows]
+
+
+# -- pure parts -----------------------------------------------------------------------------
+
+def test_parse_sidecar_known_answer() -> None:
+    assert spool.parse_sidecar("a=1\n\nbroken line\nb = x=y \na=2\n=v\n") == {"a": "2",
+                                                                           "b": "x=y"}
+    fields = spool.parse_sidecar(SIDE)
+    assert fields["unique_id"] == "1795705400.1" and fields["ended"] == "1795705439"
+
+
+def test_unique_id_from_sidecar_then_file_name() -> None:
+    assert spool.unique_id_of(STEM, {"unique_id": "abc.7"}) == "abc.7"
+    assert spool.unique_id_of(STEM, {}) == "1795705400.1"
+    assert spool.unique_id_of(STEM, {"unique_id": "../../etc"}) == "1795705400.1"
+    assert spool.unique_id_of("whatever", {"unique_id": "bad id"}) is None
+
+
+def test_received_at() -> None:
+    assert spool.received_at_of(STEM, {"started": "1795705400"}, 0) == datetime.fromtimestamp(
+        1795705400, UTC)
+    assert spool.received_at_of(STEM, {}, 0) == datetime(2026, 11, 26, 15, 3, 20, tzinfo=UTC)
+    assert spool.received_at_of("x", {}, 86400.0) == datetime(1970, 1, 2, tzinfo=UTC)
+
+
+def test_phone_e164_or_anonymous() -> None:
+    assert spool.phone_of({"caller": "13800138000"}) == "+8613800138000"
+    assert spool.phone_of({"caller": "01065123456"}) == "+861065123456"
+    assert spool.phone_of({"caller": ""}) is None
+    assert spool.phone_of({"caller": "123"}) is None
+    assert spool.phone_of({"caller": "13800138000",
+                           "presentation": "prohib_not_screened"}) is None
+
+
+def test_complete_when_ended_or_stale() -> None:
+    assert spool.is_complete({"ended": "1"}, age=0)
+    assert not spool.is_complete({}, age=10)
+    assert spool.is_complete({}, age=spool.STALE_AFTER)
+
+
+def test_check_audio(tmp_path: Path) -> None:
+    put(tmp_path, "a", side=None)
+    put(tmp_path, "s", side=None, audio="silence")
+    put(tmp_path, "g", side=None, audio="garbage")
+    assert spool.check_audio(tmp_path / "a.wav") == spool.AudioCheck(True, True, None)
+    assert spool.check_audio(tmp_path / "s.wav") == spool.AudioCheck(
+        True, False, spool.EMPTY_RECORDING)
+    assert spool.check_audio(tmp_path / "g.wav") == spool.AudioCheck(
+        True, False, spool.BAD_RECORDING)
+    assert spool.check_audio(None) == spool.AudioCheck(False, False, spool.NO_RECORDING)
+
+
+# -- ingest into a real store ---------------------------------------------------------------
+
+def test_ingest_makes_one_voice_ticket_and_moves_the_files(store: Store, tmp_path: Path) -> None:
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    put(spool_dir)
+    original = (spool_dir / f"{STEM}.wav").read_bytes()
+    assert spool.ingest_once(store, spool_dir, media_dir) == 1
+    ticket = store.find_by_ref("voice", "1795705400.1")
+    assert ticket is not None
+    assert ticket.channel is Channel.voice
+    assert ticket.citizen.phone == "+8613800138000"
+    assert ticket.received_at == datetime.fromtimestamp(1795705400, UTC)
+    assert ticket.text == spool.REASONS["gateway-down"]
+    [audio] = ticket.attachments
+    assert audio.content_type == "audio/wav"
+    saved = media_dir / audio.url.rsplit("/", 1)[-1]
+    assert saved.read_bytes() == original
+    assert ("transcribe", spool.TRANSCRIBE_CALL_JOB, ["voice", "1795705400.1"]) in jobs_of(
+        store, ticket.id)
+    assert sorted(p.name for p in spool_dir.iterdir()) == ["done"]
+    assert sorted(p.name for p in (spool_dir / "done").iterdir()) == [f"{STEM}.txt",
+                                                                     f"{STEM}.wav"]
+
+
+def test_ingest_twice_is_one_ticket(store: Store, tmp_path: Path) -> None:
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    put(spool_dir)
+    assert spool.ingest_once(store, spool_dir, media_dir) == 1
+    first = store.find_by_ref("voice", "1795705400.1")
+    # The same files again (a crash between commit and move): no second ticket, no new job.
+    for p in (spool_dir / "done").iterdir():
+        shutil.copy(p, spool_dir / p.name)
+    assert spool.ingest_once(store, spool_dir, media_dir) == 1
+    again = store.find_by_ref("voice", "1795705400.1")
+    assert first is not None and again is not None
+    assert again.id == first.id and again.seq == first.seq
+    assert len(again.attachments) == 1
+    assert len(store.feed(0, 100)) == 1
+    assert len(jobs_of(store, first.id)) == 2  # dispatch + transcribe, once
+
+
+def test_a_call_still_recording_is_left_alone(store: Store, tmp_path: Path) -> None:
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    put(spool_dir, side=SIDE.replace("ended=1795705439\n", ""))
+    assert spool.ingest_once(store, spool_dir, media_dir) == 0
+    assert store.find_by_ref("voice", "1795705400.1") is None
+    assert (spool_dir / f"{STEM}.wav").exists()
+    # ...until it is stale (Asterisk went away mid-call).
+    old = time.time() - spool.STALE_AFTER - 1
+    for p in spool_dir.iterdir():
+        os.utime(p, (old, old))
+    assert spool.ingest_once(store, spool_dir, media_dir) == 1
+    assert store.find_by_ref("voice", "1795705400.1") is not None
+
+
+def test_hang_up_before_recording_is_still_a_ticket(store: Store, tmp_path: Path) -> None:
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    put(spool_dir, audio="none")
+    assert spool.ingest_once(store, spool_dir, media_dir) == 1
+    ticket = store.find_by_ref("voice", "1795705400.1")
+    assert ticket is not None
+    assert ticket.attachments == []
+    assert ticket.text.endswith(spool.NO_RECORDING)
+    assert ticket.citizen.phone == "+8613800138000"
+    assert [job for _, job, _ in jobs_of(store, ticket.id)] == ["router.jobs.dispatch"]
+
+
+@pytest.mark.parametrize(("audio", "note"), [("garbage", spool.BAD_RECORDING),
+                                             ("silence", spool.EMPTY_RECORDING)])
+def test_bad_recordings_are_kept_with_a_note(store: Store, tmp_path: Path, audio: str,
+                                             note: str) -> None:
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    put(spool_dir, audio=audio)
+    assert spool.ingest_once(store, spool_dir, media_dir) == 1
+    ticket = store.find_by_ref("voice", "1795705400.1")
+    assert ticket is not None
+    assert ticket.text.endswith(note)
+    [kept] = ticket.attachments
+    assert (media_dir / kept.url.rsplit("/", 1)[-1]).read_bytes() == (
+        spool_dir / "done" / f"{STEM}.wav").read_bytes()
+    assert [job for _, job, _ in jobs_of(store, ticket.id)] == ["router.jobs.dispatch"]
+
+
+def test_an_entry_without_any_call_id_is_quarantined(store: Store, tmp_path: Path) -> None:
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    put(spool_dir, stem="garbage name", side="caller=13800138000\nended=1\n")
+    assert spool.ingest_once(store, spool_dir, media_dir) == 0
+    assert sorted(p.name for p in (spool_dir / "bad").iterdir()) == ["garbage name.txt",
+                                                                    "garbage name.wav"]
+    assert store.feed(0, 10) == []
+
+
+def test_the_recording_joins_the_ticket_the_flow_made(store: Store, tmp_path: Path) -> None:
+    draft = store.submit(Intake(
+        channel=Channel.voice, channel_ref="1795705400.1", received_at=datetime.now(UTC),
+        citizen=Citizen(phone="+8613800138000"), kind=Kind.complaint,
+    )).ticket
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    put(spool_dir, side=SIDE.replace("gateway-down", "queue-timeout"))
+    assert spool.ingest_once(store, spool_dir, media_dir) == 1
+    ticket = store.get(draft.id)
+    assert ticket.kind is Kind.complaint
+    assert [a.content_type for a in ticket.attachments] == ["audio/wav"]
+    assert ticket.history[-1].note == spool.REASONS["queue-timeout"]
+    assert len(store.feed(0, 10)) == 1
+    assert [job for _, job, _ in jobs_of(store, draft.id)] == [
+        "router.jobs.dispatch", spool.TRANSCRIBE_CALL_JOB]
+
+
+def test_run_ingest_watches_until_stopped(sqlite_store: Store, tmp_path: Path) -> None:
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    stop = threading.Event()
+    thread = threading.Thread(target=spool.run_ingest,
+                              args=(sqlite_store, spool_dir, media_dir, stop, 0.05))
+    thread.start()
+    try:
+        put(spool_dir)
+        deadline = time.monotonic() + 20
+        while sqlite_store.find_by_ref("voice", "1795705400.1") is None:
+            assert time.monotonic() < deadline, "spool not ingested"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
