@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 PR_SET_PDEATHSIG = 1
 PARENT_DEATH_SIGNAL = signal.SIGTERM
@@ -112,12 +112,14 @@ class LinePrinter:
             self.out.flush()
 
 
-def pump(stream: Iterable[bytes], name: str, printer: LinePrinter) -> threading.Thread:
-    """Copy a child's output to ``printer`` line by line, in a daemon thread, until EOF."""
+def pump(stream: IO[bytes], name: str, printer: LinePrinter) -> threading.Thread:
+    """Copy a child's output to ``printer`` line by line, in a daemon thread, until EOF;
+    then close the stream."""
 
     def run() -> None:
-        for raw in stream:
-            printer.line(name, raw.decode("utf-8", "replace").rstrip("\r\n"))
+        with stream:
+            for raw in stream:
+                printer.line(name, raw.decode("utf-8", "replace").rstrip("\r\n"))
 
     thread = threading.Thread(target=run, name=f"pump-{name}", daemon=True)
     thread.start()

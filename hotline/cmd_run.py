@@ -41,11 +41,10 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
     return {}
 
 
-def optional_parts() -> tuple[bool, bool]:
-    """Whether ``hotline agi`` and ``hotline spool ingest --watch`` exist in this install."""
-    from hotline.cli import build_parser
-
-    commands = _subcommands(build_parser())
+def optional_parts(parser: argparse.ArgumentParser) -> tuple[bool, bool]:
+    """Whether ``hotline agi`` and ``hotline spool ingest --watch`` exist in ``parser`` (the
+    rooms that provide them register them once they are built)."""
+    commands = _subcommands(parser)
     has_agi = "agi" in commands
     ingest = _subcommands(commands["spool"]).get("ingest") if "spool" in commands else None
     has_spool = ingest is not None and "--watch" in ingest._option_string_actions
@@ -56,7 +55,7 @@ def programs(
     settings: Settings, *, agi: bool, spool: bool, log_level: str | None = None
 ) -> list[Program]:
     """The children of ``hotline run``: each a ``hotline`` subcommand in its own process."""
-    base = [sys.executable, "-m", "hotline.cli"]
+    base = [sys.executable, "-m", "hotline"]
     if log_level:
         base += ["--log-level", log_level]
     found = [Program("http", [*base, "serve"]), Program("relay", [*base, "relay"])]
@@ -136,7 +135,9 @@ def _run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         stack.enter_context(_lock_data_dir(settings.data_dir))
         _check_port_free(settings.http_host, settings.http_port, "HOTLINE_HTTP_PORT")
-        has_agi, has_spool = optional_parts()
+        from hotline.cli import build_parser
+
+        has_agi, has_spool = optional_parts(build_parser())
         if has_agi:
             _check_port_free(settings.agi_host, settings.agi_port, "HOTLINE_AGI_PORT")
         store = make_store(settings)

@@ -1,0 +1,110 @@
+"""``hotline dev-setup``: .env and a development API key, both mode 600, both idempotent."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import stat
+from pathlib import Path
+
+import pytest
+from wechatpy.crypto import WeChatCrypto
+
+from hotline import devsetup
+from hotline.cli import main
+from hotline.settings import Settings
+from router import apikeys
+from router.db import Database
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("HOTLINE_"):
+            monkeypatch.delenv(name)
+    return tmp_path
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def env_values(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines()
+             if line and not line.startswith("#"))
+    return dict(pairs)
+
+
+def test_wechat_aes_key_is_43_base64_chars_of_32_bytes() -> None:
+    key = devsetup.wechat_aes_key()
+    assert len(key) == 43 and "=" not in key
+    assert re.fullmatch(r"[A-Za-z0-9+/]{43}", key)
+    assert len(base64.b64decode(key + "=")) == 32
+
+
+def test_env_secrets_are_fresh_per_run() -> None:
+    first, second = devsetup.env_lines("http://x"), devsetup.env_lines("http://x")
+    secrets_first = [line for line in first if "TOKEN" in line or "KEY" in line]
+    assert secrets_first and not set(secrets_first) & set(second)
+
+
+def test_dev_setup_writes_env_and_key_once(workdir: Path, capsys: pytest.CaptureFixture[str],
+                                          ) -> None:
+    assert main(["dev-setup"]) == 0
+    env_file, key_file = workdir / ".env", workdir / "var" / "dev-api-key"
+    assert mode(env_file) == 0o600 and mode(key_file) == 0o600
+    values = env_values(env_file)
+    assert values["HOTLINE_ENV"] == "development"
+    assert values["HOTLINE_PUBLIC_URL"] == "http://127.0.0.1:8096"
+    assert re.fullmatch(r"AC[0-9a-f]{32}", values["HOTLINE_TWILIO_ACCOUNT_SID"])
+    for name in ("HOTLINE_TWILIO_AUTH_TOKEN", "HOTLINE_WECHAT_TOKEN", "HOTLINE_WEB_SECRET",
+                 "HOTLINE_WECHAT_APP_ID"):
+        assert len(values[name]) >= 16, name
+    out = capsys.readouterr().out
+    assert "curl" in out and "/api/v1/intake" in out and "/api/v1/tickets?after=0" in out
+
+    # The settings read the new .env, and the real WeChat crypto accepts its key.
+    settings = Settings()
+    assert settings.env == "development"
+    assert settings.wechat_token is not None and settings.wechat_aes_key is not None
+    assert settings.wechat_app_id is not None
+    crypto = WeChatCrypto(settings.wechat_token.get_secret_value(),
+                          settings.wechat_aes_key.get_secret_value(), settings.wechat_app_id)
+    reply = "<xml><Content><![CDATA[您好]]></Content></xml>"
+    sealed = crypto.encrypt_message(reply, "nonce", "1700000000")
+    signature = re.search(r"<MsgSignature><!\[CDATA\[(\w+)\]\]>", sealed).group(1)  # type: ignore[union-attr]
+    assert crypto.decrypt_message(sealed, signature, "1700000000", "nonce") == reply
+
+    token = key_file.read_text().strip()
+    db = Database(settings.resolved_database_url)
+    key = apikeys.verify(db, token)
+    assert key is not None and key.scopes == devsetup.DEV_KEY_SCOPES
+    db.dispose()
+
+    env_before = env_file.read_bytes()
+    assert main(["dev-setup"]) == 0
+    assert env_file.read_bytes() == env_before
+    assert key_file.read_text().strip() == token
+    assert "kept the existing" in capsys.readouterr().out
+
+
+def test_dev_setup_replaces_a_key_the_database_no_longer_knows(workdir: Path) -> None:
+    assert main(["dev-setup"]) == 0
+    key_file = workdir / "var" / "dev-api-key"
+    old = key_file.read_text()
+    (workdir / "var" / "hotline.sqlite3").unlink()
+    assert main(["dev-setup"]) == 0
+    new = key_file.read_text().strip()
+    assert new != old.strip() and mode(key_file) == 0o600
+    db = Database(Settings().resolved_database_url)
+    assert apikeys.verify(db, new) is not None
+    db.dispose()
+
+
+def test_write_private_never_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "f"
+    assert devsetup.write_private(path, "one")
+    assert not devsetup.write_private(path, "two")
+    assert path.read_text() == "one" and mode(path) == 0o600

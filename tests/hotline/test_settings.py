@@ -1,0 +1,81 @@
+"""Settings: secrets without defaults, placeholders refused outside development, .env read."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from hotline.settings import PLACEHOLDER_SECRETS, Settings
+
+SECRET_FIELDS = sorted(
+    name for name, field in Settings.model_fields.items()
+    if "SecretStr" in str(field.annotation)
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No HOTLINE_* from the machine and no .env: only what the test gives."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("HOTLINE_"):
+            monkeypatch.delenv(name)
+    return tmp_path
+
+
+def test_the_secret_fields_are_the_ones_we_expect() -> None:
+    assert {"twilio_auth_token", "wechat_token", "wechat_aes_key", "web_secret",
+            "ami_secret"} <= set(SECRET_FIELDS)
+
+
+@pytest.mark.parametrize("name", SECRET_FIELDS)
+def test_secrets_have_no_default(name: str) -> None:
+    assert Settings.model_fields[name].default is None
+    assert getattr(Settings(), name) is None  # unset means the channel is off, not "changeme"
+
+
+@pytest.mark.parametrize("name", SECRET_FIELDS)
+@pytest.mark.parametrize("placeholder", sorted(PLACEHOLDER_SECRETS) + ["ChangeMe"])
+def test_placeholder_secrets_are_refused_outside_development(
+    name: str, placeholder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(f"HOTLINE_{name.upper()}", placeholder)
+    with pytest.raises(ValidationError, match=f"HOTLINE_{name.upper()} is a placeholder"):
+        Settings()
+    monkeypatch.setenv("HOTLINE_ENV", "development")
+    value = getattr(Settings(), name)
+    assert isinstance(value, SecretStr) and value.get_secret_value() == placeholder
+
+
+def test_a_real_secret_is_accepted_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_WECHAT_TOKEN", "f3a9c1d27b4e8a6c")
+    settings = Settings()
+    assert settings.env == "production"
+    assert settings.wechat_token is not None
+    assert settings.wechat_token.get_secret_value() == "f3a9c1d27b4e8a6c"
+    assert "f3a9c1d27b4e8a6c" not in repr(settings)
+
+
+def test_env_file_is_read_and_the_environment_wins(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / ".env").write_text("HOTLINE_ENV=development\nHOTLINE_HTTP_PORT=9001\n"
+                                    "HOTLINE_WECHAT_TOKEN=changeme\n")
+    settings = Settings()
+    assert settings.env == "development" and settings.http_port == 9001
+    monkeypatch.setenv("HOTLINE_HTTP_PORT", "9002")
+    assert Settings().http_port == 9002
+    monkeypatch.setenv("HOTLINE_ENV", "production")
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings()
+
+
+def test_private_redis_lives_in_its_own_folder_under_the_data_dir(clean_env: Path) -> None:
+    settings = Settings(data_dir=clean_env / "data")
+    assert settings.redis_url is None
+    assert settings.redis_socket == (clean_env / "data" / "redis" / "redis.sock").resolve()
+    assert settings.resolved_redis_url == f"unix://{settings.redis_socket}"
+    assert Settings(redis_url="redis://r:6379/0").resolved_redis_url == "redis://r:6379/0"

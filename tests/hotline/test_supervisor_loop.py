@@ -1,0 +1,129 @@
+"""The supervisor loop in-process with small stand-in programs: restarts with backoff, the
+grace period, killing a stubborn child with its descendants, Redis started first, stopped last."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hotline.childproc import LinePrinter
+from hotline.redis_private import PrivateRedis
+from hotline.supervisor import Backoff, Program, Supervisor, describe_exit
+from tests.support.services import wait_until
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def stop_when(condition: Callable[[], bool]) -> threading.Thread:
+    """SIGTERM this process (the supervisor under test) once ``condition`` holds."""
+
+    def run() -> None:
+        wait_until(condition, timeout=60)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_backoff_doubles_up_to_the_cap_and_resets_after_a_stable_run() -> None:
+    backoff = Backoff(first=0.5, cap=4.0, stable_after=30.0)
+    assert [backoff.delay(1.0) for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert backoff.delay(31.0) == 0.5
+    assert backoff.delay(0.1) == 1.0
+
+
+def test_describe_exit() -> None:
+    assert describe_exit(0) == "exit status 0"
+    assert describe_exit(3) == "exit status 3"
+    assert describe_exit(-9) == "killed by SIGKILL"
+
+
+def test_a_dying_program_is_restarted_with_growing_delays() -> None:
+    out = io.StringIO()
+    sup = Supervisor(
+        [Program("flaky", python("print('up', flush=True); raise SystemExit(3)"))],
+        env=os.environ, printer=LinePrinter(out), grace=5,
+    )
+    stop_when(lambda: out.getvalue().count("flaky stopped: exit status 3") >= 3)
+    assert sup.run() == 0
+    text = out.getvalue()
+    delays = re.findall(r"flaky stopped: exit status 3 after [\d.]+s; restarting in ([\d.]+)s",
+                        text)
+    assert delays[:3] == ["0.5", "1.0", "2.0"], text
+    assert "started flaky, pid" in text and "(restart 2)" in text
+    assert "flaky      | up" in text
+
+
+def test_a_program_ignoring_sigterm_is_killed_with_its_descendants_after_the_grace() -> None:
+    out = io.StringIO()
+    stubborn = python(
+        "import signal, subprocess, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "p = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        "print('grandchild', p.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    polite = python("import time\ntime.sleep(300)")
+    sup = Supervisor(
+        [Program("stubborn", stubborn), Program("polite", polite)],
+        env=os.environ, printer=LinePrinter(out), grace=1.0,
+    )
+    stop_when(lambda: "grandchild" in out.getvalue())
+    started = time.monotonic()
+    assert sup.run() == 0
+    assert time.monotonic() - started >= 1.0  # the grace period was granted
+    text = out.getvalue()
+    grandchild = int(re.search(r"grandchild (\d+)", text).group(1))  # type: ignore[union-attr]
+    pids = [int(p) for p in re.findall(r"started \w+, pid (\d+)", text)]
+    assert "stubborn did not stop in time: killing it" in text
+    assert "stubborn stopped (killed by SIGKILL)" in text
+    assert "polite stopped (killed by SIGTERM)" in text
+    wait_until(lambda: not alive(grandchild), timeout=10)
+    assert not [p for p in pids if alive(p)]
+
+
+@pytest.mark.integration
+def test_private_redis_comes_first_and_goes_last(tmp_path: Path) -> None:
+    out = io.StringIO()
+    redis = PrivateRedis(tmp_path / "var" / "redis" / "redis.sock")
+    # The program needs Redis at start and keeps using it until it is told to stop.
+    uses_redis = python(
+        "import signal, sys, redis\n"
+        f"r = redis.Redis(unix_socket_path={str(redis.socket)!r})\n"
+        "print('ping', r.ping(), flush=True)\n"
+        "def bye(*_):\n"
+        "    print('bye ping', r.ping(), flush=True)\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, bye)\n"
+        "signal.pause()\n"
+    )
+    sup = Supervisor([Program("client", uses_redis)], env=os.environ,
+                     printer=LinePrinter(out), redis=redis, grace=10)
+    stop_when(lambda: "ping True" in out.getvalue())
+    assert sup.run() == 0
+    text = out.getvalue()
+    assert "bye ping True" in text, text
+    assert text.index("client stopped") < text.index("stopping redis")
+    assert (tmp_path / "var" / "redis").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "var" / "redis" / "appendonlydir").is_dir()
+    assert not redis.socket.exists()
