@@ -114,7 +114,7 @@ def test_repeat_of_an_evaluation_reports_the_score() -> None:
     closed = ticket(Status.closed)
     rate = intake("SM6", "4", T0 + timedelta(days=1))
     event = TicketEvent(actor="resident:sms", event_id="sms:SM6", status=Status.evaluated,
-                        evaluation={"score": 4, "channel": "sms"})  # type: ignore[arg-type]
+                        evaluation={"score": 4, "channel": "sms"})
     evaluated = apply_event(closed, event, 5, T0 + timedelta(days=1))
     assert evaluated is not None
     d = decide(rate, evaluated)
@@ -127,7 +127,11 @@ def _close(store: Store, ticket_id: str) -> None:
     for status in (Status.registered, Status.dispatched, Status.in_progress, Status.resolved,
                    Status.closed):
         event = TicketEvent(actor="test", status=status)
-        store.change(ticket_id, lambda t, s, a, e=event: apply_event(t, e, s, a))
+
+        def mutate(t: Ticket, seq: int, at: datetime, e: TicketEvent = event) -> Ticket | None:
+            return apply_event(t, e, seq, at)
+
+        store.change(ticket_id, mutate)
 
 
 def test_handle_new_follow_up_then_rating(store: Store) -> None:

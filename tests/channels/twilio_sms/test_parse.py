@@ -36,7 +36,8 @@ def test_e164(raw: str, expected: str | None) -> None:
 def test_mms_with_two_pictures() -> None:
     msg = parse(MMS)
     assert (msg.sid, msg.from_, msg.to, msg.body) == (
-        "MM0a1b2c3d4e5f60718293a4b5c6d7e8f9", "+8613912345678", "+861065529601", "小区门口垃圾没人清")
+        "MM0a1b2c3d4e5f60718293a4b5c6d7e8f9", "+8613912345678", "+861065529601",
+        "小区门口垃圾没人清")
     assert [(m.url[-3:], m.content_type) for m in msg.media] == [
         ("ME1", "image/jpeg"), ("ME2", "image/png")]
     at = datetime(2026, 11, 26, tzinfo=UTC)

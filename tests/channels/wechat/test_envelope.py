@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-import xmltodict
+import xmltodict  # type: ignore[import-untyped]
 from wechatpy.crypto import WeChatCrypto, _get_signature
 
 from channels.wechat.envelope import SafeMode, open_envelope, seal, valid_aes_key

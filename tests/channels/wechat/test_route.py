@@ -8,13 +8,15 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import defusedxml.ElementTree as SafeET
 import httpx
 import pytest
-import xmltodict
+import xmltodict  # type: ignore[import-untyped]
 from sqlalchemy import select
 from starlette.testclient import TestClient
 from wechatpy.crypto import WeChatCrypto, _get_signature
@@ -24,7 +26,7 @@ from channels.wechat.demo import sample_request
 from channels.wechat.route import PATH
 from hotline.app import create_app
 from router.events import TicketEvent, apply_event
-from router.model import Kind, Status
+from router.model import Kind, Status, Ticket
 from router.store import Store
 from router.tables import channel_state
 from tests.channels.wechat import samples as s
@@ -51,11 +53,22 @@ def safe(body: bytes, extra_plain: bytes = b"") -> Req:
     return f"{PATH}?{urlencode(q)}", envelope
 
 
-def post(client: TestClient, req: Req) -> httpx.Response:
+def close(store: Store, ticket_id: str) -> None:
+    for status in (Status.registered, Status.dispatched, Status.in_progress, Status.resolved,
+                   Status.closed):
+        event = TicketEvent(actor="test", status=status)
+
+        def mutate(t: Ticket, seq: int, at: datetime, e: TicketEvent = event) -> Ticket | None:
+            return apply_event(t, e, seq, at)
+
+        store.change(ticket_id, mutate)
+
+
+def post(client: TestClient, req: Req) -> Any:
     return client.post(req[0], content=req[1], headers={"Content-Type": "text/xml"})
 
 
-def reply_content(r: httpx.Response) -> str:
+def reply_content(r: Any) -> str:
     assert r.status_code == 200, r.text
     root = SafeET.fromstring(r.content)
     if root.find("Encrypt") is not None:
@@ -68,7 +81,7 @@ def reply_content(r: httpx.Response) -> str:
     return str(root.findtext("Content"))
 
 
-def error_code(r: httpx.Response, status: int) -> str:
+def error_code(r: Any, status: int) -> str:
     assert r.status_code == status, r.text
     return str(r.json()["error"]["code"])
 
@@ -213,10 +226,7 @@ def test_menu_kind_then_report_and_progress(client: TestClient, store: Store) ->
 def test_rating_after_closure(client: TestClient, store: Store) -> None:
     reply_content(post(client, plain(s.TEXT)))
     [ticket] = store.feed(0, 10)
-    for status in (Status.registered, Status.dispatched, Status.in_progress, Status.resolved,
-                   Status.closed):
-        event = TicketEvent(actor="test", status=status)
-        store.change(ticket.id, lambda t, q, a, e=event: apply_event(t, e, q, a))
+    close(store, ticket.id)
     assert "评分" in reply_content(post(client, plain(s.CLICK_PROGRESS)))
     rating = s.xml(int(time.time()), "text", "<Content><![CDATA[4]]></Content>", 24700)
     assert "4分" in reply_content(post(client, plain(rating)))

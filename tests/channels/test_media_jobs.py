@@ -1,0 +1,140 @@
+"""The MMS media job against a real loopback HTTP server standing in for api.twilio.com."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from channels.media_jobs import (
+    MediaConfig,
+    MediaNotConfigured,
+    configured,
+    fetch_twilio_media,
+    install,
+)
+from channels.threading import handle
+from router import runtime
+from router.model import Attachment, Channel, Citizen, Intake
+from router.store import Store
+from tests.support.services import free_port
+
+SID, TOKEN = "AC" + "2" * 32, "media-token-123"
+PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+
+
+class FakeTwilio(BaseHTTPRequestHandler):
+    """``/Media/ME1`` needs basic auth and redirects to ``localhost`` (another origin, like
+    Twilio's CDN), which records the Authorization header it got."""
+
+    seen_on_cdn: list[str | None]
+    port: int
+
+    def do_GET(self) -> None:
+        expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+        if self.path.startswith("/Media/"):
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.end_headers()
+                return
+            self.send_response(307)
+            self.send_header("Location", f"http://localhost:{self.port}/cdn{self.path[6:]}")
+            self.end_headers()
+            return
+        self.seen_on_cdn.append(self.headers.get("Authorization"))
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(PICTURE)))
+        self.end_headers()
+        self.wfile.write(PICTURE)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def twilio_server() -> Iterator[tuple[str, list[str | None]]]:
+    port = free_port()
+    seen: list[str | None] = []
+    handler = type("Handler", (FakeTwilio,), {"seen_on_cdn": seen, "port": port})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}", seen
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def installed(store: Store, tmp_path: Path,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[MediaConfig]:
+    config = MediaConfig(SID, TOKEN, tmp_path / "media", frozenset({"127.0.0.1"}))
+    install(config)
+    monkeypatch.setattr(runtime, "_store", store)  # what ``hotline worker`` installs
+    yield config
+    install(None)
+
+
+def mms(ref: str, url: str) -> Intake:
+    return Intake(channel=Channel.sms, channel_ref=ref, received_at=datetime.now(UTC),
+                  citizen=Citizen(phone="+8613912345678"), text="照片",
+                  attachments=[Attachment(url=url, content_type="image/png")])
+
+
+def test_fetches_with_basic_auth_and_replaces_the_attachment(
+        store: Store, installed: MediaConfig,
+        twilio_server: tuple[str, list[str | None]]) -> None:
+    base, seen_on_cdn = twilio_server
+    url = base + "/Media/ME1"
+    ticket = handle(store, mms("MM1", url)).ticket
+    saved_url = fetch_twilio_media("MM1", url, "image/png", "")
+    digest = hashlib.sha256(PICTURE).hexdigest()
+    assert saved_url == f"/api/v1/media/{digest}.png"
+    assert (installed.media_dir / f"{digest}.png").read_bytes() == PICTURE
+    [a] = store.get(ticket.id).attachments
+    assert (a.url, a.sha256, a.size) == (saved_url, digest, len(PICTURE))
+    assert seen_on_cdn == [None]  # credentials never left the Twilio origin
+    assert fetch_twilio_media("MM1", url, "image/png", "") == "already fetched"
+    assert seen_on_cdn == [None]
+
+
+def test_follow_up_media_is_found_by_ticket_id(
+        store: Store, installed: MediaConfig,
+        twilio_server: tuple[str, list[str | None]]) -> None:
+    base, _ = twilio_server
+    first = handle(store, mms("MM2", base + "/Media/ME2")).ticket
+    follow = handle(store, mms("MM3", base + "/Media/ME3"))
+    assert follow.ticket.id == first.id
+    fetch_twilio_media("MM3", base + "/Media/ME3", "image/png", first.id)
+    urls = [a.url for a in store.get(first.id).attachments]
+    assert urls[0] == base + "/Media/ME2" and urls[1].startswith("/api/v1/media/")
+
+
+def test_wrong_credentials_fail_and_change_nothing(
+        store: Store, installed: MediaConfig, tmp_path: Path,
+        twilio_server: tuple[str, list[str | None]]) -> None:
+    base, _ = twilio_server
+    ticket = handle(store, mms("MM4", base + "/Media/ME4")).ticket
+    install(MediaConfig(SID, "wrong", tmp_path / "media", frozenset({"127.0.0.1"})))
+    with pytest.raises(Exception, match="401"):
+        fetch_twilio_media("MM4", base + "/Media/ME4", "image/png", "")
+    assert store.get(ticket.id).attachments[0].url == base + "/Media/ME4"
+
+
+def test_credentials_go_only_to_twilio_hosts(store: Store, installed: MediaConfig) -> None:
+    handle(store, mms("MM5", "https://evil.example.com/x.png"))
+    with pytest.raises(ValueError, match="evil.example.com"):
+        fetch_twilio_media("MM5", "https://evil.example.com/x.png", "image/png", "")
+
+
+def test_unconfigured_worker_says_which_settings() -> None:
+    install(None)
+    with pytest.raises(MediaNotConfigured, match="HOTLINE_TWILIO_AUTH_TOKEN"):
+        configured()
