@@ -130,7 +130,7 @@ def test_wrong_credentials_fail_and_change_nothing(
 
 def test_credentials_go_only_to_twilio_hosts(store: Store, installed: MediaConfig) -> None:
     handle(store, mms("MM5", "https://evil.example.com/x.png"))
-    with pytest.raises(ValueError, match="evil.example.com"):
+    with pytest.raises(ValueError, match=r"evil\.example\.com"):
         fetch_twilio_media("MM5", "https://evil.example.com/x.png", "image/png", "")
 
 
