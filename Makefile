@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 .PHONY: run test deps venv lint typecheck check prompts asterisk-root bench clean
 
-run: deps venv
+run: deps venv prompts
 	$(BIN)/hotline dev-setup
 	$(BIN)/hotline run
 
