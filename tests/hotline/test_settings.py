@@ -38,7 +38,7 @@ def test_secrets_have_no_default(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", SECRET_FIELDS)
-@pytest.mark.parametrize("placeholder", sorted(PLACEHOLDER_SECRETS) + ["ChangeMe"])
+@pytest.mark.parametrize("placeholder", [*sorted(PLACEHOLDER_SECRETS), "ChangeMe"])
 def test_placeholder_secrets_are_refused_outside_development(
     name: str, placeholder: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
