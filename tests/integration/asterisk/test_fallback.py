@@ -1,0 +1,94 @@
+"""Gateway down: the dialplan apologises, records the caller into the spool with a sidecar,
+and `ivr.spool` turns that into a voice ticket — on a real Asterisk, nothing listening on the
+AGI port."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ivr import spool
+from ivr.wavinfo import wav_info
+from router.store import Store
+from tests.integration.conftest import AsteriskFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
+
+
+def speech(path: Path, text: str) -> Path:
+    """An 8 kHz 16-bit mono WAV of ``text`` (espeak-ng + sox); returns the path without
+    extension, as Playback() wants it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        f"espeak-ng -v en -s 150 --stdout {text!r} | sox -t wav - -r 8000 -c 1 -b 16 {path}",
+        shell=True, check=True,
+    )
+    return path.with_suffix("")
+
+
+def tone(path: Path, seconds: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(path),
+                    "synth", str(seconds), "sine", "600"], check=True)
+
+
+def test_gateway_down_records_into_the_spool_and_ingest_makes_a_ticket(
+    asterisk_factory: AsteriskFactory, tmp_path: Path, sqlite_store: Store,
+) -> None:
+    shared = tmp_path / "shared"
+    prompts = shared / "prompts"
+    tone(prompts / "fallback.wav", 0.5)
+    tone(prompts / "fallback-thanks.wav", 0.5)
+    said = speech(shared / "caller" / "speech.wav", "my street light has been broken for a week")
+    ast = asterisk_factory(shared_dir=shared, prompts_dir=prompts)  # nothing on the AGI port
+    result = ast.call_local(
+        caller_id="13800138000",
+        script=[("wait", "2"), ("play", str(said)), ("dtmf", "#"), ("wait", "3")],
+        hear=shared / "heard.wav", timeout=60,
+    )
+    assert result.agistatus == "FAILURE"
+    assert result.unique_id
+    [sidecar] = ast.spool_entries()
+    fields = spool.parse_sidecar(sidecar.read_text())
+    assert fields["unique_id"] == result.unique_id
+    assert fields["caller"] == "13800138000"
+    assert fields["reason"] == "gateway-down"
+    assert int(fields["ended"]) >= int(fields["started"])
+    recording = sidecar.with_suffix(".wav")
+    assert sidecar.name.endswith(f"-{result.unique_id}.txt")
+    info = wav_info(recording)
+    assert info.duration > 1.0 and info.dbfs > -40  # the caller's speech, not silence
+    assert result.hear is not None and wav_info(result.hear).dbfs > -40  # prompts were heard
+
+    recorded = recording.read_bytes()
+    assert spool.ingest_once(sqlite_store, ast.spool_dir, tmp_path / "media") == 1
+    ticket = sqlite_store.find_by_ref("voice", result.unique_id)
+    assert ticket is not None
+    assert ticket.citizen.phone == "+8613800138000"
+    [audio] = ticket.attachments
+    assert audio.content_type == "audio/wav"
+    assert (tmp_path / "media" / audio.url.rsplit("/", 1)[-1]).read_bytes() == recorded
+    assert not recording.exists() and (ast.spool_dir / "done" / recording.name).exists()
+    assert spool.ingest_once(sqlite_store, ast.spool_dir, tmp_path / "media") == 0
+
+
+def test_hang_up_mid_message_keeps_the_recording_with_core_sounds(
+    asterisk_factory: AsteriskFactory, tmp_path: Path,
+) -> None:
+    # No prompts folder: the dialplan falls back to Asterisk's core English sounds.
+    shared = tmp_path / "shared"
+    said = speech(shared / "caller" / "speech.wav", "please send someone to fix the road")
+    ast = asterisk_factory(shared_dir=shared)
+    assert not ast.prompts_dir.exists()
+    result = ast.call_local(
+        caller_id="", script=[("wait", "8"), ("play", str(said)), ("hangup", "")],
+        hear=shared / "heard.wav", timeout=60,
+    )
+    assert result.agistatus == "FAILURE"
+    [sidecar] = ast.spool_entries()
+    fields = spool.parse_sidecar(sidecar.read_text())
+    assert fields["caller"] == "" and "ended" in fields
+    assert wav_info(sidecar.with_suffix(".wav")).dbfs > -40
+    assert result.hear is not None and wav_info(result.hear).duration > 5  # the apology
