@@ -51,6 +51,7 @@ TOKEN_MAX_AGE = 24 * 3600  # a form may stay open on a phone for a day
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 MAX_FORM_FIELDS = 40
 MAX_FIELD_BYTES = 64 * 1024  # text fields; the description is at most 2000 characters
+FORM_OVERHEAD = 64 * 1024  # room for the text fields and multipart headers
 DISABLED = ("the web form is disabled: set HOTLINE_WEB_SECRET to a long random value "
             "(e.g. `openssl rand -hex 32`)")
 
@@ -72,6 +73,12 @@ class _Form:
     def __init__(self, config: WebformConfig) -> None:
         self.config = config
         self.secret = config.csrf_secret or ""
+        # The app refuses bodies over HOTLINE_MAX_BODY_BYTES; tell the resident what fits.
+        body = config.max_body_bytes
+        self.total = body - FORM_OVERHEAD if body and body > FORM_OVERHEAD else None
+        self.per_photo = min(config.max_photo_bytes, self.total or config.max_photo_bytes)
+        if self.total is not None and self.total >= MAX_PHOTOS * self.per_photo:
+            self.total = None  # four full-size photos fit: no separate total to announce
 
     def _secure_cookie(self, request: Request) -> bool:
         return request.url.scheme == "https" or (self.config.public_url or "").startswith(
@@ -93,8 +100,10 @@ class _Form:
             name_max=NAME_MAX,
             address_max=ADDRESS_MAX,
             max_photos=MAX_PHOTOS,
-            max_photo_bytes=self.config.max_photo_bytes,
-            max_photo_mb=f"{self.config.max_photo_bytes / (1024 * 1024):.0f}",
+            max_photo_bytes=self.per_photo,
+            max_photo_mb=_mb(self.per_photo),
+            max_total_bytes=self.total or "",
+            max_total_mb=_mb(self.total) if self.total else None,
         )
         response = pages.page(html, status)
         response.set_cookie(csrf.COOKIE_NAME, nonce, max_age=TOKEN_MAX_AGE, path="/report",
@@ -207,6 +216,12 @@ class _Form:
 
     def _save(self, photos: list[Photo]) -> list[Attachment]:
         return [media.save_bytes(self.config.upload_dir, p.jpeg, "image/jpeg") for p in photos]
+
+
+def _mb(size: int) -> str:
+    """Bytes as MB for the page: ``8``, ``0.9``."""
+    value = size / (1024 * 1024)
+    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
 
 
 def _text(form: FormData, name: str) -> str:

@@ -32,6 +32,11 @@
     });
   }
 
+  function megabytes(size) {
+    var mb = size / 1048576;
+    return mb >= 10 || mb === Math.round(mb) ? String(Math.round(mb)) : mb.toFixed(1);
+  }
+
   // Photo previews and a size/count check before anything is sent.
   var photos = document.getElementById("photos");
   var previews = document.getElementById("previews");
@@ -39,6 +44,7 @@
   if (photos && previews && window.URL && URL.createObjectURL) {
     var maxBytes = parseInt(photos.getAttribute("data-max-bytes"), 10);
     var maxCount = parseInt(photos.getAttribute("data-max-count"), 10);
+    var maxTotal = parseInt(photos.getAttribute("data-max-total"), 10) || 0;
     photos.addEventListener("change", function () {
       while (previews.firstChild) {
         URL.revokeObjectURL(previews.firstChild.src);
@@ -49,10 +55,15 @@
       if (files.length > maxCount) {
         problem = "最多上传 " + maxCount + " 张照片，请重新选择";
       }
+      var total = 0;
       for (var i = 0; i < files.length && !problem; i++) {
+        total += files[i].size;
         if (files[i].size > maxBytes) {
-          problem = "照片“" + files[i].name + "”超过 " + Math.round(maxBytes / 1048576) + " MB，请换一张";
+          problem = "照片“" + files[i].name + "”超过 " + megabytes(maxBytes) + " MB，请换一张";
         }
+      }
+      if (!problem && maxTotal && total > maxTotal) {
+        problem = "照片合计超过 " + megabytes(maxTotal) + " MB，请减少张数或换小一些的照片";
       }
       if (problem) {
         photos.value = "";

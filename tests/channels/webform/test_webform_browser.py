@@ -164,3 +164,19 @@ def test_without_javascript_errors_then_success(browser: Browser, server: str,
     assert ticket.kind is Kind.help and ticket.location is not None
     assert ticket.location.address == "东城区东四十条35号" and ticket.location.lat is None
     context.close()
+
+
+def test_a_photo_too_big_for_the_request_is_caught_before_sending(
+        browser: Browser, server: str, tmp_path: Path) -> None:
+    big = tmp_path / "big.jpg"
+    big.write_bytes(images.noisy_jpeg(1024 * 1024))  # over the default 1 MiB request limit
+    context = phone_context(browser, server)
+    page = context.new_page()
+    page.goto("/report")
+    page.locator("#photos").set_input_files(str(big))
+    error = page.locator("#photos-client-error")
+    error.wait_for()
+    assert "超过 0.9 MB" in error.inner_text()
+    assert page.locator("#photos").input_value() == ""  # cleared: nothing too big is sent
+    assert page.locator("#previews img").count() == 0
+    context.close()
