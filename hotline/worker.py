@@ -5,6 +5,8 @@ from __future__ import annotations
 from rq import Worker
 from rq.serializers import JSONSerializer
 
+from channels import media_jobs
+from hotline.channels_config import channels_config
 from hotline.services import make_redis, make_store
 from hotline.settings import Settings
 from router import runtime
@@ -15,6 +17,10 @@ def run_worker(settings: Settings, queues: list[str], *, burst: bool = False) ->
     store = make_store(settings)
     upgrade(store.db)
     runtime.install(store)
+    twilio = channels_config(settings).twilio
+    if twilio.account_sid and twilio.auth_token:  # MMS pictures fetched by the media job
+        media_jobs.install(media_jobs.MediaConfig(twilio.account_sid, twilio.auth_token,
+                                                  settings.media_path))
     redis = make_redis(settings)
     worker = Worker(queues, connection=redis, serializer=JSONSerializer)
     ok = worker.work(burst=burst, with_scheduler=False)
