@@ -1,0 +1,162 @@
+"""The deployment: ``docker-compose config`` (Debian's docker-compose) accepts the compose file,
+refuses to run without the database password, and wires the services as documented."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = shutil.which("docker-compose")
+GATEWAY = ("migrate", "prompts", "serve", "worker", "relay", "agi", "spool")
+SHARED = "/var/lib/hotline-96010"
+
+pytestmark = pytest.mark.skipif(COMPOSE is None, reason="docker-compose is not installed")
+
+
+def compose(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run docker-compose on the repo's file with only the given variables (no .env)."""
+    empty = tmp_path / "empty.env"
+    empty.touch()
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("HOTLINE_", "POSTGRES_", "COMPOSE_"))}
+    assert COMPOSE is not None
+    return subprocess.run(
+        [COMPOSE, "--project-directory", str(REPO), "-f", str(REPO / "docker-compose.yml"),
+         "--env-file", str(empty), *args],
+        env={**clean, **env}, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        check=False,
+    )
+
+
+def volumes(service: dict[str, Any]) -> set[tuple[str, str]]:
+    """(source, target) of each mount; docker-compose 1.x prints ``src:target:mode``."""
+    found = set()
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            found.add((volume["source"], volume["target"]))
+        else:
+            source, target = volume.split(":")[:2]
+            found.add((source, target))
+    return found
+
+
+def host_ips(service: dict[str, Any]) -> list[str]:
+    """The host address of each published port (``ip:host:container/proto`` or long form)."""
+    return [port["host_ip"] if isinstance(port, dict) else port.split(":")[0]
+            for port in service["ports"]]
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    path = tmp_path / "hotline.env"
+    path.write_text("HOTLINE_WECHAT_TOKEN=3f1c9a7e5b2d4c6a\n")
+    return path
+
+
+@pytest.fixture
+def config(tmp_path: Path, settings_file: Path) -> dict[str, Any]:
+    result = compose(tmp_path, "config", POSTGRES_PASSWORD="pw-4e2f9c",
+                     HOTLINE_ENV_FILE=str(settings_file))
+    assert result.returncode == 0, result.stderr
+    loaded: dict[str, Any] = yaml.safe_load(result.stdout)
+    return loaded
+
+
+def test_config_is_accepted(tmp_path: Path, settings_file: Path) -> None:
+    result = compose(tmp_path, "config", "-q", POSTGRES_PASSWORD="pw-4e2f9c",
+                     HOTLINE_ENV_FILE=str(settings_file))
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_database_password_has_no_default(tmp_path: Path, settings_file: Path) -> None:
+    result = compose(tmp_path, "config", "-q", HOTLINE_ENV_FILE=str(settings_file))
+    assert result.returncode != 0
+    assert "set POSTGRES_PASSWORD" in result.stderr
+
+
+def test_the_settings_file_is_required(tmp_path: Path) -> None:
+    result = compose(tmp_path, "config", "-q", POSTGRES_PASSWORD="pw-4e2f9c",
+                     HOTLINE_ENV_FILE=str(tmp_path / "missing.env"))
+    assert result.returncode != 0
+    assert "missing.env" in result.stderr
+
+
+def test_services_and_images(config: dict[str, Any]) -> None:
+    services = config["services"]
+    assert set(services) == {"postgres", "redis", "asterisk", *GATEWAY}
+    assert services["redis"]["image"] == "redis:7"
+    assert services["postgres"]["image"] == "postgres:16"
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "pw-4e2f9c"
+    assert volumes(services["postgres"]) == {("pgdata", "/var/lib/postgresql/data")}
+    assert "pgdata" in config["volumes"]
+    asterisk = services["asterisk"]["build"]
+    assert Path(asterisk["context"]) == REPO / "asterisk-conf"
+    assert asterisk["dockerfile"] == "Dockerfile"
+
+
+def test_gateway_processes_share_one_image_and_the_settings(
+    config: dict[str, Any], settings_file: Path
+) -> None:
+    services = config["services"]
+    commands = {name: services[name]["command"] for name in GATEWAY}
+    assert commands == {
+        "migrate": ["migrate"], "prompts": ["prompts", "build"], "serve": ["serve"],
+        "worker": ["worker"], "relay": ["relay"], "agi": ["agi"],
+        "spool": ["spool", "ingest", "--watch"],
+    }
+    for name in GATEWAY:
+        service = services[name]
+        assert Path(service["build"]["context"]) == REPO
+        assert service["build"]["dockerfile"] == "Dockerfile"
+        env = service["environment"]
+        assert env["HOTLINE_WECHAT_TOKEN"] == "3f1c9a7e5b2d4c6a"  # from the env file
+        assert env["HOTLINE_DATABASE_URL"] == (
+            "postgresql+psycopg://hotline:pw-4e2f9c@postgres:5432/hotline")
+        assert env["HOTLINE_REDIS_URL"] == "redis://redis:6379/0"
+    for name in ("serve", "worker", "relay", "agi", "spool"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully")
+
+
+def test_asterisk_and_the_gateway_see_the_shared_files_at_the_same_path(
+    config: dict[str, Any]
+) -> None:
+    services = config["services"]
+
+    def shared(name: str) -> set[str]:
+        return {target for source, target in volumes(services[name]) if source == "shared"}
+
+    assert shared("asterisk") == {SHARED}
+    for name in ("agi", "spool", "worker", "prompts"):
+        assert shared(name) == {SHARED}, name
+    globals_conf = (REPO / "asterisk-conf" / "hotline-globals.conf")
+    if globals_conf.exists():  # the dialplan's folders lie inside the shared volume
+        for key in ("PROMPTS", "SPOOL"):
+            found = re.search(rf"^{key}\s*=\s*(\S+)", globals_conf.read_text(), re.M)
+            assert found and found.group(1).startswith(SHARED + "/"), key
+
+
+def test_published_ports_are_on_loopback(config: dict[str, Any]) -> None:
+    services = config["services"]
+    for name in ("serve", "agi"):
+        assert host_ips(services[name]) and set(host_ips(services[name])) == {"127.0.0.1"}
+    assert services["asterisk"]["network_mode"] == "host"
+
+
+def test_dockerfile_is_slim_python_installing_the_package_as_non_root() -> None:
+    text = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim\b", text, re.M)
+    assert re.search(r"^RUN pip install --no-compile \.", text, re.M)
+    users = re.findall(r"^USER (\S+)", text, re.M)
+    assert users and users[-1] not in ("root", "0")
+    assert re.search(r'^ENTRYPOINT \["hotline"\]', text, re.M)
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert {".env", "*.env", ".venv", "var", ".git"} <= set(ignored)
