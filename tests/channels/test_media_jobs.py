@@ -11,6 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+from starlette.testclient import TestClient
 
 from channels.media_jobs import (
     MediaConfig,
@@ -20,10 +23,15 @@ from channels.media_jobs import (
     install,
 )
 from channels.threading import handle
+from channels.twilio_sms.verify import PATH, sign, signed_url
+from hotline.app import create_app
 from router import runtime
+from router.queues import MEDIA, connect, queue
+from router.relay import relay_once
 from router.model import Attachment, Channel, Citizen, Intake
 from router.store import Store
-from tests.support.services import free_port
+from tests.channels.twilio_sms.conftest import AUTH_TOKEN, PUBLIC_URL, settings
+from tests.support.services import RedisServer, free_port
 
 SID, TOKEN = "AC" + "2" * 32, "media-token-123"
 PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
@@ -138,3 +146,25 @@ def test_unconfigured_worker_says_which_settings() -> None:
     install(None)
     with pytest.raises(MediaNotConfigured, match="HOTLINE_TWILIO_AUTH_TOKEN"):
         configured()
+
+
+def test_webhook_outbox_relay_and_rq_worker_fetch_the_picture(
+        store: Store, installed: MediaConfig, tmp_path: Path, redis_server: RedisServer,
+        twilio_server: tuple[str, list[str | None]]) -> None:
+    """The whole path: signed MMS webhook → outbox row → relay → RQ ``media`` queue → job."""
+    base, _ = twilio_server
+    form = {"MessageSid": "MM9", "From": "+8613912345678", "Body": "井盖丢了",
+            "NumMedia": "1", "MediaUrl0": base + "/Media/ME9", "MediaContentType0": "image/png"}
+    sig = sign(AUTH_TOKEN, signed_url(PUBLIC_URL), form)
+    with TestClient(create_app(settings(tmp_path), store=store, migrate=False)) as client:
+        r = client.post(PATH, data=form, headers={"X-Twilio-Signature": sig})
+    assert r.status_code == 200, r.text
+    redis = connect(redis_server.url)
+    assert relay_once(store.db, redis) == 2  # the dispatch job and the media job
+    worker = SimpleWorker([queue(MEDIA, redis)], connection=redis, serializer=JSONSerializer)
+    assert worker.work(burst=True)
+    ticket = store.find_by_ref("sms", "MM9")
+    assert ticket is not None and ticket.number in r.text
+    [a] = ticket.attachments
+    assert a.sha256 == hashlib.sha256(PICTURE).hexdigest() and a.url.startswith("/api/v1/media/")
+    redis.close()
