@@ -26,9 +26,9 @@ from channels.threading import handle
 from channels.twilio_sms.verify import PATH, sign, signed_url
 from hotline.app import create_app
 from router import runtime
+from router.model import Attachment, Channel, Citizen, Intake
 from router.queues import MEDIA, connect, queue
 from router.relay import relay_once
-from router.model import Attachment, Channel, Citizen, Intake
 from router.store import Store
 from tests.channels.twilio_sms.conftest import AUTH_TOKEN, PUBLIC_URL, settings
 from tests.support.services import RedisServer, free_port
