@@ -77,7 +77,7 @@ class AgiServer:
         try:
             env = await read_env(reader, self.env_timeout)
         except (ChannelHungUp, ProtocolError) as exc:
-            log.warning("FastAGI connection dropped before a call started: %s", exc)
+            log.info("FastAGI connection closed before a call started: %s", exc)
             writer.close()
             return
         session = AgiSession(reader, writer, env, command_timeout=self.command_timeout)

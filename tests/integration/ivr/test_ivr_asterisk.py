@@ -1,0 +1,214 @@
+"""The 96010 call flow end to end: a real Asterisk 22 (Debian sid chroot) calls ``hotline agi``
+(a real subprocess) over FastAGI; tickets land in a real SQLite store; what the caller hears is
+recorded by the harness and analysed here (pure Python, no numpy)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ivr.prompts.build import build_prompts
+from ivr.prompts.catalog import GENERATED
+from ivr.wavinfo import wav_info
+from router import media
+from router.db import Database
+from router.migrate import upgrade
+from router.model import Channel, Intake, Kind, Ticket
+from router.store import Store
+from tests.integration.ivr.heard import digit_run, heard_prompt, speech_segments
+from tests.support.asterisk import Asterisk, CallResult
+from tests.support.services import free_port, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
+
+SPEECH_TEXT = "东四十条路口的路灯坏了三天了，地址是东城区东四十条甲一号，请尽快修理。"
+
+
+@dataclass
+class Rig:
+    ast: Asterisk
+    store: Store
+    shared: Path
+    prompts: Path
+    media: Path
+    speech: Path  # without extension, as Playback wants it
+    log: Path
+
+    def ticket_for(self, result: CallResult) -> Ticket | None:
+        """The call's ticket; the gateway may still be storing it when Asterisk is done."""
+        assert result.unique_id, result
+        uid = result.unique_id
+        try:
+            wait_until(lambda: self.store.find_by_ref("voice", uid) is not None, timeout=30)
+        except TimeoutError:
+            return None
+        return self.store.find_by_ref("voice", uid)
+
+
+def _speech(target: Path) -> None:
+    raw = target.with_name("raw.wav")
+    subprocess.run(["espeak-ng", "-v", "cmn", "-s", "190", "-w", str(raw), SPEECH_TEXT],
+                   check=True)
+    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target)],
+                   check=True)
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    if os.geteuid() != 0:
+        pytest.skip("the Asterisk chroot needs root (mount namespace, chroot)")
+    base = tmp_path_factory.mktemp("ivr-e2e")
+    shared = base / "shared"
+    prompts = shared / "prompts"
+    build_prompts(GENERATED)  # quick when `make prompts` already ran
+    shutil.copytree(GENERATED, prompts)
+    (shared / "caller").mkdir(parents=True)
+    _speech(shared / "caller" / "speech.wav")
+    url = f"sqlite:///{base / 'hotline.sqlite3'}"
+    db = Database(url)
+    upgrade(db)
+    store = Store(db)
+    agi_port = free_port()
+    env = {
+        **os.environ,
+        "HOTLINE_DATA_DIR": str(base / "data"),
+        "HOTLINE_DATABASE_URL": url,
+        "HOTLINE_PROMPTS_DIR": str(prompts),
+        "HOTLINE_RECORDINGS_DIR": str(shared / "recordings"),
+        "HOTLINE_AGI_HOST": "127.0.0.1",
+        "HOTLINE_AGI_PORT": str(agi_port),
+    }
+    log = base / "agi.log"
+    with open(log, "wb") as out:
+        gateway = subprocess.Popen([sys.executable, "-m", "hotline.cli", "agi"], env=env,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    ast: Asterisk | None = None
+    try:
+        wait_until(lambda: _listening(agi_port) or gateway.poll() is not None, timeout=60)
+        assert gateway.poll() is None, log.read_text()
+        ast = Asterisk(base / "ast", agi_port=agi_port, shared_dir=shared, prompts_dir=prompts)
+        ast.start()
+        yield Rig(ast, store, shared, prompts, base / "data" / "media",
+                  shared / "caller" / "speech", log)
+    finally:
+        if ast is not None:
+            ast.stop()
+        gateway.terminate()
+        try:
+            gateway.wait(30)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+            gateway.wait()
+        db.dispose()
+
+
+def _audio(rig: Rig, ticket: Ticket) -> Path:
+    [attachment] = ticket.attachments
+    assert attachment.content_type == "audio/wav"
+    path = media.resolve(rig.media, attachment.url.rsplit("/", 1)[1])
+    assert path is not None
+    return path
+
+
+def test_complaint_is_recorded_ticketed_and_its_number_read_back(rig: Rig) -> None:
+    hear = rig.shared / "heard" / "complaint.wav"
+    result = rig.ast.call_local(
+        caller_id="13800138000", hear=hear, timeout=120,
+        # key 3 during the greeting (barge-in), speak after the beep, '#' ends the message
+        script=[("wait", "2"), ("dtmf", "3"), ("wait", "13"), ("play", str(rig.speech)),
+                ("dtmf", "#")],
+    )
+    assert result.agistatus in ("SUCCESS", "HANGUP"), rig.log.read_text()  # HANGUP: ours
+    assert result.ivr_action == "done"
+    ticket = rig.ticket_for(result)
+    assert ticket is not None, rig.log.read_text()
+    assert ticket.kind is Kind.complaint
+    assert ticket.channel is Channel.voice
+    assert ticket.citizen.phone == "+8613800138000"
+    recording = wav_info(_audio(rig, ticket))
+    spoken = wav_info(rig.speech.with_suffix(".wav"))
+    assert recording.duration > 0.8 * spoken.duration
+    assert recording.rms > 0.2 * spoken.rms  # speech, not silence
+    # the back-office feed shows it with the caller and the audio
+    fed = [t for t in rig.store.feed(0, 1000) if t.id == ticket.id]
+    assert fed and fed[0].citizen.phone == "+8613800138000" and fed[0].attachments
+    # the caller heard the ten digits of the ticket number, one prompt per digit
+    heard = speech_segments(hear)
+    assert digit_run(heard, ticket.number, rig.prompts) is not None, (ticket.number, heard)
+
+
+def test_star_hears_the_number_again(rig: Rig) -> None:
+    hear = rig.shared / "heard" / "again.wav"
+    result = rig.ast.call_local(
+        caller_id="13911112222", hear=hear, timeout=150,
+        script=[("wait", "2"), ("dtmf", "5"), ("wait", "13"), ("play", str(rig.speech)),
+                ("dtmf", "#"), ("wait", "15"), ("dtmf", "*")],
+    )
+    ticket = rig.ticket_for(result)
+    assert ticket is not None and ticket.kind is Kind.suggestion
+    heard = speech_segments(hear)
+    first = digit_run(heard, ticket.number, rig.prompts)
+    assert first is not None, (ticket.number, heard)
+    again = digit_run(heard[first + 10 :], ticket.number, rig.prompts)
+    assert again is not None, (ticket.number, heard)
+
+
+def test_zero_reaches_the_operator_queue_with_the_draft(rig: Rig) -> None:
+    result = rig.ast.call_local(caller_id="13800138001", timeout=90,
+                                script=[("wait", "2"), ("dtmf", "0")])
+    assert result.agistatus == "SUCCESS", rig.log.read_text()
+    assert result.ivr_action == "operator"
+    draft = rig.ticket_for(result)
+    assert draft is not None
+    assert draft.kind is Kind.unknown and draft.attachments == []
+    assert draft.citizen.phone == "+8613800138001"
+    assert result.ticket_id == draft.id
+    answered = [c for c in rig.ast.operator_calls() if c.get("ticket_id") == draft.id]
+    assert len(answered) == 1  # the queue member's channel carries TICKET_ID
+
+
+def test_hang_up_while_recording_still_makes_a_ticket(rig: Rig) -> None:
+    result = rig.ast.call_local(
+        caller_id="", timeout=90,  # anonymous
+        script=[("wait", "2"), ("dtmf", "1"), ("wait", "13"), ("play", str(rig.speech)),
+                ("hangup", "")],
+    )
+    ticket = rig.ticket_for(result)
+    assert ticket is not None, rig.log.read_text()
+    assert ticket.kind is Kind.consultation
+    assert ticket.citizen.phone is None
+    recording = wav_info(_audio(rig, ticket))
+    assert recording.duration > 2 and recording.rms > 300
+
+
+def test_progress_query_speaks_the_status(rig: Rig) -> None:
+    existing = rig.store.submit(Intake(channel=Channel.web, channel_ref="e2e-status",
+                                       received_at=datetime.now(UTC), text="井盖丢失"))
+    before = len(rig.store.feed(0, 1000))
+    hear = rig.shared / "heard" / "status.wav"
+    result = rig.ast.call_local(
+        caller_id="13800138002", hear=hear, timeout=90,
+        script=[("wait", "2"), ("dtmf", "9"), ("wait", "2"),
+                ("dtmf", existing.ticket.number + "#")],
+    )
+    assert result.ivr_action == "done", rig.log.read_text()
+    assert len(rig.store.feed(0, 1000)) == before  # a query makes no ticket
+    heard = speech_segments(hear)
+    assert heard_prompt(heard, rig.prompts / "status" / "received.wav") is not None, heard
