@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hotline.cli import build_parser
+from hotline.cmd_run import optional_parts
 from tests.hotline.gateway import Gateway, children_of, marked_pids, start_gateway
 from tests.support.services import wait_until
 
@@ -68,6 +70,9 @@ def test_intake_is_dispatched_and_sigterm_stops_everything(gateway: Gateway) -> 
     commands = " | ".join(children.values())
     assert "redis-server" in commands and "serve" in commands
     assert "relay" in commands and "worker" in commands
+    has_agi, has_spool = optional_parts(build_parser())
+    assert (" agi" in commands) == has_agi  # started exactly when the command exists
+    assert ("spool ingest --watch" in commands) == has_spool
     assert gateway.redis_socket.is_socket()
     assert gateway.redis_socket.parent.stat().st_mode & 0o777 == 0o700
 
