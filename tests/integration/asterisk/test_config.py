@@ -1,0 +1,71 @@
+"""The production config folder: placeholder credentials are refused, credentials from the
+environment are filled in verbatim, and modules.conf names only modules the package ships."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.asterisk import CONF_DIR, DEFAULT_ROOT
+
+CHECK = CONF_DIR / "check-secrets.sh"
+FILL = CONF_DIR / "fill-secrets.sh"
+
+
+def copy_conf(tmp_path: Path) -> Path:
+    target = tmp_path / "etc"
+    shutil.copytree(CONF_DIR, target, ignore=shutil.ignore_patterns("test"))
+    return target
+
+
+def run(script: Path, conf: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(script), str(conf)], capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"], **env}, check=False)
+
+
+def test_production_placeholders_are_refused() -> None:
+    done = run(CHECK, CONF_DIR)
+    assert done.returncode == 1
+    assert "manager.conf" in done.stderr and "ari.conf" in done.stderr
+
+
+@pytest.mark.parametrize("line", ["secret = changeme", "secret=", "secret => ChangeMe",
+                                  "secret = password ; comment"])
+def test_placeholder_spellings_are_refused(tmp_path: Path, line: str) -> None:
+    conf = copy_conf(tmp_path)
+    (conf / "ari.conf").unlink()
+    (conf / "manager.conf").write_text(f"[general]\nenabled = yes\n\n[hotline]\n{line}\n")
+    assert run(CHECK, conf).returncode == 1
+
+
+def test_secrets_from_the_environment_pass(tmp_path: Path) -> None:
+    conf = copy_conf(tmp_path)
+    secret, password = "k9|&/x\\y 'q\"", "Ari-7f3c9a0d"
+    filled = run(FILL, conf, ASTERISK_AMI_SECRET=secret, ASTERISK_ARI_PASSWORD=password)
+    assert filled.returncode == 0, filled.stderr
+    assert f"secret = {secret}\n" in (conf / "manager.conf").read_text()
+    assert f"password = {password}\n" in (conf / "ari.conf").read_text()
+    assert run(CHECK, conf).returncode == 0
+
+
+def test_without_environment_nothing_changes(tmp_path: Path) -> None:
+    conf = copy_conf(tmp_path)
+    before = (conf / "manager.conf").read_text()
+    assert run(FILL, conf).returncode == 0
+    assert (conf / "manager.conf").read_text() == before
+    assert run(CHECK, conf).returncode == 1
+
+
+@pytest.mark.skipif(not (DEFAULT_ROOT / "usr/sbin/asterisk").exists(),
+                    reason="the Asterisk root is not built")
+def test_modules_conf_names_only_shipped_modules() -> None:
+    shipped = {p.name for p in (DEFAULT_ROOT / "usr/lib/x86_64-linux-gnu/asterisk/modules")
+               .glob("*.so")}
+    wanted = re.findall(r"^load\s*=>\s*(\S+)", (CONF_DIR / "modules.conf").read_text(), re.M)
+    assert wanted and set(wanted) <= shipped
+    assert "autoload = no" in (CONF_DIR / "modules.conf").read_text()
