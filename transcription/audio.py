@@ -14,6 +14,7 @@ from pathlib import Path
 
 SAMPLE_RATE = 8000
 MAX_SECONDS = 3600
+SOX_TYPES = {".amr": "amr-nb", ".awb": "amr-wb"}  # extensions sox does not map itself
 
 
 class AudioError(ValueError):
@@ -37,7 +38,8 @@ def _convert(path: Path, max_seconds: int) -> bytes:
     if sox is None:
         raise AudioError("cannot convert audio: sox is not installed")
     result = subprocess.run(
-        [sox, "-V1", str(path), "-t", "raw", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16",
+        [sox, "-V1", *(["-t", SOX_TYPES[path.suffix]] if path.suffix in SOX_TYPES else []),
+         str(path), "-t", "raw", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16",
          "-e", "signed-integer", "-L", "-", "trim", "0", str(max_seconds)],
         capture_output=True, check=False, timeout=600,
     )
