@@ -3,11 +3,14 @@ and DTMF over Local channels (a test-only FastAGI stub stands in for the gateway
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tests.integration.asterisk.agi_stub import AgiStub
 from tests.integration.conftest import AsteriskFactory
-from tests.support.services import free_port
+from tests.support.asterisk import CallResult
+from tests.support.services import free_port, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
 
@@ -67,3 +70,33 @@ def test_anonymous_caller_reaches_the_flow(asterisk_factory: AsteriskFactory) ->
         ast = asterisk_factory(agi_port=port)
         ast.call_local(caller_id="", script=[], timeout=30)
     assert stub.sessions[0].env["agi_callerid"] in ("anonymous", "unknown")
+
+
+def test_operator_takeover_by_ami_redirect_leaves_the_agi(
+    asterisk_factory: AsteriskFactory,
+) -> None:
+    """The console's path: AMI Setvar TICKET_ID + Redirect to hotline-96010,operator while the
+    flow is blocked in WAIT FOR DIGIT; AGIEXITONHANGUP=yes lets the call leave the AGI."""
+    port = free_port()
+    with AgiStub(port, ["ANSWER", "WAIT FOR DIGIT 60000"]) as stub:
+        ast = asterisk_factory(agi_port=port)
+        results: list[CallResult] = []
+        caller = threading.Thread(target=lambda: results.append(
+            ast.call_local(script=[], timeout=90)))
+        caller.start()
+        try:
+            wait_until(lambda: bool(stub.sessions) and len(stub.sessions[0].replies) == 1,
+                       timeout=30)
+            channel = stub.sessions[0].env["agi_channel"]
+            assert ast.ami({"Action": "Setvar", "Channel": channel, "Variable": "TICKET_ID",
+                            "Value": "t-0077"})[0]["Response"] == "Success"
+            assert ast.ami({"Action": "Redirect", "Channel": channel,
+                            "Context": "hotline-96010", "Exten": "operator",
+                            "Priority": "1"})[0]["Response"] == "Success"
+        finally:
+            caller.join(90)
+        assert stub.sessions[0].closed.wait(10)
+    assert stub.sessions[0].replies[1] == ("WAIT FOR DIGIT 60000", "200 result=-1")
+    [result] = results
+    assert result.ticket_id == "t-0077"
+    assert [call["ticket_id"] for call in ast.operator_calls()] == ["t-0077"]
