@@ -212,3 +212,31 @@ def test_progress_query_speaks_the_status(rig: Rig) -> None:
     assert len(rig.store.feed(0, 1000)) == before  # a query makes no ticket
     heard = speech_segments(hear)
     assert heard_prompt(heard, rig.prompts / "status" / "received.wav") is not None, heard
+
+
+def test_real_sip_call_from_sipp(rig: Rig) -> None:
+    """A SIP call with RTP speech and RFC 4733 digits (SIPp + a generated pcap)."""
+    from tests.support.rtp_pcap import Digits, Silence, read_wav_8k, write_caller_pcap
+    from tests.support.sipp import sipp_call
+
+    work = rig.shared / "sipp"
+    work.mkdir(exist_ok=True)
+    pcap = work / "caller.pcap"
+    pcap_ms = write_caller_pcap(pcap, [
+        Silence(2), Digits("2"),  # barge-in: 求助
+        Silence(12), read_wav_8k(rig.speech.with_suffix(".wav")), Digits("#"),
+    ])
+    before = {t.id for t in rig.store.feed(0, 1000)}
+    result = sipp_call(rig.ast.sip_port, pcap=pcap, hold_ms=pcap_ms + 30000, workdir=work,
+                       caller_id="13700137000")
+    assert result.ok, result.output
+    assert result.hung_up_by_ivr  # the flow read the number back, thanked and hung up
+    wait_until(lambda: any(t.id not in before and t.channel is Channel.voice
+                           for t in rig.store.feed(0, 1000)), timeout=30)
+    [ticket] = [t for t in rig.store.feed(0, 1000) if t.id not in before]
+    assert ticket.kind is Kind.help
+    assert ticket.citizen.phone == "+8613700137000"
+    recording = wav_info(_audio(rig, ticket))
+    spoken = wav_info(rig.speech.with_suffix(".wav"))
+    assert recording.duration > 0.8 * spoken.duration
+    assert recording.rms > 0.2 * spoken.rms
