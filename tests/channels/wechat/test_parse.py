@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from xml.etree.ElementTree import Element, SubElement, tostring
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels.wechat.parse import (
     Ignored,
@@ -117,3 +120,29 @@ def test_other_events_are_ignored(body: bytes, event: str) -> None:
 def test_bad_messages(body: bytes, match: str) -> None:
     with pytest.raises(BadXml, match=match):
         run(body)
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)
+_TYPES = st.sampled_from(["text", "image", "voice", "video", "shortvideo", "location", "link",
+                          "event", "file", "miniprogrampage"]) | _TEXT
+_NAMES = st.sampled_from(["Content", "PicUrl", "MediaId", "Format", "Recognition", "Location_X",
+                          "Location_Y", "Label", "Title", "Url", "Event", "EventKey", "Latitude",
+                          "Longitude", "Precision", "MsgId", "Scale"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(msg_type=_TYPES, extra=st.dictionaries(_NAMES, _TEXT, max_size=6),
+       create_time=st.sampled_from(["1795700000", "0", "", "x"]))
+def test_any_flat_document_is_inbound_or_bad_xml(msg_type: str, extra: dict[str, str],
+                                                 create_time: str) -> None:
+    """Whatever a signed sender puts in the fields: a mapped message or a 400, never a crash."""
+    root = Element("xml")
+    for name, value in {"ToUserName": s.ACCOUNT, "FromUserName": s.OPENID,
+                        "CreateTime": create_time, "MsgType": msg_type, **extra}.items():
+        SubElement(root, name).text = value
+    body = tostring(root, encoding="utf-8")
+    try:
+        result = run(body)
+    except BadXml:
+        return
+    assert isinstance(result, Report | Subscribe | LocationUpdate | MenuClick | Ignored)
