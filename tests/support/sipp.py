@@ -6,10 +6,10 @@
                        caller_id="13800138000", workdir=work)
     assert result.ok, result.output
 
-The scenario (``tests/support/sipp_scenarios/uac_pcap.xml``) INVITEs 96010 at 127.0.0.1:SIP_PORT, offers
-A-law/µ-law and RFC 4733 events, plays the pcap, then hangs up after ``hold_ms`` — or accepts
-the BYE when the IVR hangs up first. The test Asterisk's ``carrier`` endpoint matches
-127.0.0.1 by address (no auth, ``dtmf_mode = rfc4733``).
+The scenario (``tests/support/sipp_scenarios/uac_pcap.xml``) INVITEs 96010 at
+127.0.0.1:SIP_PORT, offers A-law/µ-law and RFC 4733 events, plays the pcap, then hangs up
+after ``hold_ms`` — or accepts the BYE when the IVR hangs up first. The test Asterisk's
+``carrier`` endpoint matches 127.0.0.1 by address (no auth, ``dtmf_mode = rfc4733``).
 """
 
 from __future__ import annotations
