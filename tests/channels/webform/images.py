@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping
 
 from PIL import ExifTags, Image
 
 # 39°54'15"N 116°23'30"E (Beijing) as EXIF degrees/minutes/seconds.
-GPS_BEIJING = {1: "N", 2: (39.0, 54.0, 15.0), 3: "E", 4: (116.0, 23.0, 30.0)}
+GPS_BEIJING: dict[int, object] = {1: "N", 2: (39.0, 54.0, 15.0), 3: "E", 4: (116.0, 23.0, 30.0)}
 BEIJING = (round(39 + 54 / 60 + 15 / 3600, 7), round(116 + 23 / 60 + 30 / 3600, 7))
 
 
-def jpeg(width: int = 320, height: int = 240, *, gps: dict[int, object] | None = None,
+def jpeg(width: int = 320, height: int = 240, *, gps: Mapping[int, object] | None = None,
          make: str | None = "TestCam", orientation: int | None = None) -> bytes:
     image = Image.new("RGB", (width, height), (30, 120, 200))
     for x in range(0, width, 16):  # a little structure so the JPEG is not trivially small
@@ -25,7 +26,7 @@ def jpeg(width: int = 320, height: int = 240, *, gps: dict[int, object] | None =
     if orientation:
         exif[ExifTags.Base.Orientation] = orientation
     if gps:
-        exif[ExifTags.IFD.GPSInfo] = gps
+        exif[ExifTags.IFD.GPSInfo] = dict(gps)
     buf = io.BytesIO()
     image.save(buf, "JPEG", exif=exif, quality=90)
     return buf.getvalue()

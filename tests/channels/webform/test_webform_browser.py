@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    sync_playwright,
+)
 
 from hotline.app import create_app
 from hotline.settings import Settings
@@ -22,7 +29,7 @@ from tests.support.services import free_port, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,7 +40,7 @@ pytestmark = [
 
 @pytest.fixture
 def server(sqlite_store: Store, tmp_path: Path) -> Iterator[str]:
-    settings = Settings(env="development", data_dir=tmp_path,  # type: ignore[call-arg]
+    settings = Settings(env="development", data_dir=tmp_path,
                         web_secret="browser-test-secret-0123456789abcdef", _env_file=None)
     app = create_app(settings, store=sqlite_store, migrate=False)
     port = free_port()

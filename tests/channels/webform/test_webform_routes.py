@@ -37,7 +37,7 @@ def anyio_backend() -> str:
 
 
 def settings(tmp_path: Path, **over: Any) -> Settings:
-    return Settings(env="development", data_dir=tmp_path, web_secret=SECRET,  # type: ignore[call-arg]
+    return Settings(env="development", data_dir=tmp_path, web_secret=SECRET,
                     _env_file=None, **over)
 
 
@@ -362,7 +362,7 @@ async def test_a_token_from_another_browser_is_refused(
 
 
 async def test_without_a_secret_the_form_is_503(store: Store, tmp_path: Path) -> None:
-    app = create_app(Settings(env="development", data_dir=tmp_path,  # type: ignore[call-arg]
+    app = create_app(Settings(env="development", data_dir=tmp_path,
                               _env_file=None), store=store, migrate=False)
     async with await client_for(app) as c:
         for r in (await c.get("/report"), await c.post("/report", data=FIELDS)):
