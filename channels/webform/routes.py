@@ -168,10 +168,17 @@ class _Form:
         nonce = request.cookies.get(csrf.COOKIE_NAME)
         token = csrf.check(self.secret, nonce, _text(form, "csrf"), int(time.time()),
                            TOKEN_MAX_AGE)
+        store = get_store(request)
+        expired = token.problem is csrf.TokenProblem.expired
+        if expired and token.submission_id is not None:
+            # A genuine (signed) page, sent again after it expired: if it was filed, say so.
+            existing = await run_in_threadpool(store.find_by_ref, Channel.web.value,
+                                               token.submission_id)
+            if existing is not None:
+                return self._done_page(existing, repeat=True)
         if not token.ok or token.submission_id is None:
             log.info("web form refused: csrf %s", token.problem.value if token.problem else "-")
             checked.errors.clear()
-            expired = token.problem is csrf.TokenProblem.expired
             notice = ("页面已过期，请检查内容后重新提交。" if expired
                       else "页面校验失败（可能是浏览器禁用了 Cookie），请检查内容后重新提交。")
             fresh = nonce if csrf.valid_nonce(nonce) else csrf.new_nonce()
@@ -200,7 +207,6 @@ class _Form:
             return self._form_page(request, nonce, submission_id, checked, status=422,
                                    had_photos=bool(uploads))
 
-        store = get_store(request)
         existing = await run_in_threadpool(store.find_by_ref, Channel.web.value, submission_id)
         if existing is not None:
             return self._done_page(existing, repeat=True)

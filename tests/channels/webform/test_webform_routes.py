@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from fastapi import FastAPI
 from PIL import ExifTags, Image
 
 from channels.http import WebformConfig
-from channels.webform import build_router
+from channels.webform import build_router, csrf
 from hotline.app import create_app
 from hotline.settings import Settings
 from router import httperrors
@@ -359,6 +360,51 @@ async def test_a_token_from_another_browser_is_refused(
         await fresh_token(victim)
         r = await post(victim, stolen)
     assert r.status_code == 403 and tickets(store) == []
+
+
+def expired_token(client: httpx.AsyncClient, submission_id: str) -> str:
+    """A genuine token for this browser's cookie, issued two days ago."""
+    nonce = client.cookies.get(csrf.COOKIE_NAME)
+    assert nonce
+    return csrf.issue(SECRET, nonce, submission_id, int(time.time()) - 2 * 24 * 3600)
+
+
+async def test_an_expired_page_is_shown_again_with_the_text_kept(
+        client: httpx.AsyncClient, store: Store) -> None:
+    await fresh_token(client)
+    r = await post(client, expired_token(client, csrf.new_submission_id()))
+    assert r.status_code == 403 and "页面已过期" in r.text
+    assert FIELDS["description"] in r.text
+    assert tickets(store) == []
+    assert (await post(client, token_of(r.text))).status_code == 200
+
+
+async def test_an_expired_page_that_was_filed_shows_its_ticket(
+        client: httpx.AsyncClient, store: Store) -> None:
+    token = await fresh_token(client)
+    number = number_of((await post(client, token)).text)
+    r = await post(client, expired_token(client, token.split(".")[0]))
+    assert r.status_code == 200 and number_of(r.text) == number and "已经提交过" in r.text
+    assert len(tickets(store)) == 1
+
+
+async def test_a_streamed_body_over_the_limit_is_413_and_nothing_is_stored(
+        store: Store, tmp_path: Path) -> None:
+    app = create_app(settings(tmp_path, max_body_bytes=200_000), store=store, migrate=False)
+    async with await client_for(app) as c:
+        token = await fresh_token(c)
+        request = c.build_request("POST", "/report", data={**FIELDS, "csrf": token},
+                                  files=photo_files(images.noisy_jpeg(300_000)))
+        body = request.read()
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+            for start in range(0, len(body), 16_384):
+                yield body[start:start + 16_384]
+
+        r = await c.post("/report", content=chunks(),
+                         headers={"content-type": request.headers["content-type"]})
+    assert r.status_code == 413
+    assert tickets(store) == [] and media_files(settings(tmp_path).media_path) == []
 
 
 async def test_without_a_secret_the_form_is_503(store: Store, tmp_path: Path) -> None:
