@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -165,3 +166,22 @@ def test_handle_new_follow_up_then_rating(store: Store) -> None:
     later = handle(store, intake("SM13", "5", now + timedelta(days=3)))
     assert later.action is Action.new and later.ticket.id != first.ticket.id
     assert len(store.feed(0, 100)) == 2
+
+
+def test_concurrent_repeats_of_a_follow_up_and_a_rating_apply_once(store: Store) -> None:
+    now = datetime.now(UTC)
+    first = handle(store, intake("SM20", at=now)).ticket
+    follow = intake("SM21", "补充：3号楼", now + timedelta(minutes=1))
+    with ThreadPoolExecutor(3) as pool:
+        outcomes = list(pool.map(lambda _: handle(store, follow), range(3)))
+    assert {o.ticket.id for o in outcomes} == {first.id}
+    assert [h.event_id for h in store.get(first.id).history].count("sms:SM21") == 1
+    _close(store, first.id)
+    rate = intake("SM22", "2", now + timedelta(days=1))
+    with ThreadPoolExecutor(3) as pool:
+        rated = list(pool.map(lambda _: handle(store, rate), range(3)))
+    assert {(o.action, o.score) for o in rated} == {(Action.evaluate, 2)}
+    final = store.get(first.id)
+    assert final.status is Status.evaluated
+    assert [h.event_id for h in final.history].count("sms:SM22") == 1
+    assert len(store.feed(0, 100)) == 1
