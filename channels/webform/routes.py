@@ -187,9 +187,12 @@ class _Form:
                                    status=403, notice=notice, had_photos=bool(uploads))
         submission_id = token.submission_id
         assert nonce is not None
+        existing = await run_in_threadpool(store.find_by_ref, Channel.web.value, submission_id)
+        if existing is not None:  # this page was filed already (double tap, reload, back)
+            return self._done_page(existing, repeat=True)
 
         photos: list[Photo] = []
-        if checked.form is not None or not checked.errors.get("photos"):
+        if "photos" not in checked.errors:
             keep = checked.values.get("share_photo_location") == "on"
             problems = []
             for index, upload in enumerate(uploads[:MAX_PHOTOS], start=1):
@@ -207,9 +210,6 @@ class _Form:
             return self._form_page(request, nonce, submission_id, checked, status=422,
                                    had_photos=bool(uploads))
 
-        existing = await run_in_threadpool(store.find_by_ref, Channel.web.value, submission_id)
-        if existing is not None:
-            return self._done_page(existing, repeat=True)
         attachments = await run_in_threadpool(self._save, photos)
         intake = to_intake(checked.form, submission_id=submission_id,
                            received_at=datetime.now(UTC), attachments=attachments,
