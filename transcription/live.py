@@ -31,7 +31,13 @@ from typing import Any, Literal
 
 from router.model import Transcript
 from transcription import audiosocket
-from transcription.audiosocket import BYTES_PER_SECOND, SAMPLE_RATE, Kind, ProtocolError
+from transcription.audiosocket import (
+    BYTES_PER_SECOND,
+    FRAME_BYTES,
+    SAMPLE_RATE,
+    Kind,
+    ProtocolError,
+)
 from transcription.chinese import postprocess
 from transcription.engine import Engine, Stream
 from transcription.publish import NullPublisher, Publisher, channel
@@ -41,6 +47,7 @@ from transcription.silence import SilenceDetector
 log = logging.getLogger(__name__)
 
 EndedBy = Literal["dtmf", "silence", "timeout", "hangup"]
+DECODE_BYTES = BYTES_PER_SECOND // 5  # at most 200 ms per decoder call
 UUID_NAMESPACE = uuid.UUID("5b0c6a52-6f1e-4d8e-9d7a-96010a0d1050")
 
 
@@ -115,11 +122,12 @@ class _Worker:
         self.detector = SilenceDetector(policy.threshold_dbfs, policy.silence_seconds,
                                         policy.no_speech_seconds, SAMPLE_RATE)
         self.chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.written = 0  # bytes of audio in the recording
 
     def run(self, on_update: Any, on_silence: Any) -> Recognition:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         stream: Stream = self.engine.stream(SAMPLE_RATE, self.grammar)
-        silent_told = False
+        silent = False
         with wave.open(str(self.path), "wb") as out:
             out.setnchannels(1)
             out.setsampwidth(2)
@@ -134,17 +142,28 @@ class _Worker:
                         break
                 if pieces[-1] is None:
                     done = True
+                if silent:
+                    continue  # the caller fell silent: the rest is not part of the message
                 pcm = b"".join(p for p in pieces if p is not None)
+                pcm, silent = self._until_silent(pcm)
+                if silent:
+                    on_silence()
                 if not pcm:
                     continue
                 out.writeframes(pcm)
-                if self.detector.feed(pcm) and not silent_told:
-                    silent_told = True
-                    on_silence()
-                update = stream.accept(pcm)
-                if update.partial is not None or update.segment is not None:
-                    on_update(update.partial, update.segment)
+                self.written += len(pcm)
+                for offset in range(0, len(pcm), DECODE_BYTES):  # a burst: keep endpoints
+                    update = stream.accept(pcm[offset:offset + DECODE_BYTES])
+                    if update.partial is not None or update.segment is not None:
+                        on_update(update.partial, update.segment)
         return stream.finish()
+
+    def _until_silent(self, pcm: bytes) -> tuple[bytes, bool]:
+        """The audio up to the 20 ms frame where the detector calls it silence."""
+        for offset in range(0, len(pcm), FRAME_BYTES):
+            if self.detector.feed(pcm[offset:offset + FRAME_BYTES]):
+                return pcm[:offset + FRAME_BYTES], True
+        return pcm, False
 
 
 class LiveTranscriber:
@@ -162,7 +181,8 @@ class LiveTranscriber:
         self._sessions: dict[str, LiveSession] = {}
         self._server: asyncio.Server | None = None
         self._executor = ThreadPoolExecutor(max_streams, thread_name_prefix="live-vosk")
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._outbox: asyncio.Queue[tuple[str, dict[str, Any]] | None] | None = None
+        self._pump: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -170,6 +190,8 @@ class LiveTranscriber:
         loaded here, in a worker thread, so the first call does not wait for it."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self.engine.model)
+        self._outbox = asyncio.Queue()
+        self._pump = loop.create_task(self._publish_in_order(self._outbox))
         self._server = await asyncio.start_server(self._handle, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("live transcriber on %s:%d (model %s)", self.host, self.port, self.engine.name)
@@ -183,8 +205,10 @@ class LiveTranscriber:
             if not session.result.done():
                 session.result.cancel()
         self._sessions.clear()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._outbox is not None and self._pump is not None:
+            self._outbox.put_nowait(None)  # publish what is queued, then stop
+            await self._pump
+            self._outbox = self._pump = None
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- sessions -------------------------------------------------------------------------
@@ -322,7 +346,7 @@ class LiveTranscriber:
         assert end.reason is not None
         result = LiveResult(
             uuid=session.uuid, call=session.call, path=session.path, ended_by=end.reason,
-            duration=received / BYTES_PER_SECOND, recognition=recognition,
+            duration=worker.written / BYTES_PER_SECOND, recognition=recognition,
             transcript=transcript, error=error, speech_end=worker.detector.speech_end,
             ended_at=end.at, final_at=final_at,
         )
@@ -339,26 +363,26 @@ class LiveTranscriber:
 
     def _publish(self, loop: asyncio.AbstractEventLoop, topic: str,
                  message: dict[str, Any]) -> None:
-        """Publish from any thread, without waiting; a failure is logged, never raised."""
-
-        def start() -> None:
-            task = loop.create_task(self._safe_publish(topic, message))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-        if loop.is_closed():
+        """Queue a message from any thread; one task publishes them in order, so a late
+        partial never overtakes the final text."""
+        outbox = self._outbox
+        if outbox is None or loop.is_closed():
             return
         try:
-            running = asyncio.get_running_loop()
+            on_loop = asyncio.get_running_loop() is loop
         except RuntimeError:
-            running = None
-        if running is loop:
-            start()
+            on_loop = False
+        if on_loop:
+            outbox.put_nowait((topic, message))
         else:
-            loop.call_soon_threadsafe(start)
+            loop.call_soon_threadsafe(outbox.put_nowait, (topic, message))
 
-    async def _safe_publish(self, topic: str, message: dict[str, Any]) -> None:
-        try:
-            await self.publisher.publish(topic, message)
-        except Exception as exc:
-            log.warning("publishing to %s failed: %s", topic, exc)
+    async def _publish_in_order(
+        self, outbox: asyncio.Queue[tuple[str, dict[str, Any]] | None]
+    ) -> None:
+        while (item := await outbox.get()) is not None:
+            topic, message = item
+            try:
+                await self.publisher.publish(topic, message)
+            except Exception as exc:  # the call goes on without its live view
+                log.warning("publishing to %s failed: %s", topic, exc)
