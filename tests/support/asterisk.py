@@ -25,6 +25,7 @@ Needs root (mount namespaces, chroot). See docs/asterisk.md.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import random
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from tests.support.ami import Ami, Message
+from tests.support.ami import Ami, AmiError, Message
 from tests.support.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,6 +54,7 @@ CACHE = Path(os.environ.get("HOTLINE_CACHE_DIR", "/var/cache/hotline-96010"))
 DEFAULT_ROOT = Path(os.environ.get("HOTLINE_ASTERISK_ROOT", str(CACHE / "asterisk-root")))
 CONFIG_MOUNT = "/etc/asterisk-test"
 ASTERISK = "/usr/sbin/asterisk"
+PR_SET_PDEATHSIG = 1
 SCRIPT_OPS = frozenset({"wait", "dtmf", "play", "hangup"})
 DEV_NODES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
              "urandom": (1, 9), "tty": (5, 0)}
@@ -167,6 +169,13 @@ class CallResult:
         return self.vars.get("ticket_id", "")
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it when the thread that started it dies, so a
+    killed test run leaves no Asterisk behind (start instances from a long-lived thread)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _cause(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
@@ -226,11 +235,19 @@ class Asterisk:
                 if attempt == attempts - 1:
                     raise
                 continue
-            if udp_port_taken(self.sip_port):
+            if udp_port_taken(self.sip_port) and self._ami_answers():
                 self.boot_seconds = time.monotonic() - began
                 return
-            self.stop()  # a concurrent process took our SIP port in between: new ports
-        raise AsteriskError("could not bind the SIP port")
+            self.stop()  # a concurrent process took one of our ports in between: new ports
+        raise AsteriskError(f"could not bind the SIP/AMI ports:\n{self.output_tail()}")
+
+    def _ami_answers(self) -> bool:
+        """Our own AMI (our random secret) answers on our port — not a stranger's server."""
+        try:
+            with self.ami_session(timeout=5) as session:
+                return session.action({"Action": "Ping"})[0].get("Response") == "Success"
+        except (OSError, AmiError):
+            return False
 
     def _pick_ports(self) -> None:
         self.sip_port = free_udp_port()
@@ -309,7 +326,7 @@ class Asterisk:
                 ["unshare", "--mount", "--propagation", "private", "--",
                  "/bin/sh", "-c", "\n".join(lines)],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=_die_with_parent,
             )
 
     def _wait_booted(self, timeout: float = 30.0) -> None:
