@@ -186,6 +186,7 @@ class Asterisk:
     def __init__(self, workdir: Path, *, agi_port: int, audiosocket_port: int | None = None,
                  shared_dir: Path, prompts_dir: Path | None = None,
                  spool_dir: Path | None = None, binds: Iterable[Path] = (),
+                 overrides: Mapping[str, str] | None = None,
                  root: Path | None = None) -> None:
         self.workdir = workdir.resolve()
         self.shared_dir = shared_dir.resolve()
@@ -194,6 +195,8 @@ class Asterisk:
         self.prompts_dir = (prompts_dir or self.shared_dir / "prompts").resolve()
         self.spool_dir = (spool_dir or self.shared_dir / "spool").resolve()
         self.binds = [Path(p).resolve() for p in binds]
+        # Extra config files {name: text with @NAME@ placeholders}, written last.
+        self.overrides = dict(overrides or {})
         self.root = root or DEFAULT_ROOT
         self.conf_dir = self.workdir / "etc"
         self.sim_dir = self.workdir / "sim"
@@ -280,6 +283,10 @@ class Asterisk:
         values = self.config_values()
         for src in TEST_CONF_DIR.glob("*.conf"):
             (self.conf_dir / src.name).write_text(render(src.read_text(), values))
+        for name, text in self.overrides.items():
+            if "/" in name or not name.endswith(".conf"):
+                raise ValueError(f"override must be a plain .conf name: {name!r}")
+            (self.conf_dir / name).write_text(render(text, values))
         for sub in ("var/lib", "var/spool", "var/run", "var/log", "var/cache"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         for folder in (self.sim_dir, self.spool_dir, self.shared_dir):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import AsteriskFactory
-from tests.support.asterisk import Asterisk, render
+from tests.support.asterisk import CONF_DIR, Asterisk, render
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
 
@@ -65,3 +65,27 @@ def test_render_refuses_unfilled_placeholders() -> None:
         render("port=@PORT@ @OTHER@", {"PORT": "5"})
     assert render("user@example", {}) == "user@example"
 
+
+
+def test_production_sip_ami_ari_config_loads(asterisk_factory: AsteriskFactory) -> None:
+    """The production pjsip/manager/http/ari files, only their listen ports moved to the
+    harness's loopback ports: they parse, and define what the gateway relies on."""
+    production = {name: (CONF_DIR / name).read_text()
+                  for name in ("pjsip.conf", "manager.conf", "http.conf", "ari.conf")}
+    production["pjsip.conf"] = production["pjsip.conf"].replace(
+        "bind = 0.0.0.0:5060", "bind = 127.0.0.1:@SIP_PORT@")
+    production["manager.conf"] = production["manager.conf"].replace(
+        "port = 5038", "port = @AMI_PORT@").replace(
+        "[hotline]", "[@AMI_USER@]\nsecret = @AMI_SECRET@\nread = all\nwrite = all\n\n[hotline]")
+    production["http.conf"] = production["http.conf"].replace(
+        "bindport = 8088", "bindport = @HTTP_PORT@")
+    assert all("@" in production[name] for name in ("pjsip.conf", "manager.conf", "http.conf"))
+    ast = asterisk_factory(overrides=production)
+    endpoints = ast.cli("pjsip show endpoints")
+    assert "carrier" in endpoints
+    assert "192.0.2.10" in ast.cli("pjsip show identifies")
+    assert "hotline" in ast.cli("manager show users")
+    assert "hotline" in ast.cli("ari show users")
+    assert f"127.0.0.1:{ast.sip_port}" in ast.cli("pjsip show transports")
+    errors = [line for line in ast.messages_log().splitlines() if " ERROR[" in line]
+    assert errors == []
