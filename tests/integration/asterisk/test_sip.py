@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr import spool
 from ivr.wavinfo import wav_info
 from tests.integration.asterisk.agi_stub import AgiStub
 from tests.integration.conftest import AsteriskFactory
@@ -59,3 +60,30 @@ def test_sipp_call_digits_and_speech_reach_the_agi(
     assert replies[commands[2]].startswith(f"200 result={ord('#')} (dtmf)")
     info = wav_info(recording.with_suffix(".wav"))
     assert info.duration > 1.0 and info.dbfs > -40
+
+
+def test_sip_call_while_the_gateway_is_down_is_spooled(
+    asterisk_factory: AsteriskFactory, tmp_path: Path,
+) -> None:
+    """Nothing on the AGI port: a real SIP caller hears the apology, speaks, falls silent —
+    silence ends the recording, Asterisk hangs up, the spool holds the message."""
+    shared = tmp_path / "shared"
+    prompts = shared / "prompts"
+    prompts.mkdir(parents=True)
+    for name in ("fallback.wav", "fallback-thanks.wav"):
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(prompts / name),
+                        "synth", "0.5", "sine", "600"], check=True)
+    wav = speech_wav(tmp_path / "caller" / "speech.wav", "the bus stop roof is broken")
+    pcap = tmp_path / "caller" / "caller.pcap"
+    pcap_ms = write_caller_pcap(pcap, [Silence(2.0), read_wav_8k(wav), Silence(6.0)])
+    ast = asterisk_factory(shared_dir=shared, prompts_dir=prompts)
+    result = sipp_call(ast.sip_port, pcap=pcap, hold_ms=pcap_ms + 10000,
+                       workdir=tmp_path / "sipp", caller_id="13912345678")
+    assert result.ok, result.output
+    assert result.hung_up_by_ivr  # silence ended the message, not the caller
+    [sidecar] = ast.spool_entries()
+    fields = spool.parse_sidecar(sidecar.read_text())
+    assert fields["caller"] == "13912345678" and fields["reason"] == "gateway-down"
+    assert "ended" in fields
+    info = wav_info(sidecar.with_suffix(".wav"))
+    assert info.dbfs > -40 and info.duration < pcap_ms / 1000
