@@ -8,6 +8,7 @@ import fcntl
 import os
 import socket
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -79,6 +80,20 @@ def _check_port_free(host: str, port: int, setting: str) -> None:
                     f"stop it or choose another port with {setting}"
                 ) from None
             raise
+
+
+def _answers(host: str, port: int) -> Callable[[], bool]:
+    """A check that a TCP server accepts connections on ``host:port``."""
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - compared, not bound
+
+    def check() -> bool:
+        try:
+            socket.create_connection((target, port), timeout=0.2).close()
+        except OSError:
+            return False
+        return True
+
+    return check
 
 
 def _lock_data_dir(data_dir: Path) -> IO[str]:
@@ -154,6 +169,11 @@ def _run(args: argparse.Namespace) -> int:
                 printer=LinePrinter(sys.stdout, width=max(len(p.name) for p in children) + 1),
                 redis=redis,
                 grace=args.grace,
+                ready=(
+                    _answers(settings.http_host, settings.http_port),
+                    f"ready: http://{settings.http_host}:{settings.http_port}/ "
+                    "(try it: hotline demo)",
+                ),
             )
             return supervisor.run()
         except (RedisSetupError, SupervisorError) as exc:

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -92,6 +92,7 @@ class Supervisor:
         grace: float = 10.0,
         poll_interval: float = 0.1,
         redis_start_timeout: float = 20.0,
+        ready: tuple[Callable[[], bool], str] | None = None,
     ) -> None:
         self.env = dict(env)
         self.printer = printer
@@ -102,6 +103,8 @@ class Supervisor:
         self.redis_child = Child(Program("redis", redis.argv())) if redis else None
         self.children = [Child(p) for p in programs]
         self._signals = 0
+        # (check, message): the message is logged once, the first time the check passes.
+        self._ready = ready
 
     # -- public -------------------------------------------------------------------------------
 
@@ -190,6 +193,9 @@ class Supervisor:
                         self.redis.prepare()
                     child.restarts += 1
                     self._start(child)
+            if self._ready is not None and self._ready[0]():
+                self.log(self._ready[1])
+                self._ready = None
             time.sleep(self.poll_interval)
 
     def _schedule_restart(self, child: Child, why: str, ran_for: float) -> None:

@@ -61,6 +61,7 @@ def alive(pid: int) -> bool:
 
 
 def test_intake_is_dispatched_and_sigterm_stops_everything(gateway: Gateway) -> None:
+    wait_until(lambda: f"| ready: {gateway.url}/" in gateway.output(), timeout=30)
     token = gateway.api_key()
     ticket_id = submit(gateway, token, "t1")
     assert feed_status(gateway, token, ticket_id) is not None  # in the feed at once
