@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from tests.hotline.gateway import base_env, hotline
 
@@ -16,8 +19,20 @@ def run(args: list[str], tmp_path: Path, **extra: str) -> subprocess.CompletedPr
                           text=True, timeout=120, check=False)
 
 
-def test_apikey_with_an_unknown_scope_names_the_valid_ones(tmp_path: Path) -> None:
-    result = run(["apikey", "create", "--scope", "bogus"], tmp_path)
+SCRIPT = Path(sys.executable).parent / "hotline"
+
+
+@pytest.mark.parametrize("entry", ["console-script", "python-m"])
+def test_apikey_with_an_unknown_scope_names_the_valid_ones(tmp_path: Path, entry: str) -> None:
+    if entry == "console-script":
+        if not SCRIPT.exists():
+            pytest.skip("the hotline console script is not installed beside this Python")
+        result = subprocess.run(
+            [str(SCRIPT), "apikey", "create", "--scope", "bogus"], env=base_env(tmp_path),
+            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        )
+    else:
+        result = run(["apikey", "create", "--scope", "bogus"], tmp_path)
     assert result.returncode == 2, result.stderr
     assert "bogus" in result.stderr
     for scope in ("intake", "read", "events"):
