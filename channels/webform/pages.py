@@ -76,8 +76,11 @@ def render(template: str, **context: Any) -> str:
     return _env.get_template(template).render(**context)
 
 
-def page(html: str, status: int = 200) -> HTMLResponse:
-    headers = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+def page(html: str, status: int = 200, *, cache: str = "no-store") -> HTMLResponse:
+    """An HTML page with the security headers. Pages holding what a resident typed are
+    ``no-store``; the empty form is ``private, no-cache`` so that the back button brings back
+    the very same page (same token, same submission id) instead of a fresh one."""
+    headers = {**SECURITY_HEADERS, "Cache-Control": cache}
     return HTMLResponse(html, status_code=status, headers=headers)
 
 

@@ -86,7 +86,7 @@ class _Form:
 
     def _form_page(self, request: Request, nonce: str, submission_id: str, checked: Checked,
                    *, status: int = 200, notice: str | None = None,
-                   had_photos: bool = False) -> Response:
+                   had_photos: bool = False, cache: str = "no-store") -> Response:
         token = csrf.issue(self.secret, nonce, submission_id, int(time.time()))
         html = pages.render(
             "form.html",
@@ -105,7 +105,7 @@ class _Form:
             max_total_bytes=self.total or "",
             max_total_mb=_mb(self.total) if self.total else None,
         )
-        response = pages.page(html, status)
+        response = pages.page(html, status, cache=cache)
         response.set_cookie(csrf.COOKIE_NAME, nonce, max_age=TOKEN_MAX_AGE, path="/report",
                             httponly=True, samesite="strict", secure=self._secure_cookie(request))
         return response
@@ -137,7 +137,8 @@ class _Form:
             notice = "二维码中的网格编号无效，请填写发生地点。"
         checked = validate({"grid": grid or ""})
         checked.errors.clear()
-        return self._form_page(request, nonce, csrf.new_submission_id(), checked, notice=notice)
+        return self._form_page(request, nonce, csrf.new_submission_id(), checked, notice=notice,
+                               cache="private, no-cache")
 
     # -- POST -----------------------------------------------------------------------------
     async def submit(self, request: Request) -> Response:

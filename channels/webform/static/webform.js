@@ -83,9 +83,15 @@
 
   // One submission at a time: a second tap while sending does nothing.
   var submit = document.getElementById("submit");
+  var submitLabel = submit ? submit.textContent : "";
   form.addEventListener("submit", function () {
     if (submit) {
       window.setTimeout(function () { submit.disabled = true; submit.textContent = "正在提交……"; }, 0);
     }
+  });
+  // Back from the confirmation page (back/forward cache): the button works again; the server
+  // recognises the same page and shows the same ticket.
+  window.addEventListener("pageshow", function () {
+    if (submit) { submit.disabled = false; submit.textContent = submitLabel; }
   });
 })();

@@ -139,6 +139,13 @@ def test_report_with_photo_and_geolocation(browser: Browser, server: str, sqlite
     page.reload()  # the browser sends the same form again: same ticket, nothing new
     page.locator("#repeat").wait_for()
     assert page.locator("#ticket-number").inner_text() == number
+
+    page.go_back()  # back to the form, text restored by the browser, and "submit" again
+    assert page.locator("#description").input_value() == text
+    assert page.locator("#submit").is_enabled()
+    page.locator("#submit").click()
+    page.locator("#repeat").wait_for()
+    assert page.locator("#ticket-number").inner_text() == number
     assert len(sqlite_store.feed(0, 10)) == 1
     assert problems == []  # no CSP violation, no script error
     context.close()
@@ -186,4 +193,24 @@ def test_a_photo_too_big_for_the_request_is_caught_before_sending(
     assert "超过 0.9 MB" in error.inner_text()
     assert page.locator("#photos").input_value() == ""  # cleared: nothing too big is sent
     assert page.locator("#previews img").count() == 0
+    context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_back_button_and_submit_again_shows_the_same_ticket(
+        browser: Browser, server: str, sqlite_store: Store, javascript: bool) -> None:
+    context = phone_context(browser, server, javascript=javascript)
+    page = context.new_page()
+    page.goto("/report")
+    page.get_by_text("咨询", exact=True).click()
+    page.locator("#description").fill("请问社区养老服务中心的开放时间？")
+    page.locator("#submit").click()
+    number = page.locator("#ticket-number").inner_text()
+
+    page.go_back()
+    assert page.locator("#description").input_value() == "请问社区养老服务中心的开放时间？"
+    page.locator("#submit").click()
+    page.locator("#repeat").wait_for()
+    assert page.locator("#ticket-number").inner_text() == number
+    assert [t.number for t in sqlite_store.feed(0, 10)] == [number]
     context.close()
