@@ -213,4 +213,12 @@ def test_back_button_and_submit_again_shows_the_same_ticket(
     page.locator("#repeat").wait_for()
     assert page.locator("#ticket-number").inner_text() == number
     assert [t.number for t in sqlite_store.feed(0, 10)] == [number]
+
+    page.get_by_text("再反映一件事").click()  # a new page: a new submission id
+    page.get_by_text("建议", exact=True).click()
+    page.locator("#description").fill("建议延长养老服务中心的开放时间。")
+    page.locator("#submit").click()
+    second = page.locator("#ticket-number").inner_text()
+    assert second != number and page.locator("#repeat").count() == 0
+    assert [t.number for t in sqlite_store.feed(0, 10)] == [number, second]
     context.close()
