@@ -35,10 +35,18 @@ def make_agi_server(
     prompts = prompts_for(settings)
     missing = prompts.missing()
     if missing:
-        raise CliError(
-            f"{len(missing)} prompt files are missing in {prompts.root} (e.g. {missing[0]}); "
-            "run 'make prompts' or set HOTLINE_PROMPTS_DIR"
-        )
+        # placeholders for what is missing (recorded prompts already there are kept)
+        from ivr.prompts.build import BuildError, build_prompts
+
+        try:
+            report = build_prompts(prompts.root)
+        except (BuildError, OSError) as exc:
+            raise CliError(
+                f"{len(missing)} prompt files are missing in {prompts.root} (e.g. "
+                f"{missing[0]}) and cannot be generated: {exc}; run 'make prompts' or set "
+                "HOTLINE_PROMPTS_DIR"
+            ) from None
+        log.info("generated %d missing prompts in %s", len(report.built), prompts.root)
     settings.recordings_path.mkdir(parents=True, exist_ok=True)
     config = FlowConfig(prompts=prompts, recordings_dir=settings.recordings_path,
                         media_dir=settings.media_path)

@@ -48,6 +48,9 @@ class FlowConfig:
     menu_wait_ms: int = 5000
     number_wait_ms: int = 8000
     status_attempts: int = 2
+    # SQLite serializes writes anyway; more threads only fight the event loop for the GIL
+    # (measured: bench/agi_sessions.py). Use more with PostgreSQL.
+    store_threads: int = 2
 
 
 class CallFlow:
@@ -64,7 +67,9 @@ class CallFlow:
         self.config = config
         self.store = store
         self.recorder: Recorder = recorder or FileRecorder()
-        self.executor = executor or ThreadPoolExecutor(8, thread_name_prefix="ivr-store")
+        self.executor = executor or ThreadPoolExecutor(
+            config.store_threads, thread_name_prefix="ivr-store"
+        )
 
     async def _in_thread(self, fn: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()

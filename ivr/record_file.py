@@ -16,7 +16,7 @@ from pathlib import Path
 from ivr.agi import commands
 from ivr.agi.protocol import ProtocolError
 from ivr.recorder import AgiCommands, EndedBy, Recording
-from ivr.wavinfo import wav_info
+from ivr.wavinfo import wav_duration
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def wav_path(path: Path) -> Path:
 def recorded_seconds(path: Path) -> float:
     """Seconds of audio in the WAV (0 when missing or unreadable: nothing was recorded)."""
     try:
-        return wav_info(wav_path(path)).duration
+        return wav_duration(wav_path(path))
     except (OSError, EOFError, wave.Error):
         return 0.0
 

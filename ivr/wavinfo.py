@@ -28,6 +28,13 @@ class WavInfo:
         return 20 * math.log10(self.rms / 32768) if self.rms > 0 else float("-inf")
 
 
+def wav_duration(path: Path) -> float:
+    """Seconds of audio from the header alone (cheap enough for the event loop)."""
+    with wave.open(str(path), "rb") as w:
+        rate = w.getframerate()
+        return w.getnframes() / rate if rate else 0.0
+
+
 def wav_info(path: Path) -> WavInfo:
     """Read a 16-bit PCM WAV (raises ``wave.Error``/``OSError`` for other files)."""
     with wave.open(str(path), "rb") as w:

@@ -1,0 +1,59 @@
+"""`hotline prompts build` and `hotline agi` start-up (real subprocess, real socket)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.ivr.fake_asterisk import Caller, FakeAsterisk
+from tests.support.services import free_port, wait_until
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "HOTLINE_DATA_DIR": str(tmp_path / "data"), **extra}
+
+
+def test_prompts_build_cli(tmp_path: Path) -> None:
+    out = tmp_path / "prompts"
+    done = subprocess.run([sys.executable, "-m", "hotline.cli", "prompts", "build", "--out",
+                           str(out)], env=_env(tmp_path), capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "built" in done.stdout
+    assert (out / "digits" / "9.wav").is_file() and (out / "greeting.wav").is_file()
+
+
+def test_agi_generates_missing_prompts_and_serves_a_call(tmp_path: Path) -> None:
+    import asyncio
+
+    port = free_port()
+    prompts = tmp_path / "prompts"
+    env = _env(tmp_path, HOTLINE_AGI_PORT=str(port), HOTLINE_PROMPTS_DIR=str(prompts),
+               HOTLINE_RECORDINGS_DIR=str(tmp_path / "rec"))
+    with open(tmp_path / "agi.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "agi"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def listening() -> bool:
+            if proc.poll() is not None:
+                return True
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return True
+            except OSError:
+                return False
+
+        wait_until(listening, timeout=60)
+        assert proc.poll() is None, (tmp_path / "agi.log").read_text()
+        assert (prompts / "menu.wav").is_file()  # generated at start-up
+        fake = FakeAsterisk(port, Caller(keys=[("greeting", "0")]), prompts_root=prompts)
+        asyncio.run(asyncio.wait_for(fake.call(), 30))
+        assert fake.variables["IVR_ACTION"] == "operator"
+        assert len(fake.variables["TICKET_ID"]) == 32
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert proc.returncode == 0
