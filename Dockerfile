@@ -24,13 +24,9 @@ RUN groupadd --gid "${HOTLINE_UID}" hotline \
         /var/lib/hotline-96010/spool
 
 WORKDIR /opt/hotline
-COPY pyproject.toml README* ./
-COPY router router
-COPY channels channels
-COPY ivr ivr
-COPY transcription transcription
-COPY console console
-COPY hotline hotline
+# The build context is the repository minus what .dockerignore leaves out: pyproject.toml,
+# README and the Python packages (router, channels, ivr, transcription, console, hotline).
+COPY . .
 RUN pip install --no-compile . \
  && rm -rf /opt/hotline/build
 
