@@ -4,10 +4,13 @@ and DTMF over Local channels (a test-only FastAGI stub stands in for the gateway
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
+from ivr import spool
 from tests.integration.asterisk.agi_stub import AgiStub
+from tests.integration.asterisk.audio import short_fallback_prompts
 from tests.integration.conftest import AsteriskFactory
 from tests.support.asterisk import CallResult
 from tests.support.services import free_port, wait_until
@@ -100,3 +103,22 @@ def test_operator_takeover_by_ami_redirect_leaves_the_agi(
     [result] = results
     assert result.ticket_id == "t-0077"
     assert [call["ticket_id"] for call in ast.operator_calls()] == ["t-0077"]
+
+
+def test_nobody_in_the_operator_queue_leaves_a_message(asterisk_factory: AsteriskFactory,
+                                                       tmp_path: Path) -> None:
+    port = free_port()
+    commands = ["ANSWER", 'SET VARIABLE TICKET_ID "0f3c2a"', 'SET VARIABLE IVR_ACTION "operator"']
+    with AgiStub(port, commands):
+        ast = asterisk_factory(agi_port=port,
+                               prompts_dir=short_fallback_prompts(tmp_path / "prompts"),
+                               overrides={"queues-96010-members.conf": "; nobody logged in\n"})
+        result = ast.call_local(script=[("wait", "2"), ("dtmf", "#"), ("wait", "1")],
+                                timeout=60)
+    assert result.vars["queuestatus"] == "JOINEMPTY"
+    assert ast.operator_calls() == []
+    [sidecar] = ast.spool_entries()
+    fields = spool.parse_sidecar(sidecar.read_text())
+    assert fields["reason"] == "queue-joinempty"
+    assert fields["ticket_id"] == "0f3c2a"
+    assert fields["unique_id"] == result.unique_id

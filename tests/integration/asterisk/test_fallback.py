@@ -4,7 +4,6 @@ AGI port."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,35 +11,17 @@ import pytest
 from ivr import spool
 from ivr.wavinfo import wav_info
 from router.store import Store
+from tests.integration.asterisk.audio import short_fallback_prompts, speech
 from tests.integration.conftest import AsteriskFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
-
-
-def speech(path: Path, text: str) -> Path:
-    """An 8 kHz 16-bit mono WAV of ``text`` (espeak-ng + sox); returns the path without
-    extension, as Playback() wants it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        f"espeak-ng -v en -s 150 --stdout {text!r} | sox -t wav - -r 8000 -c 1 -b 16 {path}",
-        shell=True, check=True,
-    )
-    return path.with_suffix("")
-
-
-def tone(path: Path, seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(path),
-                    "synth", str(seconds), "sine", "600"], check=True)
 
 
 def test_gateway_down_records_into_the_spool_and_ingest_makes_a_ticket(
     asterisk_factory: AsteriskFactory, tmp_path: Path, sqlite_store: Store,
 ) -> None:
     shared = tmp_path / "shared"
-    prompts = shared / "prompts"
-    tone(prompts / "fallback.wav", 0.5)
-    tone(prompts / "fallback-thanks.wav", 0.5)
+    prompts = short_fallback_prompts(shared / "prompts")
     said = speech(shared / "caller" / "speech.wav", "my street light has been broken for a week")
     ast = asterisk_factory(shared_dir=shared, prompts_dir=prompts)  # nothing on the AGI port
     result = ast.call_local(

@@ -4,7 +4,6 @@ reaching the AGI (a test-only FastAGI stub stands in for the gateway)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,21 +11,13 @@ import pytest
 from ivr import spool
 from ivr.wavinfo import wav_info
 from tests.integration.asterisk.agi_stub import AgiStub
+from tests.integration.asterisk.audio import short_fallback_prompts, speech
 from tests.integration.conftest import AsteriskFactory
 from tests.support.rtp_pcap import Digits, Silence, read_wav_8k, write_caller_pcap
 from tests.support.services import free_port
 from tests.support.sipp import sipp_call
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
-
-
-def speech_wav(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        f"espeak-ng -v en -s 150 --stdout {text!r} | sox -t wav - -r 8000 -c 1 -b 16 {path}",
-        shell=True, check=True,
-    )
-    return path
 
 
 @pytest.mark.parametrize("codec", ["pcma", "pcmu"])
@@ -36,7 +27,8 @@ def test_sipp_call_digits_and_speech_reach_the_agi(
     shared = tmp_path / "shared"
     recording = shared / "recordings" / "sip-message"
     recording.parent.mkdir(parents=True)
-    wav = speech_wav(tmp_path / "caller" / "speech.wav", "there is water leaking in the street")
+    wav = speech(tmp_path / "caller" / "speech.wav", "there is water leaking in the street")
+    wav = wav.with_suffix(".wav")
     pcap = tmp_path / "caller" / "caller.pcap"
     pcap_ms = write_caller_pcap(
         pcap, [Silence(1.0), Digits("5"), Silence(0.5), read_wav_8k(wav), Silence(0.5),
@@ -68,12 +60,9 @@ def test_sip_call_while_the_gateway_is_down_is_spooled(
     """Nothing on the AGI port: a real SIP caller hears the apology, speaks, falls silent —
     silence ends the recording, Asterisk hangs up, the spool holds the message."""
     shared = tmp_path / "shared"
-    prompts = shared / "prompts"
-    prompts.mkdir(parents=True)
-    for name in ("fallback.wav", "fallback-thanks.wav"):
-        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(prompts / name),
-                        "synth", "0.5", "sine", "600"], check=True)
-    wav = speech_wav(tmp_path / "caller" / "speech.wav", "the bus stop roof is broken")
+    prompts = short_fallback_prompts(shared / "prompts")
+    wav = speech(tmp_path / "caller" / "speech.wav", "the bus stop roof is broken")
+    wav = wav.with_suffix(".wav")
     pcap = tmp_path / "caller" / "caller.pcap"
     pcap_ms = write_caller_pcap(pcap, [Silence(2.0), read_wav_8k(wav), Silence(6.0)])
     ast = asterisk_factory(shared_dir=shared, prompts_dir=prompts)
