@@ -3,6 +3,7 @@ grace period, killing a stubborn child with its descendants, Redis started first
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -34,10 +35,12 @@ def python(code: str) -> list[str]:
 
 
 def stop_when(condition: Callable[[], bool]) -> threading.Thread:
-    """SIGTERM this process (the supervisor under test) once ``condition`` holds."""
+    """SIGTERM this process (the supervisor under test) once ``condition`` holds, or after a
+    minute anyway, so that a failing test ends (on its assertions) instead of hanging."""
 
     def run() -> None:
-        wait_until(condition, timeout=60)
+        with contextlib.suppress(TimeoutError):
+            wait_until(condition, timeout=60)
         os.kill(os.getpid(), signal.SIGTERM)
 
     thread = threading.Thread(target=run, daemon=True)
