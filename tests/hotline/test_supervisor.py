@@ -3,6 +3,7 @@ worker; intake to dispatch, restart of a killed child, clean stop, no orphans af
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 from collections.abc import Iterator
@@ -119,3 +120,6 @@ def test_sigkill_of_the_supervisor_leaves_no_orphans(gateway: Gateway) -> None:
     assert marked_pids(gateway.env) == set()
     # Redis got SIGTERM from the kernel (parent-death signal) and removed its socket.
     assert not gateway.redis_socket.exists()
+    # The data dir lock died with the supervisor: a new `hotline run` may start at once.
+    with (Path(gateway.env["HOTLINE_DATA_DIR"]) / "run.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
