@@ -21,6 +21,7 @@ the file is kept as the attachment. Only an entry with no usable call id at all 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
@@ -30,6 +31,8 @@ import wave
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from ivr.caller import caller_e164
 from ivr.wavinfo import wav_info
@@ -102,11 +105,14 @@ def unique_id_of(stem: str, fields: dict[str, str]) -> str | None:
 
 def received_at_of(stem: str, fields: dict[str, str], fallback: float) -> datetime:
     started = fields.get("started", "")
-    if started.isdigit():
-        return datetime.fromtimestamp(int(started), UTC)
+    if started.isdigit() and len(started) <= 11:
+        with contextlib.suppress(OverflowError, ValueError, OSError):
+            return datetime.fromtimestamp(int(started), UTC)
     named = NAME.match(stem)
     if named:
-        return datetime.strptime(named.group("stamp"), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        with contextlib.suppress(ValueError):
+            stamp = datetime.strptime(named.group("stamp"), "%Y%m%dT%H%M%SZ")
+            return stamp.replace(tzinfo=UTC)
     return datetime.fromtimestamp(fallback, UTC)
 
 
@@ -222,7 +228,13 @@ def ingest_once(store: Store, spool_dir: Path, media_dir: Path, *,
                 continue  # the call is still being recorded
         except FileNotFoundError:
             continue  # moved by a concurrent ingester
-        ticket = ingest_entry(store, entry, media_dir, now=now)
+        try:
+            ticket = ingest_entry(store, entry, media_dir, now=now)
+        except ValidationError as exc:  # the entry itself is malformed: never retry it
+            log.error("spool: %s is malformed (%s); moved to %s/", entry.stem,
+                      exc.errors()[0].get("msg"), BAD)
+            _move(entry, spool_dir / BAD)
+            continue
         if ticket is None:
             log.error("spool: %s has no call id; moved to %s/", entry.stem, BAD)
             _move(entry, spool_dir / BAD)

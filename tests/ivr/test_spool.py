@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from ivr import spool
@@ -90,6 +92,11 @@ def test_received_at() -> None:
         1795705400, UTC)
     assert spool.received_at_of(STEM, {}, 0) == datetime(2026, 11, 26, 15, 3, 20, tzinfo=UTC)
     assert spool.received_at_of("x", {}, 86400.0) == datetime(1970, 1, 2, tzinfo=UTC)
+    # absurd values fall back to the file name, then to the file time
+    assert spool.received_at_of(STEM, {"started": "9" * 30}, 0) == datetime(
+        2026, 11, 26, 15, 3, 20, tzinfo=UTC)
+    assert spool.received_at_of("20261399T999999Z-1.2", {}, 0) == datetime(1970, 1, 1,
+                                                                             tzinfo=UTC)
 
 
 def test_phone_e164_or_anonymous() -> None:
@@ -244,3 +251,16 @@ def test_run_ingest_watches_until_stopped(sqlite_store: Store, tmp_path: Path) -
         stop.set()
         thread.join(10)
     assert not thread.is_alive()
+
+
+@given(st.text(max_size=400) | st.builds(
+    lambda k, v: f"{k}={v}\n", st.sampled_from(["started", "unique_id", "caller", "ended"]),
+    st.text(max_size=40) | st.integers().map(str)))
+def test_sidecar_parsing_never_fails_and_ids_stay_safe(text: str) -> None:
+    fields = spool.parse_sidecar(text)
+    assert all(key and "\n" not in key and "=" not in key for key in fields)
+    uid = spool.unique_id_of(text[:60], fields)
+    assert uid is None or spool.UNIQUE_ID.match(uid)
+    assert uid is None or "/" not in uid
+    spool.phone_of(fields)  # never raises
+    spool.received_at_of(text[:60], fields, 0.0)
