@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import socket
 import subprocess
 import sys
@@ -72,3 +73,14 @@ def test_help_lists_run_and_dev_setup(tmp_path: Path) -> None:
     result = run(["--help"], tmp_path)
     assert result.returncode == 0
     assert "run" in result.stdout and "dev-setup" in result.stdout
+
+
+def test_run_refuses_a_data_dir_another_supervisor_holds(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    data.mkdir()
+    with (data / "run.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = run(["run"], tmp_path)
+    assert result.returncode == 2
+    assert f"another 'hotline run' is using {data}" in result.stderr
+    assert not (data / "redis").exists()
