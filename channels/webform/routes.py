@@ -226,9 +226,11 @@ class _Form:
 
 
 def _mb(size: int) -> str:
-    """Bytes as MB for the page: ``8``, ``0.9``."""
+    """Bytes as MB for the page, rounded down (never promise more): ``8``, ``19``, ``0.9``."""
     value = size / (1024 * 1024)
-    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+    if value >= 10 or value == int(value):
+        return str(int(value))
+    return f"{int(value * 10) / 10:.1f}"
 
 
 def _text(form: FormData, name: str) -> str:

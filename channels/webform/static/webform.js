@@ -34,7 +34,7 @@
 
   function megabytes(size) {
     var mb = size / 1048576;
-    return mb >= 10 || mb === Math.round(mb) ? String(Math.round(mb)) : mb.toFixed(1);
+    return mb >= 10 || mb === Math.floor(mb) ? String(Math.floor(mb)) : (Math.floor(mb * 10) / 10).toFixed(1);
   }
 
   // Photo previews and a size/count check before anything is sent.

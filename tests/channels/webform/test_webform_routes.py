@@ -127,13 +127,18 @@ async def test_photo_limits_shown_follow_the_body_limit(client: httpx.AsyncClien
     page = (await client.get("/report")).text  # default HOTLINE_MAX_BODY_BYTES: 1 MiB
     budget = 1024 * 1024 - 64 * 1024
     assert f'data-max-bytes="{budget}" data-max-total="{budget}"' in page
-    assert "每张不超过 0.9 MB，合计不超过 0.9 MB" in page
+    assert "最多 4 张，合计不超过 0.9 MB。" in page
     roomy = create_app(settings(tmp_path, max_body_bytes=40 * 1024 * 1024), store=store,
                        migrate=False)
     async with await client_for(roomy) as c:
         page = (await c.get("/report")).text
     assert f'data-max-bytes="{8 * 1024 * 1024}" data-max-total=""' in page
-    assert "每张不超过 8 MB。" in page
+    assert "最多 4 张，每张不超过 8 MB。" in page
+    mid = create_app(settings(tmp_path, max_body_bytes=20 * 1024 * 1024), store=store,
+                     migrate=False)
+    async with await client_for(mid) as c:
+        page = (await c.get("/report")).text
+    assert "最多 4 张，每张不超过 8 MB，合计不超过 19 MB。" in page
 
 
 async def test_grid_code_is_prefilled_and_shown(client: httpx.AsyncClient) -> None:
