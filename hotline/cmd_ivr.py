@@ -56,7 +56,26 @@ def make_agi_server(
                      unknown=partial(unavailable, prompts))
 
 
-async def _serve(server: AgiServer) -> None:
+async def _serve(settings: Settings, store: Store, args: argparse.Namespace) -> None:
+    live = None
+    recorder: Recorder | None = None
+    if args.transcribe == "live":
+        # the live transcriber (AudioSocket server + Vosk) shares this event loop
+        from ivr.live_recorder import LiveRecorder
+        from ivr.record_file import FileRecorder
+        from transcription.engine import shared_engine
+        from transcription.live import LiveTranscriber
+        from transcription.models import ModelNotFound, locate
+
+        try:
+            engine = shared_engine(locate(settings.vosk_model, settings.data_dir))
+        except ModelNotFound as exc:
+            raise CliError(str(exc)) from None
+        host = args.host or settings.agi_host
+        live = LiveTranscriber(engine, host=host, port=settings.audiosocket_port)
+        await live.start()
+        recorder = LiveRecorder(live, host=host, fallback=FileRecorder())
+    server = make_agi_server(settings, store, recorder=recorder, host=args.host, port=args.port)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -65,6 +84,8 @@ async def _serve(server: AgiServer) -> None:
     await stop.wait()
     log.info("stopping: %d calls still running", server.active_calls)
     await server.close(grace=30)
+    if live is not None:
+        await live.stop()
 
 
 def _agi(args: argparse.Namespace) -> int:
@@ -74,8 +95,7 @@ def _agi(args: argparse.Namespace) -> int:
     settings = load_settings()
     store = make_store(settings)
     upgrade(store.db)
-    server = make_agi_server(settings, store, host=args.host, port=args.port)
-    asyncio.run(_serve(server))
+    asyncio.run(_serve(settings, store, args))
     return 0
 
 
@@ -99,6 +119,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("agi", help="FastAGI server with the 96010 call flow")
     p.add_argument("--host", help="default HOTLINE_AGI_HOST (127.0.0.1)")
     p.add_argument("--port", type=int, help="default HOTLINE_AGI_PORT (4573)")
+    p.add_argument(
+        "--transcribe", choices=["batch", "live"], default="batch",
+        help="batch: RECORD FILE, then the transcription job (default); live: stream the "
+             "caller over AudioSocket (HOTLINE_AUDIOSOCKET_PORT) to Vosk in this process",
+    )
     p.set_defaults(handler=_agi)
 
     p = sub.add_parser("prompts", help="IVR prompt files")

@@ -57,3 +57,33 @@ def test_agi_generates_missing_prompts_and_serves_a_call(tmp_path: Path) -> None
         proc.terminate()
         proc.wait(30)
     assert proc.returncode == 0
+
+
+def test_agi_with_live_transcription_listens_for_audiosocket(tmp_path: Path) -> None:
+    from ivr.prompts.build import build_prompts
+    from ivr.prompts.catalog import GENERATED
+
+    build_prompts(GENERATED)
+    port, audio_port = free_port(), free_port()
+    env = _env(tmp_path, HOTLINE_AGI_PORT=str(port), HOTLINE_AUDIOSOCKET_PORT=str(audio_port),
+               HOTLINE_PROMPTS_DIR=str(GENERATED))
+    with open(tmp_path / "agi.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "agi", "--transcribe",
+                                 "live"], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def up(p: int) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", p), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
+
+    try:
+        wait_until(lambda: proc.poll() is not None or (up(port) and up(audio_port)),
+                   timeout=90)
+        assert proc.poll() is None, (tmp_path / "agi.log").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert proc.returncode == 0, (tmp_path / "agi.log").read_text()
+    assert "live transcriber on 127.0.0.1" in (tmp_path / "agi.log").read_text()

@@ -213,3 +213,42 @@ def test_same_call_twice_is_one_ticket(sqlite_store: Store, tmp_path: Path) -> N
     place_call(sqlite_store, cfg, Caller(keys=[("greeting", "1")]))
     place_call(sqlite_store, cfg, Caller(keys=[("greeting", "1")]))
     assert len(sqlite_store.feed(0, 10)) == 1
+
+
+def test_unknown_script_says_sorry_and_hangs_up(sqlite_store: Store, tmp_path: Path) -> None:
+    from functools import partial
+
+    from ivr.flow import unavailable
+
+    cfg = config(tmp_path)
+
+    async def scenario() -> FakeAsterisk:
+        server = AgiServer({"96010": CallFlow(cfg, sqlite_store)}, port=0,
+                           unknown=partial(unavailable, cfg.prompts))
+        await server.start()
+        fake = FakeAsterisk(server.port, Caller(), script="12345",
+                            prompts_root=cfg.prompts.root)
+        try:
+            await asyncio.wait_for(fake.call(), 30)
+        finally:
+            await server.close(grace=10)
+        return fake
+
+    fake = asyncio.run(scenario())
+    assert fake.played == ["unavailable"]
+    assert fake.hung_up_by_gateway
+    assert sqlite_store.feed(0, 10) == []
+
+
+def test_store_down_still_reaches_the_operator(tmp_path: Path) -> None:
+    from router.db import Database
+
+    broken = Store(Database(f"sqlite:///{tmp_path / 'empty.sqlite3'}"))  # no tables
+    cfg = config(tmp_path)
+    try:
+        fake = place_call(broken, cfg, Caller(keys=[("greeting", "3")]))
+    finally:
+        broken.db.dispose()
+    assert fake.played[-1] == "busy"
+    assert fake.variables == {"IVR_ACTION": "operator"}  # queued, without a ticket
+    assert fake.recordings and fake.recordings[0].is_file()  # the audio is still on disk
