@@ -168,8 +168,9 @@ def _age(entry: Entry, now: float) -> float:
 def _move(entry: Entry, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for path in (entry.audio, entry.sidecar):  # the sidecar last: it is what marks an entry
-        if path is not None and path.exists():
-            shutil.move(str(path), target / path.name)
+        if path is not None:
+            with contextlib.suppress(FileNotFoundError):  # a concurrent ingester was faster
+                shutil.move(str(path), target / path.name)
 
 
 def _add_recording(attachment: Attachment | None, text: str) -> Mutation:
@@ -230,6 +231,8 @@ def ingest_once(store: Store, spool_dir: Path, media_dir: Path, *,
             continue  # moved by a concurrent ingester
         try:
             ticket = ingest_entry(store, entry, media_dir, now=now)
+        except FileNotFoundError:
+            continue  # taken by a concurrent ingester meanwhile
         except ValidationError as exc:  # the entry itself is malformed: never retry it
             log.error("spool: %s is malformed (%s); moved to %s/", entry.stem,
                       exc.errors()[0].get("msg"), BAD)

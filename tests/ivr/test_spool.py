@@ -264,3 +264,28 @@ def test_sidecar_parsing_never_fails_and_ids_stay_safe(text: str) -> None:
     assert uid is None or "/" not in uid
     spool.phone_of(fields)  # never raises
     spool.received_at_of(text[:60], fields, 0.0)
+
+
+def test_two_ingesters_at_once_make_one_ticket(sqlite_store: Store, tmp_path: Path) -> None:
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    for i in range(5):
+        put(spool_dir, stem=f"20261126T150320Z-1795705400.{i}",
+            side=SIDE.replace("1795705400.1", f"1795705400.{i}"))
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            counts.append(spool.ingest_once(sqlite_store, spool_dir, media_dir))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(sqlite_store.feed(0, 100)) == 5
+    assert sorted(p.name for p in spool_dir.iterdir()) == ["done"]
+    assert len(list((spool_dir / "done").iterdir())) == 10
