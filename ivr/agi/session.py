@@ -191,10 +191,12 @@ class AgiSession:
         reply = await self._media(commands.stream_file(path, escape_digits))
         number = reply.number
         if number is None or number == -1:
-            # -1: hang-up, or the file is missing; a missing prompt must not end the call
+            # -1: a hang-up (the HANGUP line may still be on its way), or a missing file —
+            # which must not end the call; the next command tells the two apart (511/EOF)
             if self.hung_up:
                 raise ChannelHungUp("hang-up during playback")
-            log.warning("agi %s: cannot play %s", self.unique_id, path)
+            log.info("agi %s: playback of %s returned -1 (hang-up or missing file)",
+                     self.unique_id, path)
             return ""
         return chr(number) if number > 0 else ""
 

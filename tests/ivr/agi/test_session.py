@@ -241,3 +241,13 @@ def test_bad_or_cut_environment_is_dropped(block: bytes) -> None:
         return data
 
     assert asyncio.run(scenario()) == b""
+
+
+def test_missing_prompt_does_not_end_the_call() -> None:
+    async def handler(s: AgiSession, out: Outcome) -> None:
+        out["played"] = await s.stream_file("/p/missing", "1")  # Asterisk: no such file
+        out["digit"] = await s.wait_for_digit(100)
+
+    out, _ = asyncio.run(run(handler, [["200 result=-1 endpos=0"], ["200 result=49"]]))
+    assert "error" not in out
+    assert (out["played"], out["digit"], out["hung_up"]) == ("", "1", False)
