@@ -41,6 +41,16 @@ class Photo:
     gps: tuple[float, float] | None  # (lat, lon), only when the resident shared it
 
 
+def size_label(size: int) -> str:
+    """A byte count for residents, rounded down (never promise more): 8 MB, 0.9 MB, 97 KB."""
+    mb = size / (1024 * 1024)
+    if mb >= 10 or (mb >= 1 and mb == int(mb)):
+        return f"{int(mb)} MB"
+    if mb >= 0.1:
+        return f"{int(mb * 10) / 10:.1f} MB"
+    return f"{size // 1024} KB"
+
+
 def _degrees(value: object, ref: object, negative: str) -> float | None:
     try:
         d, m, s = (float(part) for part in value)  # type: ignore[attr-defined]
@@ -85,7 +95,7 @@ def check_photo(data: bytes, *, max_bytes: int, keep_location: bool) -> Photo:
     if not data:
         raise PhotoError("照片文件是空的")
     if len(data) > max_bytes:
-        raise PhotoError(f"每张照片不能超过 {max_bytes / (1024 * 1024):.0f} MB")
+        raise PhotoError(f"每张照片不能超过 {size_label(max_bytes)}")
     image = _open(data)
     source_format = str(image.format)
     try:

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from channels.webform import csrf, pages
 from channels.webform.intake import to_intake
-from channels.webform.photos import Photo, PhotoError, check_photo
+from channels.webform.photos import Photo, PhotoError, check_photo, size_label
 from channels.webform.validation import (
     ADDRESS_MAX,
     CHECKBOXES,
@@ -101,9 +101,9 @@ class _Form:
             address_max=ADDRESS_MAX,
             max_photos=MAX_PHOTOS,
             max_photo_bytes=self.per_photo,
-            max_photo_mb=_mb(self.per_photo),
+            max_photo_size=size_label(self.per_photo),
             max_total_bytes=self.total or "",
-            max_total_mb=_mb(self.total) if self.total else None,
+            max_total_size=size_label(self.total) if self.total else None,
         )
         response = pages.page(html, status, cache=cache)
         response.set_cookie(csrf.COOKIE_NAME, nonce, max_age=TOKEN_MAX_AGE, path="/report",
@@ -223,14 +223,6 @@ class _Form:
 
     def _save(self, photos: list[Photo]) -> list[Attachment]:
         return [media.save_bytes(self.config.upload_dir, p.jpeg, "image/jpeg") for p in photos]
-
-
-def _mb(size: int) -> str:
-    """Bytes as MB for the page, rounded down (never promise more): ``8``, ``19``, ``0.9``."""
-    value = size / (1024 * 1024)
-    if value >= 10 or value == int(value):
-        return str(int(value))
-    return f"{int(value * 10) / 10:.1f}"
 
 
 def _text(form: FormData, name: str) -> str:

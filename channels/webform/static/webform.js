@@ -32,9 +32,12 @@
     });
   }
 
-  function megabytes(size) {
+  // Same rounding as the server's size_label: never promise more than fits.
+  function sizeLabel(size) {
     var mb = size / 1048576;
-    return mb >= 10 || mb === Math.floor(mb) ? String(Math.floor(mb)) : (Math.floor(mb * 10) / 10).toFixed(1);
+    if (mb >= 10 || (mb >= 1 && mb === Math.floor(mb))) { return Math.floor(mb) + " MB"; }
+    if (mb >= 0.1) { return (Math.floor(mb * 10) / 10).toFixed(1) + " MB"; }
+    return Math.floor(size / 1024) + " KB";
   }
 
   // Photo previews and a size/count check before anything is sent.
@@ -59,11 +62,11 @@
       for (var i = 0; i < files.length && !problem; i++) {
         total += files[i].size;
         if (files[i].size > maxBytes) {
-          problem = "照片“" + files[i].name + "”超过 " + megabytes(maxBytes) + " MB，请换一张";
+          problem = "照片“" + files[i].name + "”超过 " + sizeLabel(maxBytes) + "，请换一张";
         }
       }
       if (!problem && maxTotal && total > maxTotal) {
-        problem = "照片合计超过 " + megabytes(maxTotal) + " MB，请减少张数或换小一些的照片";
+        problem = "照片合计超过 " + sizeLabel(maxTotal) + "，请减少张数或换小一些的照片";
       }
       if (problem) {
         photos.value = "";

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import ExifTags, Image
 
-from channels.webform.photos import MAX_SIDE, PhotoError, check_photo, gps_position
+from channels.webform.photos import MAX_SIDE, PhotoError, check_photo, gps_position, size_label
 from tests.channels.webform import images
 
 MB = 1024 * 1024
@@ -112,3 +112,12 @@ def test_decompression_bomb_dimensions_are_refused(side: int) -> None:
 def test_gps_position_known_answers(gps: dict[int, object],
                                     expected: tuple[float, float] | None) -> None:
     assert gps_position(gps) == expected
+
+
+@pytest.mark.parametrize(
+    ("size", "label"),
+    [(8 * MB, "8 MB"), (20 * MB - 65536, "19 MB"), (MB - 65536, "0.9 MB"), (MB, "1 MB"),
+     (int(1.5 * MB), "1.5 MB"), (100_000, "97 KB")],
+)
+def test_size_labels_round_down(size: int, label: str) -> None:
+    assert size_label(size) == label

@@ -303,7 +303,7 @@ async def test_a_photo_over_the_configured_limit_is_refused(
     async with await client_for(app) as c:
         token = await fresh_token(c)
         r = await post(c, token, files=photo_files(images.noisy_jpeg(150_000)))
-        assert r.status_code == 422 and "每张照片不能超过" in r.text
+        assert r.status_code == 422 and "每张照片不能超过 97 KB" in r.text
         assert "data-max-bytes=\"100000\"" in r.text
     assert tickets(store) == [] and not (tmp_path / "m").exists()
 
