@@ -18,7 +18,8 @@ from channels.http import WebformConfig
 from channels.webform import build_router, csrf
 from hotline.app import create_app
 from hotline.settings import Settings
-from router import httperrors
+from router import apikeys, httperrors
+from router.apikeys import Scope
 from router.model import Channel, Kind
 from router.store import Store
 from tests.channels.webform import images
@@ -194,6 +195,12 @@ async def test_report_with_a_shared_gps_photo_becomes_one_ticket(
     with Image.open(saved) as image:
         exif = image.getexif()
     assert set(exif) == {ExifTags.IFD.GPSInfo}  # the camera make/model are gone
+
+    # Back office fetches the photo by the attachment URL (read scope).
+    _, key = apikeys.create(store.db, "back office", frozenset({Scope.read}))
+    fetched = await client.get(attachment.url, headers={"authorization": f"Bearer {key}"})
+    assert fetched.status_code == 200 and fetched.content == saved.read_bytes()
+    assert fetched.headers["content-type"] == "image/jpeg"
 
 
 async def test_photo_location_is_stripped_unless_shared(
