@@ -4,12 +4,14 @@ Asterisk's ``AudioSocket(UUID,127.0.0.1:PORT)`` (started from the AGI flow with
 ``EXEC AudioSocket``) connects and streams the caller's audio. Per connection the server:
 
 1. identifies the call by the UUID frame (the recorder registered it with :meth:`expect`);
-2. hands every audio frame to a worker thread that writes the WAV (this *is* the recording),
-   feeds a Vosk stream and an energy-based silence detector — decoding never runs on the
-   event loop;
+2. hands every audio frame to a worker thread that writes the WAV (this *is* the
+   recording), feeds a Vosk stream and an energy-based silence detector — decoding never
+   runs on the event loop — and sends a short silent frame back every half second
+   (Asterisk's ``AudioSocket`` drops a connection that is quiet both ways for 2 s);
 3. publishes partial and segment texts (:mod:`transcription.publish`);
-4. ends on DTMF ``#`` (``dtmf``), silence (``silence``), the maximum length (``timeout``) by
-   closing the socket — Asterisk's ``EXEC`` then answers ``200 result=0`` and the AGI goes
+4. ends on DTMF ``#`` (``dtmf``), silence (``silence``: quiet audio, or no audio frames at
+   all for as long — a Local channel or silence suppression sends none), the maximum
+   length (``timeout``) by closing the socket — Asterisk's ``EXEC`` then answers ``200 result=0`` and the AGI goes
    on — or on the caller hanging up (``hangup``: EOF or a hangup frame);
 5. resolves the session's result: the WAV path, how it ended, its length and the final
    transcript.
@@ -68,6 +70,10 @@ class LivePolicy:
     no_speech_seconds: float = 10.0  # quiet from the start that ends it
     threshold_dbfs: float = -40.0  # a 20 ms frame at or above this level is speech
     identify_timeout: float = 5.0  # seconds to wait for the UUID frame
+    # app_audiosocket (Asterisk 22) gives up after 2 s without traffic in either direction,
+    # which happens when the caller's leg sends no frames (Local channels, silence
+    # suppression); a 20 ms silent frame back to the caller this often keeps it open.
+    keepalive_seconds: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -300,6 +306,15 @@ class LiveTranscriber:
             loop.call_soon_threadsafe(finish, "silence")
 
         decoding = loop.run_in_executor(self._executor, worker.run, on_update, on_silence)
+        last_audio = [time.monotonic()]
+
+        def quiet_for() -> float | None:  # the watchdog asks: silent without any frames?
+            gap = time.monotonic() - last_audio[0]
+            limit = (self.policy.silence_seconds if worker.detector.heard_speech
+                     else self.policy.no_speech_seconds)
+            return gap if gap >= limit else None
+
+        keepalive = loop.create_task(self._watch(writer, quiet_for, finish))
         try:
             while end.reason is None:
                 frames, pending = pending, []
@@ -314,6 +329,7 @@ class LiveTranscriber:
                     frames = decoder.feed(data)
                 for frame in frames:
                     if frame.kind is Kind.AUDIO:
+                        last_audio[0] = time.monotonic()
                         payload = frame.payload
                         if limit and received + len(payload) >= limit:
                             payload = payload[: max(0, limit - received)]
@@ -331,6 +347,7 @@ class LiveTranscriber:
                         finish("hangup")
                         break
         finally:
+            keepalive.cancel()
             worker.chunks.put(None)
         error = None
         recognition: Recognition | None = None
@@ -360,6 +377,16 @@ class LiveTranscriber:
         log.info("live recording %s ended by %s after %.1f s", session.uuid, end.reason,
                  result.duration)
         return result
+
+    async def _watch(self, writer: asyncio.StreamWriter, quiet_for: Any, finish: Any) -> None:
+        """Keep the connection alive, and end it when no audio frames came for too long."""
+        frame = audiosocket.audio_frame(bytes(FRAME_BYTES))
+        while not writer.is_closing():
+            await asyncio.sleep(self.policy.keepalive_seconds)
+            if quiet_for() is not None:
+                finish("silence")
+            elif not writer.is_closing():
+                writer.write(frame)
 
     def _publish(self, loop: asyncio.AbstractEventLoop, topic: str,
                  message: dict[str, Any]) -> None:
