@@ -11,8 +11,9 @@ Asterisk's ``AudioSocket(UUID,127.0.0.1:PORT)`` (started from the AGI flow with
 3. publishes partial and segment texts (:mod:`transcription.publish`);
 4. ends on DTMF ``#`` (``dtmf``), silence (``silence``: quiet audio, or no audio frames at
    all for as long — a Local channel or silence suppression sends none), the maximum
-   length (``timeout``) by closing the socket — Asterisk's ``EXEC`` then answers ``200 result=0`` and the AGI goes
-   on — or on the caller hanging up (``hangup``: EOF or a hangup frame);
+   length (``timeout``) by closing the socket — Asterisk's ``EXEC`` then answers
+   ``200 result=0`` and the AGI goes on — or on the caller hanging up (``hangup``: EOF
+   or a hangup frame);
 5. resolves the session's result: the WAV path, how it ended, its length and the final
    transcript.
 """
