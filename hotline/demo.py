@@ -31,7 +31,8 @@ STEP_NAMES = {
     "rejected": "rejected",
 }
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
-NUMBER = re.compile(r"\b(\d{10})\b")
+TICKET_NUMBER = re.compile(r"工单号?\s*(\d{10})(?!\d)")
+NUMBER = re.compile(r"(?<!\d)(\d{10})(?!\d)")
 
 
 @dataclass
@@ -71,7 +72,22 @@ def _wechat(client: httpx.Client, config: ChannelsConfig, run: str) -> Sent:
         config.wechat, "建议在胡同口增加垃圾分类投放点。", "oDemo" + run[:12],
         int(time.time() * 1000) % 10**15)
     r = client.post(path, headers=headers, content=body)
-    return Sent("wechat", _number(r.text), f"HTTP {r.status_code}")
+    return Sent("wechat", _number(_wechat_reply_text(config, r.content)), f"HTTP {r.status_code}")
+
+
+def _wechat_reply_text(config: ChannelsConfig, body: bytes) -> str:
+    """The passive reply as the resident sees it (decrypted in safe mode)."""
+    xmlsafe = importlib.import_module("channels.wechat.xmlsafe")
+    envelope = importlib.import_module("channels.wechat.envelope")
+    fields: dict[str, str] = xmlsafe.parse_fields(body) if body.strip() else {}
+    if "Encrypt" in fields and config.wechat.token and config.wechat.aes_key:
+        mode = envelope.SafeMode(config.wechat.token, config.wechat.aes_key,
+                                 config.wechat.app_id or "")
+        plain = mode.crypto().decrypt_message(
+            {"Encrypt": fields["Encrypt"]}, fields.get("MsgSignature", ""),
+            fields.get("TimeStamp", ""), fields.get("Nonce", ""))
+        fields = xmlsafe.parse_fields(plain.encode() if isinstance(plain, str) else plain)
+    return fields.get("Content", "")
 
 
 def _web(client: httpx.Client, run: str) -> Sent:
@@ -86,7 +102,7 @@ def _web(client: httpx.Client, run: str) -> Sent:
 
 
 def _number(text: str) -> str | None:
-    m = NUMBER.search(text)
+    m = TICKET_NUMBER.search(text) or NUMBER.search(text)
     return m.group(1) if m else None
 
 

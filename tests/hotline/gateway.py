@@ -121,8 +121,8 @@ class Gateway:
                 os.kill(pid, signal.SIGKILL)
 
 
-def start_gateway(workdir: Path) -> Gateway:
-    env = base_env(workdir)
+def start_gateway(workdir: Path, env: dict[str, str] | None = None) -> Gateway:
+    env = env or base_env(workdir)
     log = workdir / "run.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
