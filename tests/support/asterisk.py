@@ -437,6 +437,9 @@ class Asterisk:
         variables = [f"SIM_SCRIPT={'^'.join(steps)}", f"__SIM_RESULT={result}"]
         if hear is not None:
             hear = hear.resolve()
+            if not any(hear.is_relative_to(path) for path, _ in self._mounts()):
+                raise ValueError(f"{hear} is not visible inside the root: put it under the "
+                                 "work folder or the shared folder")
             hear.parent.mkdir(parents=True, exist_ok=True)
             variables.append(f"SIM_HEAR={hear}")
         callerid = f'"{caller_name}" <{caller_id}>' if caller_id else '"anonymous" <anonymous>'

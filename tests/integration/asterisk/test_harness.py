@@ -89,3 +89,8 @@ def test_production_sip_ami_ari_config_loads(asterisk_factory: AsteriskFactory) 
     assert f"127.0.0.1:{ast.sip_port}" in ast.cli("pjsip show transports")
     errors = [line for line in ast.messages_log().splitlines() if " ERROR[" in line]
     assert errors == []
+
+
+def test_hear_must_be_visible_to_asterisk(asterisk: Asterisk, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not visible"):
+        asterisk.call_local(script=[], hear=tmp_path / "elsewhere" / "heard.wav")
