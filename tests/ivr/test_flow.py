@@ -252,3 +252,15 @@ def test_store_down_still_reaches_the_operator(tmp_path: Path) -> None:
     assert fake.played[-1] == "busy"
     assert fake.variables == {"IVR_ACTION": "operator"}  # queued, without a ticket
     assert fake.recordings and fake.recordings[0].is_file()  # the audio is still on disk
+
+
+def test_voice_ticket_on_sqlite_and_postgresql(store: Store, tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    place_call(store, cfg, Caller(keys=[("greeting", "2")], record_end="hangup"),
+               unique_id="pg-1")
+    fake = place_call(store, cfg, Caller(keys=[("menu", "0")]), unique_id="pg-2")
+    voice = store.find_by_ref("voice", "pg-1")
+    draft = store.find_by_ref("voice", "pg-2")
+    assert voice is not None and voice.kind is Kind.help and len(voice.attachments) == 1
+    assert draft is not None and fake.variables["TICKET_ID"] == draft.id
+    assert [t.channel_ref for t in store.feed(0, 10)] == ["pg-1", "pg-2"]
