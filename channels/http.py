@@ -33,7 +33,7 @@ class WebformConfig:
     csrf_secret: str | None = None  # HOTLINE_WEB_SECRET; unset → /report answers 503
     max_photo_bytes: int = 8 * 1024 * 1024
     public_url: str | None = None
-    max_body_bytes: int | None = None  # HOTLINE_MAX_BODY_BYTES: the app's request size limit
+    max_body_bytes: int | None = None  # HOTLINE_MAX_UPLOAD_BYTES: the size limit of /report
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ def create_app(settings: Settings, *, store: Store | None = None, migrate: bool 
     app.state.feed_notifier = notifier
     app.state.media_dir = settings.media_path
     httperrors.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       overrides={"/report": settings.max_upload_bytes})
     app.include_router(api)
     app.include_router(channel_routes(channels_config(settings)))
 

@@ -28,6 +28,6 @@ def channels_config(settings: Settings) -> ChannelsConfig:
             upload_dir=settings.media_path,
             csrf_secret=_secret(settings.web_secret),
             public_url=settings.public_url,
-            max_body_bytes=settings.max_body_bytes,
+            max_body_bytes=settings.max_upload_bytes,
         ),
     )

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     timezone: str = "Asia/Shanghai"
     max_body_bytes: int = 1024 * 1024
+    # The resident web form carries up to four photos: its own, larger limit.
+    max_upload_bytes: int = 4 * 8 * 1024 * 1024 + 256 * 1024
     log_level: str = "INFO"
 
     twilio_account_sid: str | None = None

@@ -41,7 +41,8 @@ pytestmark = [
 @pytest.fixture
 def server(sqlite_store: Store, tmp_path: Path) -> Iterator[str]:
     settings = Settings(env="development", data_dir=tmp_path,
-                        web_secret="browser-test-secret-0123456789abcdef", _env_file=None)
+                        web_secret="browser-test-secret-0123456789abcdef",
+                        max_upload_bytes=1024 * 1024, _env_file=None)
     app = create_app(settings, store=sqlite_store, migrate=False)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none",
@@ -183,7 +184,7 @@ def test_without_javascript_errors_then_success(browser: Browser, server: str,
 def test_a_photo_too_big_for_the_request_is_caught_before_sending(
         browser: Browser, server: str, tmp_path: Path) -> None:
     big = tmp_path / "big.jpg"
-    big.write_bytes(images.noisy_jpeg(1024 * 1024))  # over the default 1 MiB request limit
+    big.write_bytes(images.noisy_jpeg(1024 * 1024))  # over this server's 1 MiB form limit
     context = phone_context(browser, server)
     page = context.new_page()
     page.goto("/report")

@@ -125,17 +125,22 @@ async def test_form_page_is_chinese_mobile_first_and_locked_down(
 
 async def test_photo_limits_shown_follow_the_body_limit(client: httpx.AsyncClient,
                                                         store: Store, tmp_path: Path) -> None:
-    page = (await client.get("/report")).text  # default HOTLINE_MAX_BODY_BYTES: 1 MiB
+    page = (await client.get("/report")).text  # default HOTLINE_MAX_UPLOAD_BYTES: 4 × 8 MiB fit
+    assert "最多 4 张，每张不超过 8 MB。" in page
+    small = create_app(settings(tmp_path, max_upload_bytes=1024 * 1024), store=store,
+                       migrate=False)
+    async with await client_for(small) as c:
+        page = (await c.get("/report")).text
     budget = 1024 * 1024 - 64 * 1024
     assert f'data-max-bytes="{budget}" data-max-total="{budget}"' in page
     assert "最多 4 张，合计不超过 0.9 MB。" in page
-    roomy = create_app(settings(tmp_path, max_body_bytes=40 * 1024 * 1024), store=store,
+    roomy = create_app(settings(tmp_path, max_upload_bytes=40 * 1024 * 1024), store=store,
                        migrate=False)
     async with await client_for(roomy) as c:
         page = (await c.get("/report")).text
     assert f'data-max-bytes="{8 * 1024 * 1024}" data-max-total=""' in page
     assert "最多 4 张，每张不超过 8 MB。" in page
-    mid = create_app(settings(tmp_path, max_body_bytes=20 * 1024 * 1024), store=store,
+    mid = create_app(settings(tmp_path, max_upload_bytes=20 * 1024 * 1024), store=store,
                      migrate=False)
     async with await client_for(mid) as c:
         page = (await c.get("/report")).text
@@ -317,7 +322,7 @@ async def test_a_photo_over_the_configured_limit_is_refused(
 
 async def test_a_body_over_the_limit_is_413_and_nothing_is_stored(
         store: Store, tmp_path: Path) -> None:
-    app = create_app(settings(tmp_path, max_body_bytes=200_000), store=store, migrate=False)
+    app = create_app(settings(tmp_path, max_upload_bytes=200_000), store=store, migrate=False)
     async with await client_for(app) as c:
         token = await fresh_token(c)
         r = await post(c, token, files=photo_files(images.noisy_jpeg(300_000)))
@@ -407,7 +412,7 @@ async def test_an_expired_page_that_was_filed_shows_its_ticket(
 
 async def test_a_streamed_body_over_the_limit_is_413_and_nothing_is_stored(
         store: Store, tmp_path: Path) -> None:
-    app = create_app(settings(tmp_path, max_body_bytes=200_000), store=store, migrate=False)
+    app = create_app(settings(tmp_path, max_upload_bytes=200_000), store=store, migrate=False)
     async with await client_for(app) as c:
         token = await fresh_token(c)
         request = c.build_request("POST", "/report", data={**FIELDS, "csrf": token},
