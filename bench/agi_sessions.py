@@ -250,7 +250,7 @@ def one_run(n: int, play_s: float, wav: bytes) -> dict[str, object]:
            "HOTLINE_RECORDINGS_DIR": str(base / "recordings"), "HOTLINE_AGI_PORT": str(port),
            "HOTLINE_LOG_LEVEL": "WARNING"}
     log = open(base / "agi.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "--log-level", "WARNING",
+    proc = subprocess.Popen([sys.executable, "-m", "hotline", "--log-level", "WARNING",
                              "agi"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60

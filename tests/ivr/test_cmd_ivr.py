@@ -18,7 +18,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def test_prompts_build_cli(tmp_path: Path) -> None:
     out = tmp_path / "prompts"
-    done = subprocess.run([sys.executable, "-m", "hotline.cli", "prompts", "build", "--out",
+    done = subprocess.run([sys.executable, "-m", "hotline", "prompts", "build", "--out",
                            str(out)], env=_env(tmp_path), capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr
@@ -34,7 +34,7 @@ def test_agi_generates_missing_prompts_and_serves_a_call(tmp_path: Path) -> None
     env = _env(tmp_path, HOTLINE_AGI_PORT=str(port), HOTLINE_PROMPTS_DIR=str(prompts),
                HOTLINE_RECORDINGS_DIR=str(tmp_path / "rec"))
     with open(tmp_path / "agi.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "agi"], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "hotline", "agi"], env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
     try:
         def listening() -> bool:
@@ -68,7 +68,7 @@ def test_agi_with_live_transcription_listens_for_audiosocket(tmp_path: Path) -> 
     env = _env(tmp_path, HOTLINE_AGI_PORT=str(port), HOTLINE_AUDIOSOCKET_PORT=str(audio_port),
                HOTLINE_PROMPTS_DIR=str(GENERATED))
     with open(tmp_path / "agi.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "agi", "--transcribe",
+        proc = subprocess.Popen([sys.executable, "-m", "hotline", "agi", "--transcribe",
                                  "live"], env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def up(p: int) -> bool:

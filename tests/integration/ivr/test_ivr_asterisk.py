@@ -97,7 +97,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     }
     log = base / "agi.log"
     with open(log, "wb") as out:
-        gateway = subprocess.Popen([sys.executable, "-m", "hotline.cli", "agi"], env=env,
+        gateway = subprocess.Popen([sys.executable, "-m", "hotline", "agi"], env=env,
                                    stdout=out, stderr=subprocess.STDOUT)
     ast: Asterisk | None = None
     try:
