@@ -138,8 +138,8 @@ def asterisk_latency(engine: Engine, calls: int) -> dict[str, Any]:
                 assert live.ended_by == how, live
                 latencies.append(live.final_at - live.ended_at)
                 if how == "silence":
-                    silence_latencies.append(live.final_at - live.ended_at
-                                             + policy.silence_seconds)
+                    assert live.speech_end_at is not None
+                    silence_latencies.append(live.final_at - live.speech_end_at)
             entry = {
                 "calls": calls,
                 "end_decided_to_final_ms_median": round(statistics.median(latencies) * 1000, 1),
@@ -192,8 +192,9 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [
             "Calls through Asterisk 22 (Local channel, production dialplan) → FastAGI flow → "
             "`EXEC AudioSocket` → live transcriber (open vocabulary). \"End decided\" is the "
-            "moment the `#` frame arrived, or the silence rule fired; the final transcript is "
-            "ready when the decoder has drained the stream.",
+            "moment the `#` frame arrived, or the silence rule fired; \"end of speech\" is when "
+            "the last loud 20 ms frame was decoded; the final transcript is ready when the "
+            "decoder has drained the stream.",
             "",
             "| ended by | calls | end decided → final (median) | (max) | end of speech → "
             "final (median) |",

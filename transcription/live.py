@@ -50,6 +50,7 @@ from transcription.silence import SilenceDetector
 log = logging.getLogger(__name__)
 
 EndedBy = Literal["dtmf", "silence", "timeout", "hangup"]
+WATCH_SECONDS = 0.1  # how often the watchdog looks at the clock
 DECODE_BYTES = BYTES_PER_SECOND // 5  # at most 200 ms per decoder call
 UUID_NAMESPACE = uuid.UUID("5b0c6a52-6f1e-4d8e-9d7a-96010a0d1050")
 
@@ -88,6 +89,7 @@ class LiveResult:
     transcript: Transcript | None
     error: str | None = None
     speech_end: float | None = None  # stream seconds of the last loud frame
+    speech_end_at: float | None = None  # time.monotonic() when that frame was decoded
     ended_at: float = 0.0  # time.monotonic() when the end was decided (digit, silence, EOF)
     final_at: float = 0.0  # time.monotonic() when the final transcript was ready
 
@@ -130,6 +132,8 @@ class _Worker:
                                         policy.no_speech_seconds, SAMPLE_RATE)
         self.chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.written = 0  # bytes of audio in the recording
+        self.started_at = time.monotonic()
+        self.speech_end_at: float | None = None  # when the last loud frame was seen
 
     def run(self, on_update: Any, on_silence: Any) -> Recognition:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,9 +172,19 @@ class _Worker:
     def _until_silent(self, pcm: bytes) -> tuple[bytes, bool]:
         """The audio up to the 20 ms frame where the detector calls it silence."""
         for offset in range(0, len(pcm), FRAME_BYTES):
-            if self.detector.feed(pcm[offset:offset + FRAME_BYTES]):
+            before = self.detector.speech_end
+            silent = self.detector.feed(pcm[offset:offset + FRAME_BYTES])
+            if self.detector.speech_end != before:
+                self.speech_end_at = time.monotonic()
+            if silent:
                 return pcm[:offset + FRAME_BYTES], True
         return pcm, False
+
+    def quiet_seconds(self) -> tuple[float, bool]:
+        """Wall-clock seconds since the last loud frame (or the start) and whether anybody
+        spoke: silence by the clock, for legs that send no frames while nobody talks."""
+        last = self.speech_end_at
+        return time.monotonic() - (last or self.started_at), last is not None
 
 
 class LiveTranscriber:
@@ -307,15 +321,12 @@ class LiveTranscriber:
             loop.call_soon_threadsafe(finish, "silence")
 
         decoding = loop.run_in_executor(self._executor, worker.run, on_update, on_silence)
-        last_audio = [time.monotonic()]
+        def quiet() -> bool:  # the watchdog asks: silent by the clock?
+            seconds, spoke = worker.quiet_seconds()
+            return seconds >= (self.policy.silence_seconds if spoke
+                               else self.policy.no_speech_seconds)
 
-        def quiet_for() -> float | None:  # the watchdog asks: silent without any frames?
-            gap = time.monotonic() - last_audio[0]
-            limit = (self.policy.silence_seconds if worker.detector.heard_speech
-                     else self.policy.no_speech_seconds)
-            return gap if gap >= limit else None
-
-        keepalive = loop.create_task(self._watch(writer, quiet_for, finish))
+        keepalive = loop.create_task(self._watch(writer, quiet, finish))
         try:
             while end.reason is None:
                 frames, pending = pending, []
@@ -330,7 +341,6 @@ class LiveTranscriber:
                     frames = decoder.feed(data)
                 for frame in frames:
                     if frame.kind is Kind.AUDIO:
-                        last_audio[0] = time.monotonic()
                         payload = frame.payload
                         if limit and received + len(payload) >= limit:
                             payload = payload[: max(0, limit - received)]
@@ -366,6 +376,7 @@ class LiveTranscriber:
             uuid=session.uuid, call=session.call, path=session.path, ended_by=end.reason,
             duration=worker.written / BYTES_PER_SECOND, recognition=recognition,
             transcript=transcript, error=error, speech_end=worker.detector.speech_end,
+            speech_end_at=worker.speech_end_at,
             ended_at=end.at, final_at=final_at,
         )
         self._publish(loop, topic, {
@@ -379,15 +390,19 @@ class LiveTranscriber:
                  result.duration)
         return result
 
-    async def _watch(self, writer: asyncio.StreamWriter, quiet_for: Any, finish: Any) -> None:
-        """Keep the connection alive, and end it when no audio frames came for too long."""
+    async def _watch(self, writer: asyncio.StreamWriter, quiet: Any, finish: Any) -> None:
+        """Keep the connection alive, and end it when the caller has been quiet too long by
+        the clock (frames or not)."""
         frame = audiosocket.audio_frame(bytes(FRAME_BYTES))
+        sent = time.monotonic()
         while not writer.is_closing():
-            await asyncio.sleep(self.policy.keepalive_seconds)
-            if quiet_for() is not None:
+            await asyncio.sleep(WATCH_SECONDS)
+            if quiet():
                 finish("silence")
-            elif not writer.is_closing():
-                writer.write(frame)
+            elif time.monotonic() - sent >= self.policy.keepalive_seconds:
+                sent = time.monotonic()
+                if not writer.is_closing():
+                    writer.write(frame)
 
     def _publish(self, loop: asyncio.AbstractEventLoop, topic: str,
                  message: dict[str, Any]) -> None:
