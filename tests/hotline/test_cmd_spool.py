@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,15 +42,17 @@ def test_spool_ingest_watch_stops_on_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "HOTLINE_DATA_DIR": str(tmp_path / "var")}
     for name in ("HOTLINE_DATABASE_URL", "HOTLINE_SPOOL_DIR"):
         env.pop(name, None)
-    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "spool", "ingest", "--watch",
+    proc = subprocess.Popen([sys.executable, "-m", "hotline", "spool", "ingest", "--watch",
                              "--interval", "0.1"], cwd=tmp_path, env={
                                  **env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    done = tmp_path / "var" / "spool" / "done" / f"{STEM}.txt"
     try:
         put(tmp_path / "var" / "spool")
-        done = tmp_path / "var" / "spool" / "done" / f"{STEM}.txt"
-        wait_until(done.exists, timeout=30)
+        with contextlib.suppress(TimeoutError):
+            wait_until(done.exists, timeout=60)
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
+    assert done.exists(), out.decode()
     assert proc.returncode == 0, out.decode()
