@@ -6,7 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ivr.agi.protocol import ProtocolError
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession, ChannelHungUp, CommandFailed, ConnectionLost
 
@@ -251,3 +254,31 @@ def test_missing_prompt_does_not_end_the_call() -> None:
     out, _ = asyncio.run(run(handler, [["200 result=-1 endpos=0"], ["200 result=49"]]))
     assert "error" not in out
     assert (out["played"], out["digit"], out["hung_up"]) == ("", "1", False)
+
+
+reply_lines = st.lists(
+    st.one_of(
+        st.sampled_from(["HANGUP", "200 result=0", "200 result=-1", "200 result=49 endpos=9",
+                         "511 Command Not Permitted on a dead channel", "510 Invalid",
+                         "520-Invalid command syntax.  Proper usage follows:",
+                         "520 End of proper usage.", "200 result= (timeout)"]),
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",),
+                                       blacklist_characters="\n\r"), max_size=40),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(reply_lines, min_size=1, max_size=4))
+def test_fuzz_any_asterisk_replies_end_cleanly(replies: list[list[str]]) -> None:
+    """Whatever Asterisk sends, a command returns or raises one of the documented errors."""
+
+    async def handler(s: AgiSession, out: Outcome) -> None:
+        for _ in replies:
+            await s.stream_file("/p/x", "1")
+
+    out, _ = asyncio.run(run(handler, [*replies, []], command_timeout=0.3))
+    error = out.get("error")
+    assert error is None or isinstance(error, ChannelHungUp | CommandFailed | ProtocolError), \
+        repr(error)
