@@ -8,8 +8,10 @@ a prompt whose text did not change is not rebuilt, so ``make prompts`` is quick 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -65,7 +67,15 @@ def _beep(target: Path) -> None:
 
 
 def build_prompts(out: Path, *, force: bool = False) -> BuildReport:
+    """Build what is missing or changed in ``out``; safe to run from several processes at
+    once (a lock file serializes them, and every file appears by an atomic rename)."""
     out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_locked(out, force)
+
+
+def _build_locked(out: Path, force: bool) -> BuildReport:
     manifest_path = out / MANIFEST
     try:
         manifest: dict[str, dict[str, str]] = json.loads(manifest_path.read_text())
@@ -73,7 +83,7 @@ def build_prompts(out: Path, *, force: bool = False) -> BuildReport:
         manifest = {}
     report = BuildReport()
     wanted = {**PROMPT_TEXTS, BEEP: "<1000 Hz tone>"}
-    with tempfile.TemporaryDirectory(prefix="prompts-") as tmpdir:
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=out) as tmpdir:
         tmp = Path(tmpdir)
         for name, text in wanted.items():
             target = out / f"{name}.wav"
@@ -92,9 +102,13 @@ def build_prompts(out: Path, *, force: bool = False) -> BuildReport:
                 _beep(partial)
             else:
                 _speak(text, partial, tmp)
-            shutil.move(str(partial), target)
-            target.chmod(0o644)
+            partial.chmod(0o644)
+            os.replace(partial, target)
             manifest[name] = {"text": text, "sha256": _sha256(target)}
             report.built.append(name)
-    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
+        if report.built or not manifest_path.exists():
+            staged = tmp / MANIFEST
+            staged.write_text(json.dumps(manifest, ensure_ascii=False, indent=1,
+                                         sort_keys=True))
+            os.replace(staged, manifest_path)
     return report

@@ -78,7 +78,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     shared = base / "shared"
     prompts = shared / "prompts"
     build_prompts(GENERATED)  # quick when `make prompts` already ran
-    shutil.copytree(GENERATED, prompts)
+    shutil.copytree(GENERATED, prompts, ignore=shutil.ignore_patterns(".*"))
     (shared / "caller").mkdir(parents=True)
     _speech(shared / "caller" / "speech.wav")
     url = f"sqlite:///{base / 'hotline.sqlite3'}"
