@@ -21,6 +21,9 @@ SHARED = "/var/lib/hotline-96010"
 pytestmark = pytest.mark.skipif(COMPOSE is None, reason="docker-compose is not installed")
 
 
+ASTERISK_SECRETS = {"ASTERISK_AMI_SECRET": "ami-5d1e8b", "ASTERISK_ARI_PASSWORD": "ari-77c2a0"}
+
+
 def compose(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run docker-compose on the repo's file with only the given variables (no .env)."""
     empty = tmp_path / "empty.env"
@@ -31,8 +34,8 @@ def compose(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
     return subprocess.run(
         [COMPOSE, "--project-directory", str(REPO), "-f", str(REPO / "docker-compose.yml"),
          "--env-file", str(empty), *args],
-        env={**clean, **env}, cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        check=False,
+        env={**clean, **ASTERISK_SECRETS, **env}, cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, check=False,
     )
 
 
@@ -80,6 +83,15 @@ def test_the_database_password_has_no_default(tmp_path: Path, settings_file: Pat
     result = compose(tmp_path, "config", "-q", HOTLINE_ENV_FILE=str(settings_file))
     assert result.returncode != 0
     assert "set POSTGRES_PASSWORD" in result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(ASTERISK_SECRETS))
+def test_the_asterisk_secrets_have_no_default(tmp_path: Path, settings_file: Path,
+                                               name: str) -> None:
+    result = compose(tmp_path, "config", "-q", POSTGRES_PASSWORD="pw-4e2f9c",
+                     HOTLINE_ENV_FILE=str(settings_file), **{name: ""})
+    assert result.returncode != 0
+    assert f"set {name}" in result.stderr
 
 
 def test_the_settings_file_is_required(tmp_path: Path) -> None:
