@@ -233,3 +233,26 @@ async def test_publishing_failures_do_not_break_the_call(
     finally:
         await transcriber.stop()
     assert result.transcript is not None and result.transcript.text == EXPECTED
+
+
+async def test_decoding_runs_in_worker_threads(
+    live: tuple[LiveTranscriber, Collect], words: bytes, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from transcription.engine import Stream
+
+    threads: set[str] = set()
+    accept = Stream.accept
+
+    def watched(self: Stream, pcm: bytes) -> Any:
+        threads.add(threading.current_thread().name)
+        return accept(self, pcm)
+
+    monkeypatch.setattr(Stream, "accept", watched)
+    transcriber, _ = live
+    result = await run(transcriber, tmp_path, words, a.dtmf_frame("#"))
+    assert result.transcript is not None
+    assert threads and all(name.startswith("live-vosk") for name in threads), threads
+    assert threading.current_thread().name not in threads  # never the event loop's thread
