@@ -15,6 +15,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from ivr.agi.session import ChannelHungUp
 from ivr.recorder import AgiCommands, Recorder, Recording
 from transcription.live import LiveTranscriber, call_uuid
 
@@ -58,7 +59,9 @@ class LiveRecorder:
             except TimeoutError:
                 self.transcriber.cancel(key)
                 reason = f"AudioSocket did not connect (EXEC answered {code} result={result})"
-                if self.fallback is None or code == 511 or result == -1:
+                if code == 511 or result == -1:  # the caller is gone: nothing to record
+                    raise ChannelHungUp(reason) from None
+                if self.fallback is None:
                     raise LiveRecordingFailed(reason) from None
                 log.warning("call %s: %s; recording with the fallback", agi.unique_id, reason)
                 return await self.fallback.record(agi, path, max_seconds)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.agi.session import ChannelHungUp
 from ivr.live_recorder import LiveRecorder, LiveRecordingFailed
 from ivr.recorder import AgiCommands, Recording
 from tests.transcription.speech import EXPECTED, GRAMMAR, read_pcm, silence
@@ -34,12 +35,13 @@ class Caller:
     """Answers AGI commands like Asterisk with app_audiosocket loaded."""
 
     def __init__(self, unique_id: str, audio: bytes, tail: bytes = b"", *,
-                 connect: bool = True, hang_up: bool = False) -> None:
+                 connect: bool = True, hang_up: bool = False, answer: int = -2) -> None:
         self.unique_id = unique_id
         self.audio = audio
         self.tail = tail
         self.connect = connect
         self.hang_up = hang_up
+        self.answer = answer
         self.lines: list[str] = []
 
     async def execute(self, line: str) -> tuple[int, int, str]:
@@ -48,7 +50,7 @@ class Caller:
         if match is None:
             return 510, -1, "Invalid or unknown command"
         if not self.connect:
-            return 200, -2, ""  # the application is not loaded
+            return 200, self.answer, ""  # -2: the application is not loaded; -1: hung up
         reader, writer = await asyncio.open_connection(match[2], int(match[3]))
         writer.write(a.uuid_frame(match[1]))
         for i in range(0, len(self.audio), a.FRAME_BYTES):
@@ -123,6 +125,9 @@ async def test_falls_back_when_audiosocket_does_not_start(
     with pytest.raises(LiveRecordingFailed, match="did not connect"):
         await LiveRecorder(transcriber).record(Caller("1.5", words, connect=False),
                                                tmp_path / "g", 60)
+    with pytest.raises(ChannelHungUp):  # gone before AudioSocket started: no fallback either
+        await recorder.record(Caller("1.6", words, connect=False, answer=-1), tmp_path / "h", 60)
+    assert len(fallback.calls) == 1
     # nothing stays registered: the same call can record again
     again = await recorder.record(Caller("1.4", words, a.dtmf_frame("#")), tmp_path / "f2", 60)
     assert again.transcript is not None and again.transcript.text == EXPECTED
