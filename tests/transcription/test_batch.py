@@ -39,6 +39,24 @@ def test_the_model_is_shared(engine: Engine) -> None:
     assert engine.model() is engine.model()
 
 
+def test_recognizers_are_reset_and_reused(engine: Engine, words: bytes) -> None:
+    first = engine.stream(grammar=GRAMMAR)
+    recognizer = first._recognizer
+    first.accept(words)
+    assert first.finish().text == EXPECTED
+    second = engine.stream(grammar=GRAMMAR)
+    assert second._recognizer is recognizer  # the warm one, back from the pool
+    second.accept(words[: len(words) // 4 * 2])  # half: the first state is gone after Reset
+    again = engine.stream(grammar=GRAMMAR)
+    assert again._recognizer is not recognizer  # still in use by `second`
+    assert second.finish().text.split()[0] == "안녕하세요"
+    again.accept(words)
+    assert again.finish().text == EXPECTED
+    other = engine.stream()  # another vocabulary: another pool
+    assert other._recognizer is not recognizer
+    other.finish()
+
+
 def test_silence_gives_an_empty_recognition(engine: Engine) -> None:
     result = transcribe_pcm(engine, silence(2.0))
     assert (result.text, result.confidence, result.duration) == ("", None, 2.0)
