@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 sys.path.insert(0, str(REPO))
 
-from tests.transcription.speech import words_pcm  # noqa: E402
+from tests.transcription.speech import say, words_pcm  # noqa: E402
 from transcription.batch import CHUNK_BYTES  # noqa: E402
 from transcription.engine import Engine, shared_engine  # noqa: E402
 from transcription.models import package_models  # noqa: E402
@@ -44,12 +44,22 @@ def rss_mb() -> float:
     raise RuntimeError("no VmRSS")
 
 
+SENTENCE = "서울시 강남구 도로에 가로등이 고장났습니다. 빨리 고쳐 주세요."
+
+
 def speech(seconds: float) -> bytes:
-    """About ``seconds`` of speech: the test words, repeated."""
+    """About ``seconds`` of continuous speech (no pauses): the worst case for the decoder."""
     with tempfile.TemporaryDirectory() as tmp:
-        one = words_pcm(Path(tmp))
+        one = say(SENTENCE, Path(tmp))
     repeat = max(1, round(seconds * 16000 / len(one)))
     return one * repeat
+
+
+def words(seconds: float) -> bytes:
+    """About ``seconds`` of the test words, one per second (half of it silence)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        one = words_pcm(Path(tmp))
+    return one * max(1, round(seconds * 16000 / len(one)))
 
 
 # -- memory (in a fresh process) --------------------------------------------------------------
@@ -81,7 +91,39 @@ def memory() -> dict[str, float]:
 
 
 # -- real-time factor ---------------------------------------------------------------------------
+def first_call(engine: Engine, pcm: bytes) -> dict[str, float]:
+    """CPU cost of a fresh recognizer (not from the pool) vs a warm one, same audio."""
+    import vosk
+
+    seconds = len(pcm) / 16000
+    out = {}
+    recognizer = vosk.KaldiRecognizer(engine.model(), 8000.0)
+    for label in ("fresh", "warm"):
+        cpu = time.thread_time()
+        for offset in range(0, len(pcm), 3200):
+            recognizer.AcceptWaveform(pcm[offset:offset + 3200])
+        recognizer.FinalResult()
+        recognizer.Reset()
+        out[f"{label}_cpu_seconds_per_audio_second"] = round((time.thread_time() - cpu)
+                                                             / seconds, 3)
+    out["audio_seconds"] = round(seconds, 1)
+    return out
+
+
+def warm_pool(engine: Engine, pcm: bytes, streams: int) -> None:
+    """Give the pool ``streams`` warm recognizers (as after the first calls of the day)."""
+    held = [engine.stream() for _ in range(streams)]
+    threads = [threading.Thread(target=s.accept, args=(pcm,)) for s in held]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in held:
+        s.finish()
+
+
 def rtf(engine: Engine, pcm: bytes, streams: int) -> dict[str, Any]:
+    warm_pool(engine, pcm[: 16000 * 10], streams)
     seconds = len(pcm) / 16000
     walls: list[float] = []
     cpus: list[float] = []
@@ -158,7 +200,8 @@ def markdown(results: dict[str, Any]) -> str:
         "# Transcription benchmark",
         "",
         f"Machine: {results['machine']}. Model: {results['model']} (installed package), "
-        "8 kHz 16-bit mono speech made by espeak-ng. Produced by `python -m bench.transcription`.",
+        "8 kHz 16-bit mono Korean speech made by espeak-ng. Produced by "
+        "`python -m bench.transcription`.",
         "",
         "## Model load and memory (fresh process)",
         "",
@@ -172,7 +215,25 @@ def markdown(results: dict[str, Any]) -> str:
               f"{m[f'rss_{n}_recognizers_mb']} MB |" for n in (1, 2, 3, 4)]
     lines += [
         "",
-        "## Real-time factor per stream (threads sharing one model, 200 ms steps)",
+        "## A fresh recognizer vs a warm one (CPU seconds per audio second)",
+        "",
+        "A new recognizer composes the lookahead graph as it decodes its first seconds of "
+        "speech; the engine keeps finished recognizers (reset) in a pool, so only the first "
+        "calls of a process pay this.",
+        "",
+        "| audio | fresh recognizer | warm (pooled) recognizer |",
+        "|---|---|---|",
+    ]
+    for label, key in (("continuous speech", "continuous_speech"),
+                       ("words with pauses", "words_with_pauses")):
+        f = results["first_call"][key]
+        lines.append(f"| {label}, {f['audio_seconds']} s | "
+                     f"{f['fresh_cpu_seconds_per_audio_second']} | "
+                     f"{f['warm_cpu_seconds_per_audio_second']} |")
+    lines += [
+        "",
+        "## Real-time factor per stream (threads sharing one model, warm recognizers, "
+        "continuous speech, 200 ms steps)",
         "",
         "The machine is shared (load average before each run shown): wall-clock RTF includes "
         "waiting for a core; CPU seconds per audio second is the decoder's own cost.",
@@ -229,6 +290,9 @@ def main() -> int:
     engine = shared_engine(location)
     engine.model()
     pcm = speech(30)
+    results["first_call"] = {"continuous_speech": first_call(engine, speech(5)),
+                             "words_with_pauses": first_call(engine, words(5))}
+    print("first call", results["first_call"], flush=True)
     results["rtf"] = []
     for streams in (1, 2, 4):
         load = os.getloadavg()[0]
