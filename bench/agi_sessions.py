@@ -251,7 +251,8 @@ def one_run(n: int, play_s: float, wav: bytes) -> dict[str, object]:
            "HOTLINE_LOG_LEVEL": "WARNING"}
     log = open(base / "agi.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "hotline", "--log-level", "WARNING",
-                             "agi"], env=env, stdout=log, stderr=subprocess.STDOUT)
+                             "agi", "--transcribe", "batch"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

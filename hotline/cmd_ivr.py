@@ -58,8 +58,9 @@ def make_agi_server(
 
 async def _serve(settings: Settings, store: Store, args: argparse.Namespace) -> None:
     live = None
+    publisher = None
     recorder: Recorder | None = None
-    if args.transcribe == "live":
+    if (args.transcribe or settings.transcribe) == "live":
         # the live transcriber (AudioSocket server + Vosk) shares this event loop
         from ivr.live_recorder import LiveRecorder
         from ivr.record_file import FileRecorder
@@ -71,8 +72,13 @@ async def _serve(settings: Settings, store: Store, args: argparse.Namespace) -> 
             engine = shared_engine(locate(settings.vosk_model, settings.data_dir))
         except ModelNotFound as exc:
             raise CliError(str(exc)) from None
+        from transcription.publish import RedisPublisher
+
         host = args.host or settings.agi_host
-        live = LiveTranscriber(engine, host=host, port=settings.audiosocket_port)
+        # partial results for the operators' console (hotline:transcript:<uuid>)
+        publisher = RedisPublisher(settings.resolved_redis_url)
+        live = LiveTranscriber(engine, host=host, port=settings.audiosocket_port,
+                               publisher=publisher)
         await live.start()
         recorder = LiveRecorder(live, host=host, fallback=FileRecorder())
     server = make_agi_server(settings, store, recorder=recorder, host=args.host, port=args.port)
@@ -86,6 +92,8 @@ async def _serve(settings: Settings, store: Store, args: argparse.Namespace) -> 
     await server.close(grace=30)
     if live is not None:
         await live.stop()
+    if publisher is not None:
+        await publisher.close()
 
 
 def _agi(args: argparse.Namespace) -> int:
@@ -120,9 +128,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--host", help="default HOTLINE_AGI_HOST (127.0.0.1)")
     p.add_argument("--port", type=int, help="default HOTLINE_AGI_PORT (4573)")
     p.add_argument(
-        "--transcribe", choices=["batch", "live"], default="batch",
-        help="batch: RECORD FILE, then the transcription job (default); live: stream the "
-             "caller over AudioSocket (HOTLINE_AUDIOSOCKET_PORT) to Vosk in this process",
+        "--transcribe", choices=["batch", "live"], default=None,
+        help="live (default, HOTLINE_TRANSCRIBE): stream the caller over AudioSocket "
+             "(HOTLINE_AUDIOSOCKET_PORT) to Vosk in this process; batch: RECORD FILE, then "
+             "the transcription job",
     )
     p.set_defaults(handler=_agi)
 

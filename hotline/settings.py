@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     web_secret: SecretStr | None = None
 
     vosk_model: Path | None = None
+    # live: the call streams over AudioSocket to Vosk in `hotline agi` and the transcript is on
+    # the ticket when the caller stops talking; batch: RECORD FILE, then the RQ job.
+    transcribe: Literal["live", "batch"] = "live"
     prompts_dir: Path | None = None
     recordings_dir: Path | None = None
     spool_dir: Path | None = None

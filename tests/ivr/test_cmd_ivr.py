@@ -34,7 +34,8 @@ def test_agi_generates_missing_prompts_and_serves_a_call(tmp_path: Path) -> None
     env = _env(tmp_path, HOTLINE_AGI_PORT=str(port), HOTLINE_PROMPTS_DIR=str(prompts),
                HOTLINE_RECORDINGS_DIR=str(tmp_path / "rec"))
     with open(tmp_path / "agi.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "hotline", "agi"], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "hotline", "agi", "--transcribe", "batch"],
+                                env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
     try:
         def listening() -> bool:

@@ -97,8 +97,9 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     }
     log = base / "agi.log"
     with open(log, "wb") as out:
-        gateway = subprocess.Popen([sys.executable, "-m", "hotline", "agi"], env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "hotline", "agi", "--transcribe", "batch"],
+            env=env, stdout=out, stderr=subprocess.STDOUT)
     ast: Asterisk | None = None
     try:
         wait_until(lambda: _listening(agi_port) or gateway.poll() is not None, timeout=60)
