@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import phonenumbers
+from router.phone import to_e164
 
 REGION = "CN"
 RESTRICTED = 0x20  # AST_PRES_RESTRICTED in the presentation's 0x60 bits
@@ -23,10 +23,4 @@ def caller_e164(caller_id: str, calling_pres: str = "0") -> str | None:
         return None
     if is_withheld(calling_pres):
         return None
-    try:
-        number = phonenumbers.parse(raw, REGION)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return to_e164(raw, REGION)

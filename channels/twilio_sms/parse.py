@@ -6,11 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-import phonenumbers
-
 from router.model import TEXT_LIMIT, Attachment, Channel, Citizen, Intake
+from router.phone import DEFAULT_REGION, to_e164
 
-DEFAULT_REGION = "CN"
 MAX_MEDIA = 10  # Twilio sends at most 10 media per MMS
 
 
@@ -35,13 +33,7 @@ class SmsMessage:
 
 def e164(raw: str, region: str = DEFAULT_REGION) -> str | None:
     """``13800138000`` / ``+86 138-0013-8000`` → ``+8613800138000``; None if not a number."""
-    try:
-        number = phonenumbers.parse(raw.strip(), region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return to_e164(raw, region)
 
 
 def parse(form: Mapping[str, str]) -> SmsMessage:

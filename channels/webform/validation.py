@@ -11,9 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import phonenumbers
-
 from router.model import Kind
+from router.phone import DEFAULT_REGION, to_e164
 
 KINDS: tuple[tuple[Kind, str], ...] = (
     (Kind.consultation, "咨询"),
@@ -27,7 +26,6 @@ DESCRIPTION_MAX = 2000
 NAME_MAX = 50
 ADDRESS_MAX = 200
 MAX_PHOTOS = 4
-DEFAULT_REGION = "CN"
 GRID_CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 TEXT_FIELDS = ("kind", "description", "phone", "name", "address", "lat", "lon", "grid")
 CHECKBOXES = ("consent", "share_photo_location")
@@ -66,13 +64,7 @@ def valid_grid(code: str | None) -> str | None:
 
 def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str | None:
     """E.164 for a valid number (national numbers in ``region``), else None."""
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return to_e164(raw, region)
 
 
 def _single_line(text: str) -> str:
