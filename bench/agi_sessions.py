@@ -37,16 +37,11 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.common import free_port
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalog import GENERATED
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:

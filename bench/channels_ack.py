@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bench.common import free_port, percentile, start_serve
 from channels.http import TwilioConfig, WechatConfig
 from channels.twilio_sms import demo as sms_demo
 from channels.wechat import demo as wechat_demo
@@ -105,40 +105,14 @@ def api_requests(token: str, n: int) -> list[Request]:
     ]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HOTLINE_ENV": "development", "HOTLINE_DATA_DIR": str(data_dir),
-           "HOTLINE_LOG_LEVEL": "WARNING", "HOTLINE_PUBLIC_URL": PUBLIC_URL,
-           "HOTLINE_TWILIO_ACCOUNT_SID": str(TWILIO.account_sid),
-           "HOTLINE_TWILIO_AUTH_TOKEN": str(TWILIO.auth_token),
-           "HOTLINE_WECHAT_TOKEN": str(WECHAT_SAFE.token),
-           "HOTLINE_WECHAT_APP_ID": str(WECHAT_SAFE.app_id),
-           "HOTLINE_WECHAT_AES_KEY": str(WECHAT_SAFE.aes_key)}
-    hotline = Path(sys.executable).parent / "hotline"
-    with open(data_dir / "serve.log", "wb") as log:
-        proc = subprocess.Popen(
-            [str(hotline), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.terminate()
-    tail = (data_dir / "serve.log").read_text(errors="replace")[-2000:]
-    raise RuntimeError(f"hotline serve did not start:\n{tail}")
+    return start_serve(data_dir, port, {
+        "HOTLINE_PUBLIC_URL": PUBLIC_URL,
+        "HOTLINE_TWILIO_ACCOUNT_SID": str(TWILIO.account_sid),
+        "HOTLINE_TWILIO_AUTH_TOKEN": str(TWILIO.auth_token),
+        "HOTLINE_WECHAT_TOKEN": str(WECHAT_SAFE.token),
+        "HOTLINE_WECHAT_APP_ID": str(WECHAT_SAFE.app_id),
+        "HOTLINE_WECHAT_AES_KEY": str(WECHAT_SAFE.aes_key)})
 
 
 async def run_phase(base: str, name: str, requests: list[Request], concurrency: int) -> Phase:

@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageChops
 
+from bench.common import free_port, percentile, start_serve
 from router.db import Database
 from router.store import Store
 
@@ -72,36 +72,8 @@ def photo_jpeg() -> bytes:
     return buf.getvalue()
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HOTLINE_ENV": "development", "HOTLINE_DATA_DIR": str(data_dir),
-           "HOTLINE_WEB_SECRET": SECRET, "HOTLINE_LOG_LEVEL": "WARNING"}
-    hotline = Path(sys.executable).parent / "hotline"
-    with open(data_dir / "serve.log", "wb") as log:
-        proc = subprocess.Popen(
-            [str(hotline), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.terminate()
-    log_tail = (data_dir / "serve.log").read_text(errors="replace")[-2000:]
-    raise RuntimeError(f"hotline serve did not start:\n{log_tail}")
+    return start_serve(data_dir, port, {"HOTLINE_WEB_SECRET": SECRET})
 
 
 async def worker(base: str, jobs: int, photo: bytes | None, latencies: list[float],
