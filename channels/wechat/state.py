@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from router.db import Database
 from router.tables import channel_state
@@ -26,28 +27,28 @@ def load(db: Database, openid: str) -> dict[str, Any]:
 
 
 def merge(db: Database, openid: str, patch: dict[str, Any]) -> dict[str, Any]:
-    """Set the keys of ``patch`` (a None value deletes the key); returns the new state."""
-    for attempt in range(2):
-        try:
-            with db.write() as conn:
-                row = conn.execute(
-                    select(channel_state.c.value).where(
-                        channel_state.c.channel == CHANNEL, channel_state.c.key == openid
-                    )
-                ).first()
-                current = dict(row.value) if row is not None else {}
-                current.update(patch)
-                value = {k: v for k, v in current.items() if v is not None}
-                now = datetime.now(UTC)
-                if row is None:
-                    conn.execute(channel_state.insert().values(
-                        channel=CHANNEL, key=openid, value=value, updated_at=now))
-                else:
-                    conn.execute(update(channel_state).where(
-                        channel_state.c.channel == CHANNEL, channel_state.c.key == openid
-                    ).values(value=value, updated_at=now))
-            return value
-        except IntegrityError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    """Set the keys of ``patch`` (a None value deletes the key); returns the new state.
+
+    Concurrent merges for one openid (a LOCATION event and a menu CLICK) must not lose each
+    other's keys. On PostgreSQL a write transaction is not serialized by itself, so the row is
+    created if missing (INSERT ... ON CONFLICT DO NOTHING: of two first writers one inserts, the
+    other waits for it and does nothing) and then locked with SELECT ... FOR UPDATE for the
+    read-modify-write. On SQLite ``BEGIN IMMEDIATE`` already serializes writers.
+    """
+    key = (channel_state.c.channel == CHANNEL, channel_state.c.key == openid)
+    with db.write() as conn:
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        now = datetime.now(UTC)
+        conn.execute(
+            insert(channel_state)
+            .values(channel=CHANNEL, key=openid, value={}, updated_at=now)
+            .on_conflict_do_nothing()
+        )
+        current = conn.execute(
+            select(channel_state.c.value).where(*key).with_for_update()
+        ).scalar_one()
+        merged = dict(current) if isinstance(current, dict) else {}
+        merged.update(patch)
+        value = {k: v for k, v in merged.items() if v is not None}
+        conn.execute(update(channel_state).where(*key).values(value=value, updated_at=now))
+    return value
