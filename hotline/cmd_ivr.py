@@ -48,8 +48,9 @@ def make_agi_server(
             ) from None
         log.info("generated %d missing prompts in %s", len(report.built), prompts.root)
     settings.recordings_path.mkdir(parents=True, exist_ok=True)
+    # a recording the store cannot take goes to the spool that `hotline spool ingest` reads
     config = FlowConfig(prompts=prompts, recordings_dir=settings.recordings_path,
-                        media_dir=settings.media_path)
+                        media_dir=settings.media_path, spool_dir=settings.spool_path)
     flow = CallFlow(config, store, recorder=recorder)
     return AgiServer({SCRIPT: flow}, host=host or settings.agi_host,
                      port=port if port is not None else settings.agi_port,

@@ -4,6 +4,8 @@ answer → greeting (a key barges in) → menu: 1–5 record the matter → tick
 9 progress by ticket number; 0, or no/wrong key three times → draft ticket + ``TICKET_ID`` and
 ``IVR_ACTION=operator`` on the channel, then the AGI ends and the dialplan queues the call.
 A hang-up anywhere ends the call normally; a recording made before it still becomes a ticket.
+If the store fails (database briefly down) the recording goes to the fallback spool, in the
+format of the dialplan's own fallback, and ``hotline spool ingest`` makes the ticket later.
 Store work runs in a thread pool so a slow database never stalls other calls.
 """
 
@@ -20,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from ivr import menu, tickets
+from ivr import menu, spool, tickets
 from ivr.agi.session import AgiSession, ChannelHungUp
 from ivr.caller import caller_e164
 from ivr.menu import Action, Choice
@@ -42,6 +44,8 @@ class FlowConfig:
     prompts: Prompts
     recordings_dir: Path
     media_dir: Path
+    # where a recording goes when the store fails (Settings.spool_path); None: nowhere
+    spool_dir: Path | None = None
     max_record_seconds: int = 120
     min_audio_seconds: float = 0.3  # less than this is "nothing was said"
     menu_attempts: int = 3  # the first time plus two repeats, then the operator
@@ -139,6 +143,12 @@ class CallFlow:
                 log.exception("call %s: cannot store the recording %s", call.unique_id, path)
                 failed = True
         if failed:
+            if await self._spool(call, kind, recording, path):
+                # the message is safe; no number exists yet to read back
+                await self._play(session, "fallback-thanks")
+                await session.set_variable("IVR_ACTION", "done")
+                await session.hangup()
+                return
             await self._to_operator(session, call, "store failed", kind)
             return
         if ticket is None:
@@ -161,6 +171,32 @@ class CallFlow:
             tickets.submit_recording, self.store, self.config.media_dir, call, kind, wav,
             transcript,
         ))
+
+    async def _spool(self, call: tickets.Call, kind: Kind, recording: Recording | None,
+                     path: Path) -> bool:
+        """Hand the recording to the fallback spool; False if there is none or it failed."""
+        spool_dir = self.config.spool_dir
+        if spool_dir is None:
+            return False
+        wav = recording.path if recording is not None else wav_path(path)
+        fields = {
+            "unique_id": call.unique_id,
+            "caller": call.phone or "",
+            "presentation": "allowed" if call.phone else "unavailable",
+            "reason": "store-failed",
+            "kind": kind.value,
+            "started": str(int(call.received_at.timestamp())),
+            "ended": str(int(datetime.now(UTC).timestamp())),
+        }
+        try:
+            sidecar = await self._in_thread(partial(
+                spool.spool_recording, spool_dir, wav, fields, call.received_at))
+        except Exception:
+            log.exception("call %s: cannot spool the recording %s either", call.unique_id, wav)
+            return False
+        log.warning("call %s: store failed; recording spooled as %s", call.unique_id,
+                    sidecar.name)
+        return True
 
     # -- 9: progress ---------------------------------------------------------------------
     async def _status(self, session: AgiSession) -> None:

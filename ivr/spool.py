@@ -23,14 +23,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import shutil
+import tempfile
 import threading
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import ValidationError
 
@@ -61,6 +65,7 @@ REASONS = {
     "queue-joinunavail": "无人工坐席可用，来电者留言。",
     "queue-leaveunavail": "无人工坐席可用，来电者留言。",
     "queue-full": "人工坐席队列已满，来电者留言。",
+    "store-failed": "受理系统暂时无法保存工单，来电者的留言已转入应急录音。",
 }
 DEFAULT_REASON = "来电者通过应急录音留言。"
 NO_RECORDING = "来电者在留言前挂机，没有录音，请回拨。"
@@ -127,6 +132,14 @@ def is_complete(fields: dict[str, str], age: float, stale_after: float = STALE_A
     return "ended" in fields or age >= stale_after
 
 
+def kind_of(fields: dict[str, str]) -> Kind:
+    """The menu choice the gateway wrote (``kind=``); Asterisk's own entries have none."""
+    try:
+        return Kind(fields.get("kind", ""))
+    except ValueError:
+        return Kind.unknown
+
+
 def ticket_text(fields: dict[str, str], note: str | None) -> str:
     text = REASONS.get(fields.get("reason", ""), DEFAULT_REASON)
     return f"{text}{note}" if note else text
@@ -173,6 +186,38 @@ def _move(entry: Entry, target: Path) -> None:
                 shutil.move(str(path), target / path.name)
 
 
+def _write_atomically(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")  # scan skips it
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def spool_recording(spool_dir: Path, wav: Path | None, fields: dict[str, str],
+                    at: datetime) -> Path:
+    """Hand a recording to the spool the way the dialplan's fallback does, for the gateway's
+    own use when the store fails mid-call: ``<UTC time>-<unique id>.wav`` and then its sidecar
+    (``fields`` must include ``unique_id`` and ``ended``), each written under a hidden temporary
+    name and renamed, so the ingester never sees a half-written entry. Returns the sidecar."""
+    safe_id = re.sub(r"[^A-Za-z0-9._-]", "_", fields["unique_id"])[:150] or "unknown"
+    stem = f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{safe_id}"
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    if wav is not None and wav.is_file():
+        with wav.open("rb") as source:
+            _write_atomically(spool_dir / f"{stem}.wav",
+                              lambda out: shutil.copyfileobj(source, out))
+    sidecar = spool_dir / f"{stem}.txt"
+    text = "".join(f"{key}={value}\n" for key, value in fields.items())
+    _write_atomically(sidecar, lambda out: out.write(text.encode("utf-8")))
+    return sidecar
+
+
 def _add_recording(attachment: Attachment | None, text: str) -> Mutation:
     def mutate(ticket: Ticket, seq: int, at: datetime) -> Ticket | None:
         if attachment is None or any(a.sha256 == attachment.sha256 for a in ticket.attachments):
@@ -202,7 +247,7 @@ def ingest_entry(store: Store, entry: Entry, media_dir: Path, *, now: float) -> 
         channel_ref=unique_id,
         received_at=received_at_of(entry.stem, entry.fields, now),
         citizen=Citizen(phone=phone),
-        kind=Kind.unknown,
+        kind=kind_of(entry.fields),
         text=text,
         attachments=[attachment] if attachment is not None else [],
     )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from router.store import Store
 from tests.ivr.fake_asterisk import Caller, FakeAsterisk
 from tests.support.services import free_port, wait_until
 
@@ -88,3 +89,18 @@ def test_agi_with_live_transcription_listens_for_audiosocket(tmp_path: Path) -> 
         proc.wait(30)
     assert proc.returncode == 0, (tmp_path / "agi.log").read_text()
     assert "live transcriber on 127.0.0.1" in (tmp_path / "agi.log").read_text()
+
+
+def test_the_flow_spools_into_the_configured_spool(sqlite_store: Store, tmp_path: Path) -> None:
+    from hotline.cmd_ivr import SCRIPT, make_agi_server
+    from hotline.settings import load_settings
+    from ivr.flow import CallFlow
+    from ivr.prompts.build import build_prompts
+
+    prompts = tmp_path / "prompts"
+    build_prompts(prompts)
+    settings = load_settings(data_dir=tmp_path / "data", prompts_dir=prompts,
+                             spool_dir=tmp_path / "spool")
+    flow = make_agi_server(settings, sqlite_store).routes[SCRIPT]
+    assert isinstance(flow, CallFlow)
+    assert flow.config.spool_dir == settings.spool_path == (tmp_path / "spool").resolve()

@@ -264,3 +264,38 @@ def test_voice_ticket_on_sqlite_and_postgresql(store: Store, tmp_path: Path) -> 
     assert voice is not None and voice.kind is Kind.help and len(voice.attachments) == 1
     assert draft is not None and fake.variables["TICKET_ID"] == draft.id
     assert [t.channel_ref for t in store.feed(0, 10)] == ["pg-1", "pg-2"]
+
+
+def test_store_down_spools_the_recording_for_the_ingester(sqlite_store: Store,
+                                                          tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from ivr import spool
+    from router.db import Database
+
+    broken = Store(Database(f"sqlite:///{tmp_path / 'empty.sqlite3'}"))  # no tables
+    spool_dir = tmp_path / "spool"
+    cfg = replace(config(tmp_path), spool_dir=spool_dir)
+    try:
+        fake = place_call(broken, cfg, Caller(keys=[("greeting", "3")]))
+    finally:
+        broken.db.dispose()
+    assert fake.played[-1] == "fallback-thanks"  # no number to read back, nothing lost
+    assert fake.variables == {"IVR_ACTION": "done"} and fake.hung_up_by_gateway
+    names = sorted(p.name for p in spool_dir.iterdir())
+    assert len(names) == 2 and names[0].endswith("-1764161000.42.txt")
+    assert names[1] == names[0].replace(".txt", ".wav")
+    assert spool.NAME.match(names[0].removesuffix(".txt"))
+
+    # the database is back: the ingester makes the ticket, once
+    assert spool.ingest_once(sqlite_store, spool_dir, cfg.media_dir) == 1
+    assert spool.ingest_once(sqlite_store, spool_dir, cfg.media_dir) == 0
+    [ticket] = sqlite_store.feed(0, 10)
+    assert (ticket.channel, ticket.channel_ref, ticket.kind) == (Channel.voice, "1764161000.42",
+                                                                 Kind.complaint)
+    assert ticket.citizen.phone == "+8613800138000"
+    [attachment] = ticket.attachments
+    stored = media.resolve(cfg.media_dir, attachment.url.rsplit("/", 1)[1])
+    assert stored is not None and wav_info(stored).duration == pytest.approx(3.0)
+    assert ("transcribe", "transcription.jobs.transcribe_call",
+            ["voice", "1764161000.42"]) in jobs(sqlite_store)
