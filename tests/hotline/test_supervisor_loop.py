@@ -10,7 +10,6 @@ import re
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,32 +76,88 @@ def test_a_dying_program_is_restarted_with_growing_delays() -> None:
     assert "flaky      | up" in text
 
 
-def test_a_program_ignoring_sigterm_is_killed_with_its_descendants_after_the_grace() -> None:
+def record_term(log: Path) -> str:
+    """Child code: a SIGTERM handler that appends ``TERM`` to ``log`` (a SIGKILL leaves no
+    trace, so the file shows whether the child got, and survived to handle, a SIGTERM)."""
+    return (
+        "import pathlib, signal, sys, time\n"
+        f"log = pathlib.Path({str(log)!r})\n"
+        "def record():\n"
+        "    with log.open('a') as f:\n"
+        "        f.write('TERM\\n')\n"
+    )
+
+
+def test_a_program_ignoring_sigterm_is_killed_with_its_descendants_after_the_grace(
+    tmp_path: Path,
+) -> None:
     out = io.StringIO()
+    log = tmp_path / "stubborn.signals"
     stubborn = python(
-        "import signal, subprocess, time\n"
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        record_term(log)
+        + "import subprocess\n"
+        "signal.signal(signal.SIGTERM, lambda *_: record())\n"
         "p = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
         "print('grandchild', p.pid, flush=True)\n"
-        "time.sleep(300)\n"
+        "while True:\n"
+        "    time.sleep(300)\n"
     )
     polite = python("import time\ntime.sleep(300)")
     sup = Supervisor(
         [Program("stubborn", stubborn), Program("polite", polite)],
-        env=os.environ, printer=LinePrinter(out), grace=1.0,
+        env=os.environ, printer=LinePrinter(out), grace=2.0,
     )
     stop_when(lambda: "grandchild" in out.getvalue())
-    started = time.monotonic()
     assert sup.run() == 0
-    assert time.monotonic() - started >= 1.0  # the grace period was granted
     text = out.getvalue()
+    # SIGTERM first: the child lived to record it; SIGKILL next, once the grace ran out.
+    assert log.read_text() == "TERM\n", text
     grandchild = int(re.search(r"grandchild (\d+)", text).group(1))  # type: ignore[union-attr]
     pids = [int(p) for p in re.findall(r"started \w+, pid (\d+)", text)]
-    assert "stubborn did not stop in time: killing it" in text
-    assert "stubborn stopped (killed by SIGKILL)" in text
+    stopping = text.index("stopping stubborn")
+    killing = text.index("stubborn did not stop in time: killing it")
+    killed = text.index("stubborn stopped (killed by SIGKILL)")
+    assert stopping < killing < killed, text
     assert "polite stopped (killed by SIGTERM)" in text
     wait_until(lambda: not alive(grandchild), timeout=10)
     assert not [p for p in pids if alive(p)]
+
+
+def test_a_program_slow_to_stop_is_given_the_grace_and_not_killed(tmp_path: Path) -> None:
+    """The child handles SIGTERM but exits only once the test, having seen the SIGTERM
+    arrive, lets it: a supervisor that killed before the grace ran out would SIGKILL it."""
+    out = io.StringIO()
+    log, go = tmp_path / "slow.signals", tmp_path / "slow.go"
+    slow = python(
+        record_term(log)
+        + f"go = pathlib.Path({str(go)!r})\n"
+        "def term(*_):\n"
+        "    record()\n"
+        "    while not go.exists():\n"
+        "        time.sleep(0.05)\n"
+        "    print('clean exit', flush=True)\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, term)\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    time.sleep(300)\n"
+    )
+    sup = Supervisor([Program("slow", slow)], env=os.environ, printer=LinePrinter(out),
+                     grace=60.0)
+    stop_when(lambda: "ready" in out.getvalue())
+
+    def let_it_go() -> None:
+        with contextlib.suppress(TimeoutError):
+            wait_until(lambda: log.exists() and "TERM" in log.read_text(), timeout=60)
+        go.touch()
+
+    threading.Thread(target=let_it_go, daemon=True).start()
+    assert sup.run() == 0
+    text = out.getvalue()
+    assert log.read_text() == "TERM\n", text
+    assert "slow       | clean exit" in text, text
+    assert "slow stopped (exit status 0)" in text, text
+    assert "did not stop in time" not in text, text
 
 
 @pytest.mark.integration
