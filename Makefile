@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEB_PACKAGES := python3-venv redis-server postgresql sox espeak-ng sip-tester mmdebstrap \
-	chromium fonts-wqy-microhei docker-compose
+	chromium fonts-wqy-microhei docker-compose tshark
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 .PHONY: run test deps venv lint typecheck check prompts asterisk-root bench clean

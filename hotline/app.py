@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +22,8 @@ from router.db import Database
 from router.feed import FeedNotifier
 from router.migrate import upgrade
 from router.store import Store
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, store: Store | None = None, migrate: bool = True) -> FastAPI:
@@ -64,8 +67,9 @@ def create_app(settings: Settings, *, store: Store | None = None, migrate: bool 
 
         try:
             await run_in_threadpool(ping)
-        except Exception as exc:
-            return JSONResponse({"status": "unavailable", "database": str(exc)}, 503)
+        except Exception:  # any failure means not ready; details go to the log, not the caller
+            log.exception("readiness check: the database does not answer")
+            return JSONResponse({"status": "unavailable", "database": "not reachable"}, 503)
         return JSONResponse({"status": "ready"})
 
     return app

@@ -32,7 +32,11 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from hotline.worker import run_worker
 
-    return run_worker(load_settings(), args.queues or list(ALL_QUEUES), burst=args.burst)
+    unknown = sorted(set(args.queues) - set(ALL_QUEUES))
+    if unknown:
+        raise CliError(f"unknown queue {', '.join(unknown)}; choose from: {', '.join(ALL_QUEUES)}")
+    return run_worker(load_settings(), args.queues or list(ALL_QUEUES), burst=args.burst,
+                      explicit=bool(args.queues))
 
 
 def _relay(_: argparse.Namespace) -> int:

@@ -155,6 +155,9 @@ def _run(args: argparse.Namespace) -> int:
         has_agi, has_spool = optional_parts(build_parser())
         if has_agi:
             _check_port_free(settings.agi_host, settings.agi_port, "HOTLINE_AGI_PORT")
+            if settings.transcribe == "live":
+                _check_port_free(settings.agi_host, settings.audiosocket_port,
+                                 "HOTLINE_AUDIOSOCKET_PORT")
         store = make_store(settings)
         upgrade(store.db)
         store.db.dispose()

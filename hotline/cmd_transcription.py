@@ -40,12 +40,16 @@ def _models_list(_: argparse.Namespace) -> int:
 def _models_fetch(args: argparse.Namespace) -> int:
     from transcription.catalogue import CATALOGUE
     from transcription.fetch import FetchError, fetch
-    from transcription.models import models_dir
+    from transcription.models import models_dir, problems
 
     info = CATALOGUE.get(args.name)
     if info is None:
         raise CliError(f"unknown model {args.name!r}; known: {', '.join(CATALOGUE)}")
     settings = load_settings()
+    existing = models_dir(settings.data_dir) / info.name
+    if args.if_missing and existing.is_dir() and not problems(existing):
+        print(f"{info.name}: already present in {existing}")
+        return 0
     bar = tqdm(total=info.size, unit="B", unit_scale=True, unit_divisor=1024, desc=info.name,
                file=sys.stderr)
 
@@ -123,6 +127,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("name")
     p.add_argument("--url", help="download from this mirror instead (the hash stays pinned)")
     p.add_argument("--sha256", help="expected sha256 (required for an unpinned model)")
+    p.add_argument("--if-missing", action="store_true",
+                   help="do nothing when the model is already unpacked (for deployments)")
     p.set_defaults(handler=_models_fetch)
     p = msub.add_parser("verify", help="check the model in use (or PATH) and decode with it")
     p.add_argument("path", nargs="?", type=Path)

@@ -1,6 +1,6 @@
 """The private redis-server of ``hotline run``: a unix socket only, in a mode-700 folder.
 
-Persistence: an append-only file (``appendfsync everysec``) in the same folder, no RDB
+Persistence: an append-only file (``appendfsync always``) in the same folder, no RDB
 snapshots. The outbox relay marks a row as sent once it is on RQ, so a queued job that has not
 run yet lives only in Redis: with the AOF it survives a restart of ``hotline run`` (at most the
 last second is at risk on a crash of the machine), where ``--save ""`` alone would drop it.
@@ -59,7 +59,7 @@ class PrivateRedis:
             "--dir", str(self.folder),
             "--save", "",
             "--appendonly", "yes",
-            "--appendfsync", "everysec",
+            "--appendfsync", "always",
             "--daemonize", "no",
             "--logfile", "",
             "--loglevel", "warning",

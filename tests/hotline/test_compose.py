@@ -15,7 +15,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = shutil.which("docker-compose")
-GATEWAY = ("migrate", "prompts", "serve", "worker", "relay", "agi", "spool")
+GATEWAY = ("migrate", "prompts", "models", "serve", "worker", "transcriber", "relay", "agi",
+           "spool")
 SHARED = "/var/lib/hotline-96010"
 
 pytestmark = pytest.mark.skipif(COMPOSE is None, reason="docker-compose is not installed")
@@ -120,8 +121,10 @@ def test_gateway_processes_share_one_image_and_the_settings(
     services = config["services"]
     commands = {name: services[name]["command"] for name in GATEWAY}
     assert commands == {
-        "migrate": ["migrate"], "prompts": ["prompts", "build"], "serve": ["serve"],
-        "worker": ["worker"], "relay": ["relay"], "agi": ["agi"],
+        "migrate": ["migrate"], "prompts": ["prompts", "build"],
+        "models": ["models", "fetch", "vosk-model-small-cn-0.22", "--if-missing"],
+        "serve": ["serve"], "worker": ["worker", "dispatch", "media"],
+        "transcriber": ["worker", "transcribe"], "relay": ["relay"], "agi": ["agi"],
         "spool": ["spool", "ingest", "--watch"],
     }
     for name in GATEWAY:
@@ -133,9 +136,13 @@ def test_gateway_processes_share_one_image_and_the_settings(
         assert env["HOTLINE_DATABASE_URL"] == (
             "postgresql+psycopg://hotline:pw-4e2f9c@postgres:5432/hotline")
         assert env["HOTLINE_REDIS_URL"] == "redis://redis:6379/0"
-    for name in ("serve", "worker", "relay", "agi", "spool"):
+    for name in ("serve", "worker", "transcriber", "relay", "agi", "spool"):
         assert services[name]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully")
+    for name in ("transcriber", "agi"):  # both load the Vosk model at start
+        assert services[name]["depends_on"]["models"]["condition"] == (
+            "service_completed_successfully")
+        assert services[name]["environment"]["HOTLINE_VOSK_MODEL"] == "vosk-model-small-cn-0.22"
 
 
 def test_asterisk_and_the_gateway_see_the_shared_files_at_the_same_path(
@@ -147,7 +154,7 @@ def test_asterisk_and_the_gateway_see_the_shared_files_at_the_same_path(
         return {target for source, target in volumes(services[name]) if source == "shared"}
 
     assert shared("asterisk") == {SHARED}
-    for name in ("agi", "spool", "worker", "prompts"):
+    for name in ("agi", "spool", "worker", "transcriber", "prompts"):
         assert shared(name) == {SHARED}, name
     globals_conf = (REPO / "asterisk-conf" / "hotline-globals.conf")
     if globals_conf.exists():  # the dialplan's folders lie inside the shared volume

@@ -8,7 +8,6 @@ nothing listens on until the test starts its own FastAGI server there (``asteris
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,13 @@ from typing import Any
 import pytest
 
 from tests.support.asterisk import Asterisk
-from tests.support.services import free_port
+from tests.support.services import free_port, require_root
 
 AsteriskFactory = Callable[..., Asterisk]
 
 
 def _require_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("the Asterisk chroot needs root (mount namespace, chroot)")
+    require_root()
 
 
 @pytest.fixture

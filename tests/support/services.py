@@ -141,3 +141,14 @@ class PostgresServer:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
+
+
+def require_root(why: str = "the Asterisk chroot needs root (mount namespace, chroot)") -> None:
+    """Skip a test that needs root on a developer's machine; fail it in CI (CI=true runs as
+    root, so a skip there would hide a missing test)."""
+    import pytest
+
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"{why}; CI must run as root")
+        pytest.skip(why)

@@ -178,6 +178,10 @@ def test_cli_fetch_with_an_injected_entry_and_a_mismatch(
     out, err = capsys.readouterr()
     assert "size and sha256 verified" in out
     assert info.name in err  # the progress bar
+    assert main(["models", "fetch", info.name]) == 2  # already there: refused
+    assert "already exists" in capsys.readouterr().err
+    assert main(["models", "fetch", info.name, "--if-missing"]) == 0  # deployments: a no-op
+    assert "already present" in capsys.readouterr().out
 
     assert main(["models", "fetch", "vosk-model-small-cn-0.22",
                  "--url", f"{base}/mirror/small-cn.zip"]) == 2

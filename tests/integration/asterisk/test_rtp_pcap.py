@@ -3,7 +3,6 @@ a generated file by tshark (a real dissector, not our own reader)."""
 
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 from pathlib import Path
@@ -95,7 +94,6 @@ def test_scenario_refuses_non_digit_caller_ids(tmp_path: Path) -> None:
         scenario_xml(caller_id="1<script>", pcap=tmp_path / "a.pcap", hold_ms=1)
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
 def test_tshark_decodes_the_stream(tmp_path: Path) -> None:
     path = tmp_path / "caller.pcap"
     rp.write_caller_pcap(path, [rp.Silence(0.04), rp.Digits("#", tone_ms=40)], codec="pcma")

@@ -26,7 +26,7 @@ from router.model import Channel, Intake, Kind, Ticket
 from router.store import Store
 from tests.integration.ivr.heard import digit_run, heard_prompt, speech_segments
 from tests.support.asterisk import Asterisk, CallResult
-from tests.support.services import free_port, wait_until
+from tests.support.services import free_port, require_root, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
 
@@ -72,8 +72,7 @@ def _listening(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    if os.geteuid() != 0:
-        pytest.skip("the Asterisk chroot needs root (mount namespace, chroot)")
+    require_root()
     base = tmp_path_factory.mktemp("ivr-e2e")
     shared = base / "shared"
     prompts = shared / "prompts"

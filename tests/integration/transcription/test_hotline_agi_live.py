@@ -20,7 +20,7 @@ from router.db import Database
 from router.migrate import upgrade
 from router.store import Store
 from tests.support.asterisk import Asterisk
-from tests.support.services import free_port, wait_until
+from tests.support.services import free_port, require_root, wait_until
 from tests.transcription.speech import words_pcm, write_wav
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk, pytest.mark.slow]
@@ -36,8 +36,7 @@ def _listening(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Asterisk, Store, Path]]:
-    if os.geteuid() != 0:
-        pytest.skip("the Asterisk chroot needs root (mount namespace, chroot)")
+    require_root()
     base = tmp_path_factory.mktemp("agi-live")
     shared = base / "shared"
     build_prompts(GENERATED)

@@ -4,14 +4,13 @@ the flow reads the ticket number back."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from router.media import resolve
 from tests.integration.transcription.rig import Gateway, gateway
-from tests.support.services import wait_until
+from tests.support.services import require_root, wait_until
 from tests.transcription.speech import EXPECTED, GRAMMAR, read_pcm
 from transcription.batch import transcribe_file
 from transcription.engine import Engine
@@ -21,8 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.asterisk, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Iterator[Gateway]:
-    if os.geteuid() != 0:
-        pytest.skip("the Asterisk chroot needs root (mount namespace, chroot)")
+    require_root()
     with gateway(tmp_path_factory.mktemp("live-call"), engine) as g:
         yield g
 
