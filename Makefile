@@ -17,7 +17,7 @@ run: deps venv prompts
 test: deps venv asterisk-root prompts
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=30
 
 # Debian packages the gateway and its tests use; installed only when one is missing.
 deps:
