@@ -61,7 +61,7 @@ def save_file(media_dir: Path, path: Path, content_type: str) -> Attachment:
 
 def resolve(media_dir: Path, name: str) -> Path | None:
     """The file behind a media name, or None for an unknown or malformed name."""
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         return None
     path = media_dir / name
     return path if path.is_file() else None
