@@ -15,8 +15,10 @@ ticket instead.
 
 Bad entries are never dropped: a missing, empty or unreadable recording still makes a ticket
 (with the caller number, so the back office can call back) whose text says what was wrong, and
-the file is kept as the attachment. Only an entry with no usable call id at all is moved to
-``spool/bad/`` with an error in the log.
+the file is kept as the attachment. Only an entry with no usable call id at all, or one that
+failed ``MAX_ATTEMPTS`` passes (counted in a hidden ``.<name>.attempts`` file), is moved to
+``spool/bad/`` with an error in the log; one failing entry never blocks the later ones. While
+the database itself is unreachable a pass stops without counting anything.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from ivr.caller import caller_e164
 from ivr.wavinfo import wav_info
@@ -45,6 +48,7 @@ from router.masking import mask_phone
 from router.model import Attachment, Channel, Citizen, HistoryEntry, Intake, Kind, Ticket
 from router.queues import TRANSCRIBE
 from router.store import Job, Mutation, Store
+from router.tables import tickets
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,8 @@ STALE_AFTER = 900.0
 UNIQUE_ID = re.compile(r"^[A-Za-z0-9._-]{1,150}$")
 NAME = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)-(?P<unique_id>[A-Za-z0-9._-]{1,150})$")
 MIN_AUDIO_SECONDS = 0.5
+# An entry that fails this many passes (for a reason of its own) goes to bad/.
+MAX_ATTEMPTS = 5
 
 REASONS = {
     "gateway-down": "受理系统暂时不可用，来电者通过应急录音留言。",
@@ -263,9 +269,67 @@ def ingest_entry(store: Store, entry: Entry, media_dir: Path, *, now: float) -> 
     return ticket
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached (or has no schema): the pass stops, every entry waits
+    for the next one."""
+
+
+def database_reachable(store: Store) -> bool:
+    """The database answers and has its tickets table (a missing schema is an outage too)."""
+    try:
+        with store.db.read() as conn:
+            conn.execute(select(tickets.c.id).limit(1))
+    except Exception:
+        return False
+    return True
+
+
+def _attempts_file(spool_dir: Path, stem: str) -> Path:
+    return spool_dir / f".{stem}.attempts"  # hidden: scan() never takes it for an entry
+
+
+def _count_attempt(spool_dir: Path, stem: str) -> int:
+    path = _attempts_file(spool_dir, stem)
+    try:
+        attempts = int(path.read_text("ascii").strip() or 0) + 1
+    except (OSError, ValueError):
+        attempts = 1
+    with contextlib.suppress(OSError):  # a read-only spool still retries, just uncounted
+        path.write_text(f"{attempts}\n", "ascii")
+    return attempts
+
+
+def _forget_attempts(spool_dir: Path, stem: str) -> None:
+    with contextlib.suppress(OSError):
+        _attempts_file(spool_dir, stem).unlink(missing_ok=True)
+
+
+def _failed(store: Store, spool_dir: Path, entry: Entry, exc: Exception,
+            max_attempts: int) -> None:
+    """One entry failed for a reason of its own (the database answers): count the attempt;
+    after ``max_attempts`` the entry goes to ``bad/`` so it never blocks the later ones."""
+    if not database_reachable(store):
+        raise DatabaseUnavailable(f"the database is unreachable ({exc})") from exc
+    attempts = _count_attempt(spool_dir, entry.stem)
+    caller = mask_phone(phone_of(entry.fields))
+    if attempts < max_attempts:
+        log.warning("spool: %s (call from %s) failed, attempt %d of %d: %r", entry.stem,
+                    caller, attempts, max_attempts, exc)
+        return
+    log.error("spool: %s (call from %s) failed %d times, last: %r; moved to %s/", entry.stem,
+              caller, attempts, exc, BAD)
+    _move(entry, spool_dir / BAD)
+    _forget_attempts(spool_dir, entry.stem)
+
+
 def ingest_once(store: Store, spool_dir: Path, media_dir: Path, *,
-                stale_after: float = STALE_AFTER) -> int:
-    """Ingest every complete entry; returns how many became (or joined) tickets."""
+                stale_after: float = STALE_AFTER, max_attempts: int = MAX_ATTEMPTS) -> int:
+    """Ingest every complete entry; returns how many became (or joined) tickets.
+
+    An entry that fails is retried on the next pass and moved to ``bad/`` after
+    ``max_attempts`` failures; the later entries are ingested meanwhile. If the database
+    itself is unreachable the pass stops with :class:`DatabaseUnavailable` and no attempt is
+    counted: the next pass retries everything."""
     count = 0
     now = time.time()
     for entry in scan(spool_dir):
@@ -282,12 +346,18 @@ def ingest_once(store: Store, spool_dir: Path, media_dir: Path, *,
             log.error("spool: %s is malformed (%s); moved to %s/", entry.stem,
                       exc.errors()[0].get("msg"), BAD)
             _move(entry, spool_dir / BAD)
+            _forget_attempts(spool_dir, entry.stem)
+            continue
+        except Exception as exc:  # e.g. PermissionError saving the media, a database error
+            _failed(store, spool_dir, entry, exc, max_attempts)
             continue
         if ticket is None:
             log.error("spool: %s has no call id; moved to %s/", entry.stem, BAD)
             _move(entry, spool_dir / BAD)
+            _forget_attempts(spool_dir, entry.stem)
             continue
         _move(entry, spool_dir / DONE)
+        _forget_attempts(spool_dir, entry.stem)
         count += 1
     return count
 
@@ -299,6 +369,8 @@ def run_ingest(store: Store, spool_dir: Path, media_dir: Path, stop: threading.E
     while not stop.is_set():
         try:
             ingest_once(store, spool_dir, media_dir)
+        except DatabaseUnavailable as exc:
+            log.warning("spool: %s; retrying in %.0fs", exc, interval)
         except Exception:
             log.exception("spool: ingest failed; retrying in %.0fs", interval)
         stop.wait(interval)

@@ -12,6 +12,7 @@ import time
 import wave
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -289,3 +290,98 @@ def test_two_ingesters_at_once_make_one_ticket(sqlite_store: Store, tmp_path: Pa
     assert len(sqlite_store.feed(0, 100)) == 5
     assert sorted(p.name for p in spool_dir.iterdir()) == ["done"]
     assert len(list((spool_dir / "done").iterdir())) == 10
+
+
+# -- failing entries ------------------------------------------------------------------------
+
+def _three_calls(spool_dir: Path) -> list[str]:
+    """Three complete entries, oldest first; returns their unique ids."""
+    ids = [f"1795705400.{i}" for i in (7, 8, 9)]
+    for i, uid in enumerate(ids):
+        put(spool_dir, stem=f"20261126T15032{i}Z-{uid}", side=SIDE.replace("1795705400.1", uid))
+    return ids
+
+
+class PoisonStore(Store):
+    """A real store in which one call's submit fails for a reason of its own (standing in for
+    e.g. a PermissionError from the media folder: as root no file mode can provoke one)."""
+
+    poison = "1795705400.7"
+
+    def submit(self, intake: Intake, *args: Any, **kwargs: Any) -> Any:
+        if intake.channel_ref == self.poison:
+            raise PermissionError(13, "Permission denied", "media/poison.wav")
+        return super().submit(intake, *args, **kwargs)
+
+
+def test_a_failing_entry_does_not_block_later_ones_and_goes_to_bad(sqlite_url: str,
+                                                                   tmp_path: Path) -> None:
+    from router.db import Database
+    from router.migrate import upgrade
+
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    store = PoisonStore(Database(sqlite_url))
+    upgrade(store.db)
+    try:
+        poison, *good = _three_calls(spool_dir)
+        assert spool.ingest_once(store, spool_dir, media_dir) == 2  # the later calls get in
+        assert [store.find_by_ref("voice", uid) is not None for uid in good] == [True, True]
+        assert (spool_dir / f".20261126T150320Z-{poison}.attempts").read_text() == "1\n"
+        for attempt in range(2, spool.MAX_ATTEMPTS):
+            assert spool.ingest_once(store, spool_dir, media_dir) == 0
+            assert not (spool_dir / "bad").exists(), attempt  # retried, not yet given up
+        assert spool.ingest_once(store, spool_dir, media_dir) == 0
+    finally:
+        store.db.dispose()
+    assert sorted(p.name for p in (spool_dir / "bad").iterdir()) == [
+        f"20261126T150320Z-{poison}.txt", f"20261126T150320Z-{poison}.wav"]
+    assert sorted(p.name for p in spool_dir.iterdir()) == ["bad", "done"]  # no counter left
+    assert len(list((spool_dir / "done").iterdir())) == 4
+
+
+def test_database_down_stops_the_pass_without_burning_attempts(tmp_path: Path) -> None:
+    from tests.conftest import make_store
+
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    (tmp_path / "db").mkdir()
+    store = make_store(f"sqlite:///{tmp_path / 'db' / 'hotline.sqlite3'}")  # NullPool
+    ids = _three_calls(spool_dir)
+    try:
+        (tmp_path / "db").rename(tmp_path / "db-away")  # the database is unreachable
+        for _ in range(spool.MAX_ATTEMPTS + 2):
+            with pytest.raises(spool.DatabaseUnavailable):
+                spool.ingest_once(store, spool_dir, media_dir)
+        assert sorted(p.name for p in spool_dir.iterdir() if p.is_dir()) == []
+        assert [p.name for p in spool_dir.iterdir() if p.name.startswith(".")] == []
+        (tmp_path / "db-away").rename(tmp_path / "db")  # back
+        assert spool.ingest_once(store, spool_dir, media_dir) == 3
+        assert all(store.find_by_ref("voice", uid) is not None for uid in ids)
+    finally:
+        store.db.dispose()
+    assert sorted(p.name for p in spool_dir.iterdir()) == ["done"]
+
+
+def test_run_ingest_keeps_going_through_a_database_outage(tmp_path: Path) -> None:
+    from tests.conftest import make_store
+
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    (tmp_path / "db").mkdir()
+    store = make_store(f"sqlite:///{tmp_path / 'db' / 'hotline.sqlite3'}")
+    (tmp_path / "db").rename(tmp_path / "db-away")
+    put(spool_dir)
+    stop = threading.Event()
+    thread = threading.Thread(target=spool.run_ingest,
+                              args=(store, spool_dir, media_dir, stop, 0.05))
+    thread.start()
+    try:
+        time.sleep(0.5)  # several passes against the missing database (not an assertion)
+        (tmp_path / "db-away").rename(tmp_path / "db")
+        deadline = time.monotonic() + 20
+        while store.find_by_ref("voice", "1795705400.1") is None:
+            assert thread.is_alive() and time.monotonic() < deadline, "spool not ingested"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+        store.db.dispose()
+    assert not (spool_dir / "bad").exists()
