@@ -75,13 +75,15 @@ async def _serve(settings: Settings, store: Store, args: argparse.Namespace) -> 
             raise CliError(str(exc)) from None
         from transcription.publish import RedisPublisher
 
-        host = args.host or settings.agi_host
-        # partial results for the operators' console (hotline:transcript:<uuid>)
+        host = args.host or settings.agi_host  # listen where FastAGI listens
+        # partial results for the operators' console (hotline:transcript:<call uuid>)
         publisher = RedisPublisher(settings.resolved_redis_url)
         live = LiveTranscriber(engine, host=host, port=settings.audiosocket_port,
                                publisher=publisher)
         await live.start()
-        recorder = LiveRecorder(live, host=host, fallback=FileRecorder())
+        # what Asterisk is told to connect to: never a wildcard like 0.0.0.0
+        recorder = LiveRecorder(live, host=settings.audiosocket_connect_host(host),
+                                fallback=FileRecorder())
     server = make_agi_server(settings, store, recorder=recorder, host=args.host, port=args.port)
     await server.start()
     stop = asyncio.Event()

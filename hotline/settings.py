@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# listening addresses that are no address to connect to
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - compared, never bound
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "test", "example"})
 
 
@@ -26,6 +28,9 @@ class Settings(BaseSettings):
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
     audiosocket_port: int = 4574
+    # The address Asterisk connects to for AudioSocket (EXEC AudioSocket uuid,HOST:PORT);
+    # unset: the AGI host when that is a specific address, else 127.0.0.1.
+    audiosocket_host: str | None = None
     data_dir: Path = Path("./var")
     database_url: str | None = None
     redis_url: str | None = None
@@ -94,6 +99,15 @@ class Settings(BaseSettings):
 
     def dir(self, configured: Path | None, default: str) -> Path:
         return (configured or self.data_dir / default).resolve()
+
+    def audiosocket_connect_host(self, bind_host: str | None = None) -> str:
+        """Where Asterisk reaches the AudioSocket server listening on ``bind_host`` (default
+        ``agi_host``): ``HOTLINE_AUDIOSOCKET_HOST``, else the bind address unless it is a
+        wildcard (0.0.0.0, ::), else 127.0.0.1."""
+        if self.audiosocket_host:
+            return self.audiosocket_host
+        host = bind_host or self.agi_host
+        return "127.0.0.1" if host.strip("[]") in WILDCARD_HOSTS else host
 
     @property
     def recordings_path(self) -> Path:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from router.store import Store
 from tests.ivr.fake_asterisk import Caller, FakeAsterisk
 from tests.support.services import free_port, wait_until
@@ -62,13 +64,17 @@ def test_agi_generates_missing_prompts_and_serves_a_call(tmp_path: Path) -> None
 
 
 def test_agi_with_live_transcription_listens_for_audiosocket(tmp_path: Path) -> None:
+    import asyncio
+
     from ivr.prompts.build import build_prompts
     from ivr.prompts.catalog import GENERATED
 
     build_prompts(GENERATED)
     port, audio_port = free_port(), free_port()
+    # Asterisk is told to connect to HOTLINE_AUDIOSOCKET_HOST (another loopback address here),
+    # not to the address the server listens on
     env = _env(tmp_path, HOTLINE_AGI_PORT=str(port), HOTLINE_AUDIOSOCKET_PORT=str(audio_port),
-               HOTLINE_PROMPTS_DIR=str(GENERATED))
+               HOTLINE_PROMPTS_DIR=str(GENERATED), HOTLINE_AUDIOSOCKET_HOST="127.0.0.2")
     with open(tmp_path / "agi.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "hotline", "agi", "--transcribe",
                                  "live"], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -80,15 +86,45 @@ def test_agi_with_live_transcription_listens_for_audiosocket(tmp_path: Path) -> 
         except OSError:
             return False
 
+    execs: list[str] = []
+
+    def no_audiosocket(line: str) -> list[str] | None:
+        if line.startswith("EXEC AudioSocket"):
+            execs.append(line)
+            return ["200 result=-2"]  # app_audiosocket not loaded: the flow falls back
+        return None
+
     try:
         wait_until(lambda: proc.poll() is not None or (up(port) and up(audio_port)),
                    timeout=90)
         assert proc.poll() is None, (tmp_path / "agi.log").read_text()
+        fake = FakeAsterisk(port, Caller(keys=[("greeting", "1")]), prompts_root=GENERATED)
+        fake.on_command = no_audiosocket
+        asyncio.run(asyncio.wait_for(fake.call(), 60))
     finally:
         proc.terminate()
         proc.wait(30)
     assert proc.returncode == 0, (tmp_path / "agi.log").read_text()
     assert "live transcriber on 127.0.0.1" in (tmp_path / "agi.log").read_text()
+    [line] = execs
+    assert line.endswith(f",127.0.0.2:{audio_port}")
+    assert fake.variables == {"IVR_ACTION": "done"}  # recorded with RECORD FILE instead
+
+
+@pytest.mark.parametrize(("agi_host", "audiosocket_host", "expected"), [
+    ("127.0.0.1", None, "127.0.0.1"),
+    ("10.1.2.3", None, "10.1.2.3"),
+    ("0.0.0.0", None, "127.0.0.1"),  # a wildcard is no address to connect to
+    ("::", None, "127.0.0.1"),
+    ("0.0.0.0", "gateway.internal", "gateway.internal"),
+    ("127.0.0.1", "192.0.2.7", "192.0.2.7"),
+])
+def test_audiosocket_connect_host(agi_host: str, audiosocket_host: str | None,
+                                  expected: str) -> None:
+    from hotline.settings import load_settings
+
+    settings = load_settings(agi_host=agi_host, audiosocket_host=audiosocket_host)
+    assert settings.audiosocket_connect_host() == expected
 
 
 def test_the_flow_spools_into_the_configured_spool(sqlite_store: Store, tmp_path: Path) -> None:
