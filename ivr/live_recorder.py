@@ -2,7 +2,12 @@
 in-process :class:`~transcription.live.LiveTranscriber`, which writes the WAV and returns the
 final transcript the moment the caller presses ``#`` or falls silent.
 
-``EXEC AudioSocket <uuid>,<host>:<port>`` blocks the AGI session while the audio flows; when
+``EXEC AudioSocket <uuid>,<host>:<port>`` blocks the AGI session while the audio flows; the
+UUID is random and new for every recording (registered with the transcriber just before the
+EXEC), so nobody can claim the stream by guessing it from the call's predictable unique id;
+``host`` is the address *Asterisk* connects to (``HOTLINE_AUDIOSOCKET_HOST``), not
+necessarily the one the transcriber listens on. The partial texts are published under the
+call's stable id (:func:`~transcription.live.call_uuid`) for the operators' console. When
 the transcriber closes the socket Asterisk answers ``200 result=0`` and the flow goes on (the
 ticket is stored with its transcript, then its number is read back). If AudioSocket cannot
 start (module missing, nothing connects), the ``fallback`` recorder (``RECORD FILE``) records
@@ -17,7 +22,7 @@ from pathlib import Path
 
 from ivr.agi.session import ChannelHungUp
 from ivr.recorder import AgiCommands, Recorder, Recording
-from transcription.live import LiveTranscriber, call_uuid
+from transcription.live import LiveTranscriber, call_uuid, session_uuid
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +49,9 @@ class LiveRecorder:
         return float(max_seconds)
 
     async def record(self, agi: AgiCommands, path: Path, max_seconds: int) -> Recording:
-        key = call_uuid(agi.unique_id)
+        key = session_uuid()
         session = self.transcriber.expect(key, path, self._limit(agi, max_seconds),
-                                          call=agi.unique_id)
+                                          call=agi.unique_id, topic=call_uuid(agi.unique_id))
         line = f"EXEC AudioSocket {key},{self.host}:{self.transcriber.port}"
         try:
             code, result, _ = await agi.execute(line)

@@ -3,7 +3,11 @@
 Asterisk's ``AudioSocket(UUID,127.0.0.1:PORT)`` (started from the AGI flow with
 ``EXEC AudioSocket``) connects and streams the caller's audio. Per connection the server:
 
-1. identifies the call by the UUID frame (the recorder registered it with :meth:`expect`);
+1. identifies the call by the UUID frame: a random, single-use session UUID the recorder
+   registered with :meth:`expect` just before ``EXEC AudioSocket``. A connection with any
+   other UUID (or a second one for a session already connected) is closed at once and never
+   touches a registered session, so nobody who can reach the port can claim a call by
+   guessing its id;
 2. hands every audio frame to a worker thread that writes the WAV (this *is* the
    recording), feeds a Vosk stream and an energy-based silence detector — decoding never
    runs on the event loop — and sends a short silent frame back every half second
@@ -56,8 +60,15 @@ UUID_NAMESPACE = uuid.UUID("5b0c6a52-6f1e-4d8e-9d7a-96010a0d1050")
 
 
 def call_uuid(unique_id: str) -> str:
-    """The AudioSocket UUID of a call, derived from its Asterisk unique id (stable)."""
+    """The public, stable id of a call, derived from its Asterisk unique id: the live
+    transcript's topic (``hotline:transcript:<call_uuid>``). Predictable, so never the
+    AudioSocket session UUID (see :func:`session_uuid`)."""
     return str(uuid.uuid5(UUID_NAMESPACE, unique_id))
+
+
+def session_uuid() -> str:
+    """A fresh, unguessable AudioSocket session UUID (one per recording)."""
+    return str(uuid.uuid4())
 
 
 def wav_path(path: Path) -> Path:
@@ -96,10 +107,11 @@ class LiveResult:
 
 @dataclass
 class LiveSession:
-    uuid: str
+    uuid: str  # the AudioSocket session UUID (secret until Asterisk connects)
     call: str
     path: Path
     max_seconds: float
+    topic: str = ""  # the id published with the partial texts; "" = the session UUID
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     result: asyncio.Future[LiveResult] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -234,13 +246,15 @@ class LiveTranscriber:
 
     # -- sessions -------------------------------------------------------------------------
     def expect(self, call_uuid: str, path: Path, max_seconds: float,
-               call: str | None = None) -> LiveSession:
-        """Register a call about to connect; ``path`` is where the WAV goes."""
+               call: str | None = None, topic: str | None = None) -> LiveSession:
+        """Register a call about to connect under its AudioSocket session UUID (use
+        :func:`session_uuid`); ``path`` is where the WAV goes, ``topic`` the id its texts are
+        published under (``hotline:transcript:<topic>``, default the session UUID)."""
         key = str(uuid.UUID(call_uuid))
         pending = self._sessions.get(key)
         if pending is not None and not pending.result.done():
             raise RuntimeError(f"a live session for {key} is already open")
-        session = LiveSession(key, call or key, wav_path(path), max_seconds)
+        session = LiveSession(key, call or key, wav_path(path), max_seconds, topic or key)
         self._sessions[key] = session
         return session
 
@@ -293,7 +307,8 @@ class LiveTranscriber:
             key = str(first.uuid)  # ProtocolError unless it is a UUID frame
             session = self._sessions.get(key)
             if session is None or session.connected.is_set():
-                log.warning("audiosocket connection for an unexpected call %s", key)
+                log.warning("audiosocket connection with an unknown or used session UUID; "
+                            "refused")
                 return None, []
             return session, frames[1:]  # frames after the UUID in the same read
 
@@ -305,7 +320,7 @@ class LiveTranscriber:
         end = _End()
         received = 0
         limit = int(session.max_seconds * BYTES_PER_SECOND)
-        topic = channel(session.uuid)
+        topic = channel(session.topic)
 
         def finish(reason: EndedBy) -> None:  # on the loop: decide and hang up the socket
             if end.set(reason):
@@ -314,7 +329,7 @@ class LiveTranscriber:
         def on_update(partial: str | None, segment: Any) -> None:  # worker thread
             text = postprocess(segment.text if segment is not None else partial or "")
             kind = "segment" if segment is not None else "partial"
-            self._publish(loop, topic, {"type": kind, "uuid": session.uuid,
+            self._publish(loop, topic, {"type": kind, "uuid": session.topic,
                                         "call": session.call, "text": text})
 
         def on_silence() -> None:  # worker thread
@@ -380,7 +395,7 @@ class LiveTranscriber:
             ended_at=end.at, final_at=final_at,
         )
         self._publish(loop, topic, {
-            "type": "final", "uuid": session.uuid, "call": session.call,
+            "type": "final", "uuid": session.topic, "call": session.call,
             "text": transcript.text if transcript else "",
             "confidence": transcript.confidence if transcript else None,
             "ended_by": end.reason, "duration": round(result.duration, 3),

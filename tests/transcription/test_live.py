@@ -256,3 +256,27 @@ async def test_decoding_runs_in_worker_threads(
     assert result.transcript is not None
     assert threads and all(name.startswith("live-vosk") for name in threads), threads
     assert threading.current_thread().name not in threads  # never the event loop's thread
+
+
+async def test_an_unknown_uuid_is_refused_and_the_registered_call_goes_on(
+    live: tuple[LiveTranscriber, Collect], words: bytes, tmp_path: Path,
+) -> None:
+    transcriber, published = live
+    key = str(uuid.uuid4())
+    session = transcriber.expect(key, tmp_path / "real", 60, call="1700000000.5",
+                                 topic=call_uuid("1700000000.5"))
+    # guesses: the call's derived id, a random one; each is closed without a frame back
+    for guess in (call_uuid("1700000000.5"), str(uuid.uuid4())):
+        assert await stream(transcriber.port, guess, silence(0.5), a.dtmf_frame("#")) == b""
+    assert not session.connected.is_set() and not session.result.done()
+    assert published.messages == []
+    await stream(transcriber.port, key, words, a.dtmf_frame("#"))
+    result = await asyncio.wait_for(session.result, 30)
+    assert read_pcm(result.path) == words and result.ended_by == "dtmf"
+    # a second connection for the session, once it is taken, is refused too
+    assert await stream(transcriber.port, key, silence(0.5)) == b""
+    # the texts go out under the call's stable id, never the session UUID
+    topic = call_uuid("1700000000.5")
+    assert {t for t, _ in published.messages} == {f"hotline:transcript:{topic}"}
+    assert {m["uuid"] for _, m in published.messages} == {topic}
+    assert key not in json.dumps([m for _, m in published.messages])

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,8 +89,11 @@ async def test_records_and_transcribes_through_exec_audiosocket(
 ) -> None:
     caller = Caller("1700000123.45", words, a.dtmf_frame("#"))
     recording = await LiveRecorder(transcriber).record(caller, tmp_path / "c.wav", 120)
-    key = call_uuid("1700000123.45")
-    assert caller.lines == [f"EXEC AudioSocket {key},127.0.0.1:{transcriber.port}"]
+    [line] = caller.lines
+    match = EXEC.match(line)
+    assert match is not None and match.group(2, 3) == ("127.0.0.1", str(transcriber.port))
+    assert uuid.UUID(match[1]).version == 4  # random: not derived from the unique id
+    assert match[1] != call_uuid("1700000123.45")
     assert recording.path == tmp_path / "c.wav" and read_pcm(recording.path) == words
     assert (recording.ended_by, recording.duration) == ("dtmf", len(words) / 16000)
     assert recording.transcript is not None and recording.transcript.text == EXPECTED
@@ -131,3 +136,35 @@ async def test_falls_back_when_audiosocket_does_not_start(
     # nothing stays registered: the same call can record again
     again = await recorder.record(Caller("1.4", words, a.dtmf_frame("#")), tmp_path / "f2", 60)
     assert again.transcript is not None and again.transcript.text == EXPECTED
+
+
+class Hijacker(Caller):
+    """Someone who can reach the AudioSocket port and guesses the call's id from Asterisk's
+    predictable unique id: connects first, claiming that UUID, and streams their own audio."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hijack_answer: bytes | None = None
+
+    async def execute(self, line: str) -> tuple[int, int, str]:
+        match = EXEC.match(line)
+        assert match is not None
+        reader, writer = await asyncio.open_connection(match[2], int(match[3]))
+        writer.write(a.uuid_frame(call_uuid(self.unique_id)))
+        writer.write(a.audio_frame(bytes(a.FRAME_BYTES)) * 25 + a.dtmf_frame("#"))
+        await writer.drain()
+        self.hijack_answer = await asyncio.wait_for(reader.read(), 30)  # b"": closed at once
+        writer.close()
+        return await super().execute(line)  # then the real stream, as Asterisk sends it
+
+
+async def test_a_guessed_uuid_cannot_claim_the_call(
+    transcriber: LiveTranscriber, words: bytes, tmp_path: Path,
+) -> None:
+    caller = Hijacker("1700000123.46", words, a.dtmf_frame("#"))
+    recording = await LiveRecorder(transcriber).record(caller, tmp_path / "c.wav", 120)
+    assert caller.hijack_answer == b""  # refused without a single frame back
+    assert read_pcm(recording.path) == words  # the real caller's audio, not the intruder's
+    assert recording.ended_by == "dtmf"
+    assert recording.transcript is not None and recording.transcript.text == EXPECTED
+

@@ -37,8 +37,8 @@ class KeepingTranscriber(LiveTranscriber):
     results: list[LiveResult]
 
     def expect(self, call_uuid: str, path: Path, max_seconds: float,
-               call: str | None = None) -> LiveSession:
-        session = super().expect(call_uuid, path, max_seconds, call)
+               call: str | None = None, topic: str | None = None) -> LiveSession:
+        session = super().expect(call_uuid, path, max_seconds, call, topic)
         session.result.add_done_callback(self._keep)
         return session
 
