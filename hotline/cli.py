@@ -9,6 +9,8 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from sqlalchemy.exc import OperationalError
+
 COMMAND_MODULES = (
     "hotline.cmd_core",
     "hotline.cmd_channels",
@@ -47,6 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except CliError as exc:
         print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"hotline: the database does not answer ({reason}); check HOTLINE_DATABASE_URL "
+              "and that the server is running", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -9,9 +9,10 @@ import signal
 import threading
 from typing import Any
 
+from hotline.cli import CliError
 from hotline.services import make_store
 from hotline.settings import load_settings
-from ivr.spool import ingest_once, run_ingest
+from ivr.spool import DatabaseUnavailable, ingest_once, run_ingest
 from router.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,11 @@ def _ingest(args: argparse.Namespace) -> int:
     upgrade(store.db)
     spool, media = settings.spool_path, settings.media_path
     if not args.watch:
-        count = ingest_once(store, spool, media)
+        try:
+            count = ingest_once(store, spool, media)
+        except DatabaseUnavailable as exc:
+            raise CliError(f"{exc}; the spooled calls stay in {spool} — run this again when "
+                           "the database is back (or use --watch)") from None
         print(f"ingested {count} spooled call(s) from {spool}")
         return 0
     stop = threading.Event()

@@ -1,7 +1,8 @@
 """Where live partial transcripts go: a :class:`Publisher` (Redis pub/sub in production).
 
-Each call's events are JSON objects on the channel ``hotline:transcript:<uuid>`` (the
-AudioSocket UUID, which :func:`transcription.live.call_uuid` derives from the call's unique id):
+Each call's events are JSON objects on the channel ``hotline:transcript:<uuid>`` (the call's
+stable id, which :func:`transcription.live.call_uuid` derives from Asterisk's unique id; the
+AudioSocket session itself uses a random UUID per recording that is never published):
 ``{"type": "partial"|"segment"|"final", "uuid", "call", "text", ...}``.
 """
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.hotline.gateway import base_env, hotline
+from tests.support.services import free_port
 
 
 def run(args: list[str], tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -84,3 +85,11 @@ def test_run_refuses_a_data_dir_another_supervisor_holds(tmp_path: Path) -> None
     assert result.returncode == 2
     assert f"another 'hotline run' is using {data}" in result.stderr
     assert not (data / "redis").exists()
+
+
+def test_an_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    result = run(["spool", "ingest"], tmp_path,
+                 HOTLINE_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/hotline")
+    assert result.returncode == 2
+    assert "the database does not answer" in result.stderr
+    assert "HOTLINE_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
