@@ -25,18 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 import wave
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -44,6 +40,7 @@ from sqlalchemy import select
 from ivr.caller import caller_e164
 from ivr.wavinfo import wav_info
 from router import media
+from router.files import write_atomically
 from router.masking import mask_phone
 from router.model import Attachment, Channel, Citizen, HistoryEntry, Intake, Kind, Ticket
 from router.queues import TRANSCRIBE
@@ -192,19 +189,6 @@ def _move(entry: Entry, target: Path) -> None:
                 shutil.move(str(path), target / path.name)
 
 
-def _write_atomically(target: Path, write: Callable[[BinaryIO], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")  # scan skips it
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def spool_recording(spool_dir: Path, wav: Path | None, fields: dict[str, str],
                     at: datetime) -> Path:
     """Hand a recording to the spool the way the dialplan's fallback does, for the gateway's
@@ -216,11 +200,11 @@ def spool_recording(spool_dir: Path, wav: Path | None, fields: dict[str, str],
     spool_dir.mkdir(parents=True, exist_ok=True)
     if wav is not None and wav.is_file():
         with wav.open("rb") as source:
-            _write_atomically(spool_dir / f"{stem}.wav",
+            write_atomically(spool_dir / f"{stem}.wav",
                               lambda out: shutil.copyfileobj(source, out))
     sidecar = spool_dir / f"{stem}.txt"
     text = "".join(f"{key}={value}\n" for key, value in fields.items())
-    _write_atomically(sidecar, lambda out: out.write(text.encode("utf-8")))
+    write_atomically(sidecar, lambda out: out.write(text.encode("utf-8")))
     return sidecar
 
 

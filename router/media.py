@@ -8,11 +8,10 @@ temporary name, then rename), so a half-written file never has a final name.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 
+from router.files import write_atomically
 from router.model import Attachment
 
 EXTENSIONS = {
@@ -41,16 +40,7 @@ def save_bytes(media_dir: Path, data: bytes, content_type: str) -> Attachment:
     media_dir.mkdir(parents=True, exist_ok=True)
     target = media_dir / name
     if not target.exists():
-        fd, tmp = tempfile.mkstemp(dir=media_dir, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, lambda f: f.write(data), prefix=".incoming-")
     return Attachment(url=URL_PREFIX + name, content_type=content_type, sha256=digest,
                       size=len(data))
 
