@@ -8,8 +8,9 @@ start with ``BEGIN IMMEDIATE`` for the same reason (and to avoid lock-upgrade de
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,12 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalize_url(url)
+        # SQLite has one writer at a time; its busy handler makes waiting writers sleep and
+        # poll with growing pauses, which gives long tails under load. Writers of this process
+        # queue on a lock instead (other processes still meet SQLite's own busy timeout).
+        self._write_lock: threading.Lock | None = None
         if self.url.startswith("sqlite"):
+            self._write_lock = threading.Lock()
             self.engine = _sqlite_engine(self.url, echo)
         else:
             self.engine = create_engine(
@@ -70,7 +76,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction; commits on success, rolls back on any error."""
-        with self.engine.connect() as conn:
+        with self._write_lock or nullcontext(), self.engine.connect() as conn:
             conn = conn.execution_options(hotline_write=True)
             with conn.begin():
                 yield conn
