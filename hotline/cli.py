@@ -44,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=(args.log_level or "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if (args.log_level or "INFO").upper() != "DEBUG":
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     handler: Handler = args.handler
     try:
         return handler(args)
