@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bench.common import free_port, percentile, start_serve
+from bench.common import free_port, latency_stats, start_serve
 from channels.http import TwilioConfig, WechatConfig
 from channels.twilio_sms import demo as sms_demo
 from channels.wechat import demo as wechat_demo
@@ -142,9 +141,7 @@ async def run_phase(base: str, name: str, requests: list[Request], concurrency: 
         raise RuntimeError(f"{name}: every request failed")
     return Phase(
         name=name, requests=len(requests), concurrency=concurrency,
-        p50_ms=round(statistics.median(latencies), 1), p90_ms=round(percentile(latencies, .9), 1),
-        p99_ms=round(percentile(latencies, .99), 1), max_ms=round(max(latencies), 1),
-        throughput_per_s=round(len(latencies) / wall, 1), errors=len(errors),
+        **latency_stats(latencies, wall), errors=len(errors),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -22,6 +23,17 @@ def percentile(values: list[float], q: float) -> float:
     """The nearest-rank ``q`` quantile (0..1) of ``values``."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def latency_stats(latencies_ms: list[float], wall_s: float) -> dict[str, float]:
+    """p50/p90/p99/max (ms, one decimal) and completed requests per second."""
+    return {
+        "p50_ms": round(statistics.median(latencies_ms), 1),
+        "p90_ms": round(percentile(latencies_ms, .9), 1),
+        "p99_ms": round(percentile(latencies_ms, .99), 1),
+        "max_ms": round(max(latencies_ms), 1),
+        "throughput_per_s": round(len(latencies_ms) / wall_s, 1),
+    }
 
 
 def start_serve(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageChops
 
-from bench.common import free_port, percentile, start_serve
+from bench.common import free_port, latency_stats, start_serve
 from router.db import Database
 from router.store import Store
 
@@ -120,9 +119,7 @@ async def run_phase(base: str, name: str, requests: int, concurrency: int,
     body = len(photo) if photo else 0
     return Phase(
         name=name, requests=requests, concurrency=concurrency, body_bytes=body,
-        p50_ms=round(statistics.median(latencies), 1), p90_ms=round(percentile(latencies, .9), 1),
-        p99_ms=round(percentile(latencies, .99), 1), max_ms=round(max(latencies), 1),
-        throughput_per_s=round(len(latencies) / wall, 1), errors=len(errors),
+        **latency_stats(latencies, wall), errors=len(errors),
     )
 
 

@@ -21,6 +21,18 @@ class RedisSetupError(Exception):
     """The private Redis cannot be started (not installed, socket path too long)."""
 
 
+def answers_ping(path: Path) -> bool:
+    """True when a Redis server replies to PING on the unix socket ``path``."""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(0.5)
+            s.connect(str(path))
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class PrivateRedis:
     socket: Path
@@ -67,14 +79,7 @@ class PrivateRedis:
 
     def answers(self) -> bool:
         """True when the server replies to PING on the socket."""
-        try:
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(0.5)
-                s.connect(str(self.socket))
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
+        return answers_ping(self.socket)
 
     def cleanup(self) -> None:
         """Remove the socket if the server could not (it was killed)."""

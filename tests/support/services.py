@@ -10,6 +10,8 @@ import time
 import uuid
 from pathlib import Path
 
+from hotline.redis_private import answers_ping
+
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
 
@@ -63,14 +65,7 @@ class RedisServer:
         wait_until(self._answers)
 
     def _answers(self) -> bool:
-        try:
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(0.5)
-                s.connect(str(self.socket))
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
+        return answers_ping(self.socket)
 
     def stop(self) -> None:
         if self.proc is not None:
