@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +23,7 @@ from router.migrate import upgrade
 from router.model import Channel, Intake, Kind, Ticket
 from router.store import Store
 from tests.integration.ivr.heard import digit_run, heard_prompt, speech_segments
+from tests.support.agi_process import agi_process
 from tests.support.asterisk import Asterisk, CallResult
 from tests.support.services import free_port, require_root, wait_until
 
@@ -62,14 +61,6 @@ def _speech(target: Path) -> None:
                    check=True)
 
 
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     require_root()
@@ -95,27 +86,17 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         "HOTLINE_AGI_PORT": str(agi_port),
     }
     log = base / "agi.log"
-    with open(log, "wb") as out:
-        gateway = subprocess.Popen(
-            [sys.executable, "-m", "hotline", "agi", "--transcribe", "batch"],
-            env=env, stdout=out, stderr=subprocess.STDOUT)
-    ast: Asterisk | None = None
     try:
-        wait_until(lambda: _listening(agi_port) or gateway.poll() is not None, timeout=60)
-        assert gateway.poll() is None, log.read_text()
-        ast = Asterisk(base / "ast", agi_port=agi_port, shared_dir=shared, prompts_dir=prompts)
-        ast.start()
-        yield Rig(ast, store, shared, prompts, base / "data" / "media",
-                  shared / "caller" / "speech", log)
+        with agi_process(env, agi_port, log, "batch"):
+            ast = Asterisk(base / "ast", agi_port=agi_port, shared_dir=shared,
+                           prompts_dir=prompts)
+            ast.start()
+            try:
+                yield Rig(ast, store, shared, prompts, base / "data" / "media",
+                          shared / "caller" / "speech", log)
+            finally:
+                ast.stop()
     finally:
-        if ast is not None:
-            ast.stop()
-        gateway.terminate()
-        try:
-            gateway.wait(30)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
-            gateway.wait()
         db.dispose()
 
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,19 +16,12 @@ from ivr.prompts.catalog import GENERATED
 from router.db import Database
 from router.migrate import upgrade
 from router.store import Store
+from tests.support.agi_process import agi_process, listening
 from tests.support.asterisk import Asterisk
 from tests.support.services import free_port, require_root, wait_until
 from tests.transcription.speech import words_pcm, write_wav
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk, pytest.mark.slow]
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -52,30 +42,18 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Asterisk
            "HOTLINE_RECORDINGS_DIR": str(shared / "recordings"),
            "HOTLINE_AGI_PORT": str(agi_port), "HOTLINE_AUDIOSOCKET_PORT": str(audiosocket_port)}
     env.pop("HOTLINE_VOSK_MODEL", None)
-    log = base / "agi.log"
-    with open(log, "wb") as out:
-        gateway = subprocess.Popen([sys.executable, "-m", "hotline", "agi",
-                                    "--transcribe", "live"],
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
-    ast: Asterisk | None = None
     try:
         # the AGI port opens after the model is loaded and the AudioSocket server listens
-        wait_until(lambda: _listening(agi_port) or gateway.poll() is not None, timeout=120)
-        assert gateway.poll() is None, log.read_text()
-        assert _listening(audiosocket_port)
-        ast = Asterisk(base / "ast", agi_port=agi_port, audiosocket_port=audiosocket_port,
-                       shared_dir=shared, prompts_dir=shared / "prompts")
-        ast.start()
-        yield ast, Store(db), shared / "caller" / "words"
+        with agi_process(env, agi_port, base / "agi.log", "live", timeout=120):
+            assert listening(audiosocket_port)
+            ast = Asterisk(base / "ast", agi_port=agi_port, audiosocket_port=audiosocket_port,
+                           shared_dir=shared, prompts_dir=shared / "prompts")
+            ast.start()
+            try:
+                yield ast, Store(db), shared / "caller" / "words"
+            finally:
+                ast.stop()
     finally:
-        if ast is not None:
-            ast.stop()
-        gateway.terminate()
-        try:
-            gateway.wait(30)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
-            gateway.wait()
         db.dispose()
 
 
