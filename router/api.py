@@ -2,68 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
-from starlette.concurrency import run_in_threadpool
-
-from router import apikeys, media
-from router.apikeys import ApiKey, Scope
-from router.events import TicketEvent, apply_event
-from router.feed import FeedNotifier, wait_for_tickets
-from router.httperrors import ApiError
-from router.model import (
-    Attachment,
-    Channel,
-    Citizen,
-    Intake,
-    Kind,
-    Location,
-    Ticket,
-    Transcript,
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
 )
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from router import media
+from router.apikeys import ApiKey, Scope
+from router.deps import MediaDirDep, NotifierDep, StoreDep, require
+from router.events import TicketEvent, apply_event
+from router.feed import wait_for_tickets
+from router.httperrors import ApiError, validation_details
+from router.model import Channel, Intake, IntakeBody, Printable, Ticket
 from router.status import IllegalTransition
-from router.store import Store, TicketNotFound
+from router.store import HistoryFull, Store, TicketNotFound
 
 MAX_WAIT = 30.0
 MAX_LIMIT = 500
+MAX_SEQ = 2**63 - 1
 
 api = APIRouter(prefix="/api/v1", tags=["back office"])
-
-
-def get_store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-def get_notifier(request: Request) -> FeedNotifier:
-    notifier: FeedNotifier = request.app.state.feed_notifier
-    return notifier
-
-
-def require(scope: Scope) -> Callable[..., object]:
-    async def check(request: Request, store: Annotated[Store, Depends(get_store)]) -> ApiKey:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        token = token or request.headers.get("x-api-key", "")
-        if not token:
-            raise ApiError(401, "an API key is required: 'Authorization: Bearer hk_...'")
-        key = await run_in_threadpool(apikeys.verify, store.db, token)
-        if key is None:
-            raise ApiError(401, "unknown or revoked API key")
-        if scope not in key.scopes:
-            raise ApiError(403, f"this API key lacks the '{scope.value}' scope")
-        return key
-
-    return check
-
-
-StoreDep = Annotated[Store, Depends(get_store)]
 
 
 class FeedPage(BaseModel):
@@ -71,20 +40,20 @@ class FeedPage(BaseModel):
     next: int = Field(description="pass as 'after' to get the following page")
 
 
-class IntakeIn(BaseModel):
+class IntakeIn(IntakeBody):
     """A request from another system (grid handhelds, 12345 transfers)."""
 
-    model_config = ConfigDict(extra="forbid")
-    channel_ref: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        description="the sender's own id for this request; a repeat returns the same ticket"
-    )
+    # the ticket's channel_ref is "<key id>:<this>", at most 200 characters
+    channel_ref: Annotated[str, StringConstraints(min_length=1, max_length=180), Printable] = (
+        Field(description="the sender's own id for this request; a repeat returns the same "
+                          "ticket"))
     received_at: AwareDatetime | None = None
-    citizen: Citizen = Field(default_factory=Citizen)
-    kind: Kind = Kind.unknown
-    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
-    transcript: Transcript | None = None
-    attachments: list[Attachment] = Field(default_factory=list, max_length=20)
-    location: Location | None = None
+
+    @model_validator(mode="after")
+    def _has_text(self) -> IntakeIn:
+        if not self.text.strip():
+            raise ValueError("'text' must say what the request is about")
+        return self
 
 
 class IntakeAck(BaseModel):
@@ -98,10 +67,10 @@ class IntakeAck(BaseModel):
          dependencies=[Depends(require(Scope.read))])
 async def feed(
     store: StoreDep,
-    notifier: Annotated[FeedNotifier, Depends(get_notifier)],
-    after: Annotated[int, Query(ge=0)] = 0,
+    notifier: NotifierDep,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT, allow_inf_nan=False)] = 0,
 ) -> FeedPage:
     """Every ticket whose last change has ``seq > after``, in ``seq`` order (long-poll: wait)."""
     tickets = await wait_for_tickets(store, notifier, after, limit, wait)
@@ -117,49 +86,85 @@ async def get_ticket(ticket_id: str, store: StoreDep) -> Ticket:
         raise ApiError(404, str(exc)) from None
 
 
+def _check_survivor(store: Store, ticket_ref: str, event: TicketEvent) -> None:
+    """A merge must point at another ticket that exists and is not merged itself."""
+    if event.merged_into is None:
+        return
+    try:
+        target = store.get(event.merged_into)
+        current = store.get(ticket_ref)
+    except TicketNotFound as exc:
+        raise ApiError(422, f"merged_into: {exc}") from None
+    if target.id == current.id:
+        raise ApiError(422, "a ticket cannot be merged into itself")
+    if target.merged_into is not None:
+        raise ApiError(422, f"ticket {target.number} is merged into another ticket itself; "
+                            "merge into the surviving ticket")
+
+
 @api.post("/tickets/{ticket_id}/events", response_model=Ticket,
           dependencies=[Depends(require(Scope.events))])
 async def post_event(ticket_id: str, event: TicketEvent, store: StoreDep) -> Ticket:
     """Report progress: a status change of the loop, a note, category/department/priority."""
 
-    def mutate(ticket: Ticket, seq: int, at: datetime) -> Ticket | None:
-        return apply_event(ticket, event, seq, at)
+    def apply() -> Ticket:
+        _check_survivor(store, ticket_id, event)
+        return store.change(ticket_id, lambda t, seq, at: apply_event(t, event, seq, at))
 
     try:
-        return await run_in_threadpool(store.change, ticket_id, mutate)
+        return await run_in_threadpool(apply)
     except TicketNotFound as exc:
         raise ApiError(404, str(exc)) from None
     except IllegalTransition as exc:
         raise ApiError(409, str(exc), "illegal_transition") from None
+    except HistoryFull as exc:
+        raise ApiError(409, str(exc), "history_full") from None
 
 
 @api.get("/media/{name}", dependencies=[Depends(require(Scope.read))],
          response_class=FileResponse)
-async def get_media(name: str, request: Request) -> FileResponse:
+async def get_media(name: str, media_dir: MediaDirDep) -> FileResponse:
     """An attachment kept by the gateway (recordings, photos), by its content address."""
-    media_dir: Path = request.app.state.media_dir
     path = media.resolve(media_dir, name)
     if path is None:
-        raise ApiError(404, f"no media file '{name}'")
-    content_type = next(
-        (ct for ct, ext in media.EXTENSIONS.items() if name.endswith("." + ext)),
-        "application/octet-stream",
-    )
-    return FileResponse(path, media_type=content_type)
+        raise ApiError(404, f"no media file '{name[:80]}'")
+    return FileResponse(path, media_type=media.content_type_of(name))
 
 
-@api.post("/intake", response_model=IntakeAck, status_code=201)
+_INTAKE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": IntakeIn.model_json_schema()}},
+    }
+}
+
+
+@api.post("/intake", response_model=IntakeAck, status_code=201, openapi_extra=_INTAKE_BODY)
 async def post_intake(
-    body: IntakeIn,
+    request: Request,
     store: StoreDep,
     response: Response,
     key: Annotated[ApiKey, Depends(require(Scope.intake))],
 ) -> IntakeAck:
-    """Generic JSON intake. Idempotent per API key name and ``channel_ref``: a repeat answers
-    200 with the same ticket instead of 201."""
+    """Generic JSON intake. Idempotent per API key and ``channel_ref``: a repeat answers 200
+    with the same ticket instead of 201. The key is checked before the body is read."""
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # the body limit refused it (413 already sent) or the client left
+        return Response(status_code=400)  # type: ignore[return-value]
+    try:
+        body = IntakeIn.model_validate_json(raw)
+    except ValidationError as exc:
+        details = validation_details(exc.errors())
+        if any(d["type"] == "json_invalid" for d in details):
+            raise ApiError(400, "the body is not valid JSON (UTF-8)", "invalid_json",
+                           details) from None
+        raise ApiError(422, "the request does not match the schema", "invalid",
+                       details) from None
     intake = Intake(
         channel=Channel.api,
-        channel_ref=f"{key.name}:{body.channel_ref}",
+        # the key's id is unique and has no ':' — names may repeat across revoked keys
+        channel_ref=f"{key.id}:{body.channel_ref}",
         received_at=body.received_at or datetime.now(UTC),
         **body.model_dump(exclude={"received_at", "channel_ref"}),
     )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from router.db import Database
 from router.tables import api_keys
@@ -33,9 +34,10 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def parse_scopes(text: str) -> frozenset[Scope]:
-    """``"intake,read"`` → scopes; an unknown name is a ValueError naming the valid ones."""
-    names = [s.strip() for s in text.replace(" ", ",").split(",") if s.strip()]
+def parse_scopes(*texts: str) -> frozenset[Scope]:
+    """``"intake,read"`` (one or more such texts, e.g. a repeated ``--scope``) → scopes; an
+    unknown name is a ValueError naming the valid ones."""
+    names = [s.strip() for text in texts for s in text.replace(" ", ",").split(",") if s.strip()]
     valid = ", ".join(s.value for s in Scope)
     if not names:
         raise ValueError(f"no scope given; choose from: {valid}")
@@ -46,20 +48,30 @@ def parse_scopes(text: str) -> frozenset[Scope]:
         raise ValueError(f"unknown scope {', '.join(bad)}; choose from: {valid}") from None
 
 
+class DuplicateName(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"an active API key is already named '{name}'; choose another name "
+                         "or revoke that key first")
+
+
 def create(db: Database, name: str, scopes: frozenset[Scope]) -> tuple[ApiKey, str]:
-    """Create a key; return it and the plaintext token (shown once, never stored)."""
+    """Create a key; return it and the plaintext token (shown once, never stored).
+    :class:`DuplicateName` when an active key has that name."""
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    with db.write() as conn:
-        conn.execute(
-            api_keys.insert().values(
-                id=key_id,
-                name=name,
-                hash=_hash(secret),
-                scopes=",".join(sorted(s.value for s in scopes)),
-                created_at=datetime.now(UTC),
+    try:
+        with db.write() as conn:
+            conn.execute(
+                api_keys.insert().values(
+                    id=key_id,
+                    name=name,
+                    hash=_hash(secret),
+                    scopes=",".join(sorted(s.value for s in scopes)),
+                    created_at=datetime.now(UTC),
+                )
             )
-        )
+    except IntegrityError:
+        raise DuplicateName(name) from None
     return ApiKey(key_id, name, scopes), f"hk_{key_id}_{secret}"
 
 

@@ -10,12 +10,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from router.tables import counters
 
-NUMBER_DIGITS = 4  # YYMMDD + 4 digits = 10 digits, readable over the phone
-MAX_DAILY = 10**NUMBER_DIGITS - 1
-
-
-class NumberSpaceExhausted(RuntimeError):
-    pass
+# YYMMDD + at least 4 digits: 10 digits on a normal day, readable over the phone; the 10,000th
+# ticket of a day simply gets 11 digits. The number never runs out.
+NUMBER_DIGITS = 4
 
 
 def _bump(conn: Connection, name: str) -> int:
@@ -47,10 +44,12 @@ def current_seq(conn: Connection) -> int:
     return int(value or 0)
 
 
-def next_number(conn: Connection, local_now: datetime) -> str:
-    """The next 10-digit ticket number for the local day of ``local_now``: YYMMDD + NNNN."""
-    day = local_now.strftime("%y%m%d")
-    n = _bump(conn, f"number:{day}")
-    if n > MAX_DAILY:
-        raise NumberSpaceExhausted(f"more than {MAX_DAILY} tickets on {day}")
+def format_number(day: str, n: int) -> str:
+    """``("261130", 7)`` → ``2611300007``; ``("261130", 12345)`` → ``26113012345``."""
     return f"{day}{n:0{NUMBER_DIGITS}d}"
+
+
+def next_number(conn: Connection, local_now: datetime) -> str:
+    """The next ticket number for the local day of ``local_now``: YYMMDD + NNNN(N…)."""
+    day = local_now.strftime("%y%m%d")
+    return format_number(day, _bump(conn, f"number:{day}"))

@@ -7,16 +7,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from router.model import Channel, Evaluation, HistoryEntry, Loop, Status, Ticket
+from router.model import Channel, Evaluation, HistoryEntry, Loop, Printable, Status, Ticket
 from router.status import check_transition
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100), Printable]
 
 
 class EvaluationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     score: int = Field(ge=1, le=5)
-    comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=2000), Printable] | None = None
     channel: Channel
 
 
@@ -26,19 +26,19 @@ class TicketEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     actor: Name = Field(description="who reports it, e.g. 'street:jdm' or 'dept:housing'")
-    event_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+    event_id: Name | None = Field(
         default=None, description="idempotency key: a repeat with the same id changes nothing"
     )
     status: Status | None = None
-    note: Annotated[str, StringConstraints(max_length=5000)] | None = None
-    category: Annotated[str, StringConstraints(max_length=100)] | None = None
-    department: Annotated[str, StringConstraints(max_length=100)] | None = None
+    note: Annotated[str, StringConstraints(max_length=5000), Printable] | None = None
+    category: Annotated[str, StringConstraints(max_length=100), Printable] | None = None
+    department: Annotated[str, StringConstraints(max_length=100), Printable] | None = None
     loop: Loop | None = None
     priority: int | None = Field(default=None, ge=1, le=5)
-    reason: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
+    reason: Annotated[str, StringConstraints(max_length=1000), Printable] | None = Field(
         default=None, description="required with status 'rejected'"
     )
-    merged_into: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+    merged_into: Annotated[str, StringConstraints(max_length=32), Printable] | None = Field(
         default=None, description="required with status 'merged': the ticket kept"
     )
     evaluation: EvaluationIn | None = Field(

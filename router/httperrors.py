@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 _CODES = {
     400: "bad_request",
@@ -20,18 +24,22 @@ _CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "too_many_requests",
+    500: "internal_error",
     503: "unavailable",
 }
 
 
 class ApiError(Exception):
+    """Raised by any route for a 4xx/5xx; answered as the JSON error shape."""
+
     def __init__(self, status: int, message: str, code: str | None = None,
-                 details: Any = None) -> None:
+                 details: Any = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code or _CODES.get(status, "error")
         self.message = message
         self.details = details
+        self.headers = headers
 
 
 def error_response(status: int, message: str, code: str | None = None,
@@ -42,16 +50,17 @@ def error_response(status: int, message: str, code: str | None = None,
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """pydantic's errors as JSON (location, message, type; never the rejected input)."""
     return [
         {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type")}
-        for e in exc.errors()
+        for e in errors
     ]
 
 
 async def _on_api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.message, exc.code, exc.details)
+    return error_response(exc.status, exc.message, exc.code, exc.details, exc.headers)
 
 
 async def _on_http(_: Request, exc: Exception) -> JSONResponse:
@@ -62,13 +71,19 @@ async def _on_http(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = _validation_details(exc)
+    details = validation_details(exc.errors())
     if any(d["type"] == "json_invalid" for d in details):
         return error_response(400, "the body is not valid JSON (UTF-8)", "invalid_json", details)
     return error_response(422, "the request does not match the schema", "invalid", details)
 
 
+async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    # Starlette logs the traceback after this; the caller gets the documented JSON shape
+    return error_response(500, "internal error; it has been logged")
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _on_unexpected)
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(RequestValidationError, _on_validation)

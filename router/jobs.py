@@ -1,29 +1,87 @@
-"""RQ jobs of the ticket room. Each is idempotent: running it twice changes nothing more."""
+"""Background jobs: declared by their function, described by :class:`Job`, run with one context.
+
+A job function takes the worker's context first and JSON values after it, and declares the
+queue it runs on::
+
+    @job(QueueName.dispatch)
+    def dispatch(ctx: JobContext, ticket_id: str) -> str: ...
+
+Producers never spell a job's name: ``Job.of(dispatch, ticket_id)`` derives the dotted path from
+the function (as rq does) and the queue from its declaration. The outbox row keeps path, queue
+and arguments; the relay puts them on RQ; the worker's job class (:mod:`router.worker`) calls
+``func(context, *args)`` with the one context object the worker built. Every job is idempotent:
+running it twice changes nothing more, so retries and re-sweeps are safe.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from router import runtime
-from router.model import HistoryEntry, Status, Ticket
+from router.queues import QueueName
 
+if TYPE_CHECKING:
+    from router.store import Store
 
-def _register(ticket: Ticket, seq: int, at: datetime) -> Ticket | None:
-    if ticket.status is not Status.received:
-        return None  # already registered (a repeat) or moved on
-    entry = HistoryEntry(
-        seq=seq, at=at, actor="router", status=Status.registered, from_status=ticket.status
-    )
-    return ticket.model_copy(
-        update={"status": Status.registered, "history": [*ticket.history, entry]}
-    )
+JsonArg = str | int | float | bool | None
+F = TypeVar("F", bound=Callable[..., Any])
+_QUEUE_ATTR = "__hotline_queue__"
 
 
-def dispatch(ticket_id: str) -> str:
-    """Step 2 of the loop: a received ticket becomes a registered case.
+class JobContext(Protocol):
+    """What every job gets from the worker that runs it (rooms extend it for their jobs)."""
 
-    Classification, location → grid and delivery to a destination plug in here later; for now
-    the case is registered with its number and stays for the back office to pick up.
-    """
-    ticket = runtime.store().change(ticket_id, _register)
-    return ticket.status.value
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def media_dir(self) -> Path: ...
+
+
+def job(queue: QueueName) -> Callable[[F], F]:
+    """Declare a job function and the queue it runs on."""
+
+    def mark(func: F) -> F:
+        setattr(func, _QUEUE_ATTR, queue)
+        return func
+
+    return mark
+
+
+def path_of(func: Callable[..., Any]) -> str:
+    """``module.function``: how RQ imports the function in the worker."""
+    if "<" in func.__qualname__ or "." in func.__qualname__:
+        raise ValueError(f"{func.__qualname__} is not a module-level function")
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def queue_of(func: Callable[..., Any]) -> QueueName:
+    queue = getattr(func, _QUEUE_ATTR, None)
+    if not isinstance(queue, QueueName):
+        raise ValueError(f"{path_of(func)} is not declared with @job(queue)")
+    return queue
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job to put on RQ once the transaction that wrote it commits (an outbox row)."""
+
+    queue: QueueName
+    path: str
+    args: tuple[JsonArg, ...]
+    delay: float = 0.0  # seconds after the commit before it may run
+
+    @classmethod
+    def of(cls, func: Callable[..., Any], *args: JsonArg, delay: float = 0.0) -> Job:
+        return cls(queue_of(func), path_of(func), tuple(args), delay)
+
+
+# ticket id → the jobs to write with a change of that ticket (the id of a new ticket is only
+# known inside the transaction that creates it)
+JobsFor = Callable[[str], Sequence[Job]]
+
+
+def no_jobs(_ticket_id: str) -> Sequence[Job]:
+    return ()

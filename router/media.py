@@ -34,6 +34,13 @@ def extension(content_type: str) -> str:
     return EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "bin")
 
 
+def content_type_of(name: str) -> str:
+    """The content type of a media name by its extension."""
+    extension_of = name.rsplit(".", 1)[-1]
+    return next((ct for ct, ext in EXTENSIONS.items() if ext == extension_of),
+                "application/octet-stream")
+
+
 def save_bytes(media_dir: Path, data: bytes, content_type: str) -> Attachment:
     digest = hashlib.sha256(data).hexdigest()
     name = f"{digest}.{extension(content_type)}"

@@ -5,9 +5,28 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 SCHEMA_VERSION: Literal[1] = 1
+# C0 control characters other than tab, LF and CR are never part of what a person wrote, and
+# PostgreSQL text columns refuse NUL.
+_CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
+
+
+def _printable(value: str) -> str:
+    if any(c in _CONTROL for c in value):
+        raise ValueError("control characters (such as NUL) are not allowed")
+    return value
+
+
+Printable = AfterValidator(_printable)
 
 
 class Channel(StrEnum):
@@ -50,42 +69,48 @@ class _Strict(BaseModel):
 
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
+ShortText = Annotated[str, StringConstraints(max_length=200), Printable]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=200), Printable]
+TEXT_LIMIT = 20_000
+LongText = Annotated[str, StringConstraints(max_length=TEXT_LIMIT), Printable]
+# The ticket number: YYMMDD (Asia/Shanghai) + the day's sequence, at least 4 digits wide. A
+# normal day gives 10 digits; the 10,000th ticket of a day gets 11, so numbering never runs out.
+NUMBER_PATTERN = r"^\d{10,16}$"
 
 
 class Citizen(_Strict):
     phone: E164 | None = Field(default=None, description="E.164, e.g. +8613800138000")
-    wechat_openid: Annotated[str, StringConstraints(max_length=128)] | None = None
+    wechat_openid: Annotated[str, StringConstraints(max_length=128), Printable] | None = None
     name: ShortText | None = None
     consent_to_contact: bool = False
 
 
 class Transcript(_Strict):
-    text: str
+    text: LongText
     confidence: float | None = Field(default=None, ge=0, le=1)
-    engine: str = "vosk"
-    model: str
+    engine: ShortText = "vosk"
+    model: ShortText
 
 
 class Attachment(_Strict):
-    url: Annotated[str, StringConstraints(max_length=2048)]
-    content_type: Annotated[str, StringConstraints(max_length=100)]
+    url: Annotated[str, StringConstraints(max_length=2048), Printable]
+    content_type: Annotated[str, StringConstraints(max_length=100), Printable]
     sha256: Sha256 | None = None
     size: int | None = Field(default=None, ge=0)
 
 
 class Location(_Strict):
-    address: Annotated[str, StringConstraints(max_length=500)] | None = None
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    grid: Annotated[str, StringConstraints(max_length=64)] | None = None
+    address: Annotated[str, StringConstraints(max_length=500), Printable] | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    grid: Annotated[str, StringConstraints(max_length=64), Printable] | None = None
     community: ShortText | None = None
     street: ShortText | None = None
 
 
 class Evaluation(_Strict):
     score: int = Field(ge=1, le=5)
-    comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=2000), Printable] | None = None
     channel: Channel
     at: AwareDatetime
 
@@ -100,21 +125,60 @@ class HistoryEntry(_Strict):
     event_id: str | None = None
 
 
-TEXT_LIMIT = 20_000
+class Decided(_Strict):
+    """How one routing field was decided, and how sure the router was."""
+
+    source: str = Field(description="grid_qr | point | gazetteer | operator | rule | model | "
+                                    "catalogue | phrase | department | repeat | escalation")
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    detail: str | None = Field(default=None, description="what decided it: the phrase, the "
+                                                         "place named, the rule")
 
 
-class Intake(_Strict):
-    """What a channel adapter hands to :func:`router.submit.submit`."""
+class Destination(_Strict):
+    """A desk the ticket is delivered to, and whether it acknowledged."""
 
-    channel: Channel
-    channel_ref: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    received_at: AwareDatetime
+    id: str = Field(description="street:<code> | district | dept:<code>")
+    status: Literal["pending", "delivered", "failed"]
+    at: AwareDatetime | None = None
+
+
+class Routing(_Strict):
+    """The router's decisions about a ticket (step 2–3 of the loop)."""
+
+    place: Decided | None = None
+    category: Decided | None = None
+    kind: Decided | None = None
+    loop: Decided | None = None
+    priority: Decided | None = None
+    needs: list[Literal["place", "category"]] = Field(
+        default_factory=list, description="what a person must decide before it is dispatched")
+    related: list[str] = Field(default_factory=list,
+                               description="ids of open tickets about the same matter")
+    respond_by: AwareDatetime | None = None
+    resolve_by: AwareDatetime | None = None
+    destinations: list[Destination] = Field(default_factory=list)
+
+
+class IntakeBody(_Strict):
+    """What a resident told us, whichever channel carried it."""
+
     citizen: Citizen = Field(default_factory=Citizen)
     kind: Kind = Kind.unknown
-    text: Annotated[str, StringConstraints(max_length=TEXT_LIMIT)] = ""
+    text: LongText = ""
     transcript: Transcript | None = None
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
     location: Location | None = None
+
+
+class Intake(IntakeBody):
+    """What a channel adapter hands to :meth:`router.store.Store.submit`."""
+
+    channel: Channel
+    channel_ref: Ref = Field(
+        description="the sender's own id for this request; a repeat returns the same ticket"
+    )
+    received_at: AwareDatetime
 
 
 class Ticket(_Strict):
@@ -122,7 +186,7 @@ class Ticket(_Strict):
 
     schema_version: Literal[1] = SCHEMA_VERSION
     id: str
-    number: Annotated[str, StringConstraints(pattern=r"^\d{10}$")]
+    number: Annotated[str, StringConstraints(pattern=NUMBER_PATTERN)]
     seq: int
     channel: Channel
     channel_ref: str
@@ -143,4 +207,4 @@ class Ticket(_Strict):
     evaluation: Evaluation | None = None
     merged_into: str | None = None
     reject_reason: str | None = None
-
+    routing: Routing | None = None

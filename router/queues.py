@@ -1,15 +1,41 @@
-"""RQ queues of the gateway: JSON-serialized jobs named by dotted path."""
+"""The RQ queues of the gateway: their names (the one place they are spelled), the retry policy
+of each, and the Redis connection. Jobs are JSON-serialized and named by dotted path."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from redis import Redis
-from rq import Queue
+from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
-DISPATCH = "dispatch"
-TRANSCRIBE = "transcribe"
-MEDIA = "media"
-ALL_QUEUES = (DISPATCH, TRANSCRIBE, MEDIA)
+
+class QueueName(StrEnum):
+    dispatch = "dispatch"  # register, classify, locate, route, deliver
+    transcribe = "transcribe"  # batch speech recognition (CPU heavy: its own workers)
+    media = "media"  # fetching attachments from providers
+    deliver = "deliver"  # sending tickets to their destinations (webhooks, Redis streams)
+
+
+ALL_QUEUES: tuple[QueueName, ...] = tuple(QueueName)
+
+# Seconds between the attempts of a job that failed; after the last one the job stays in the
+# queue's failed registry (``hotline jobs failed``) until ``hotline jobs retry``.
+RETRY_INTERVALS: dict[QueueName, tuple[int, ...]] = {
+    QueueName.dispatch: (5, 30, 120, 600, 1800),
+    QueueName.transcribe: (30, 300, 1800),
+    QueueName.media: (10, 60, 300, 1800, 3600),
+    # a delivery job drains one destination in order and schedules its own next attempt;
+    # these retries only cover a crash of the job itself
+    QueueName.deliver: (5, 30, 120),
+}
+JOB_TIMEOUT = 600  # seconds a job may run
+FAILED_TTL = 30 * 24 * 3600  # failed jobs are kept this long for inspection and retry
+
+
+def retry_policy(name: QueueName) -> Retry:
+    intervals = list(RETRY_INTERVALS[name])
+    return Retry(max=len(intervals), interval=intervals)
 
 
 def connect(url: str) -> Redis:
@@ -19,5 +45,5 @@ def connect(url: str) -> Redis:
     )
 
 
-def queue(name: str, connection: Redis) -> Queue:
-    return Queue(name, connection=connection, serializer=JSONSerializer)
+def queue(name: QueueName | str, connection: Redis) -> Queue:
+    return Queue(str(name), connection=connection, serializer=JSONSerializer)

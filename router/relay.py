@@ -1,49 +1,56 @@
 """The outbox relay: moves committed outbox rows onto RQ, exactly once, catching up by itself.
 
-A row is enqueued under job id ``outbox-<id>`` together with a marker key in one MULTI/EXEC,
+A row is enqueued under its random ``job_id`` together with a marker key in one MULTI/EXEC,
 watched, so two relays (or a relay that died between enqueue and marking the row) never put
 the same row on RQ twice. Rows written while Redis is away stay pending and go out when it
-returns.
+returns; a row whose ``run_at`` lies ahead waits for it. Every job gets its queue's retry
+policy (:func:`router.queues.retry_policy`); a job that failed every attempt stays in the
+queue's failed registry for ``hotline jobs``. The relay also runs the periodic sweep of tickets
+that got stuck (:mod:`router.sweep`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from router.db import Database
-from router.queues import queue
+from router.queues import FAILED_TTL, JOB_TIMEOUT, QueueName, queue, retry_policy
+from router.sweep import SWEEP_INTERVAL, sweep_stuck
 from router.tables import outbox
 
 log = logging.getLogger(__name__)
 
 MARKER_TTL = 14 * 24 * 3600
-JOB_TIMEOUT = 600
 
 
-def _marker(row_id: int) -> str:
-    return f"hotline:outbox:{row_id}"
+def _marker(job_id: str) -> str:
+    return f"hotline:outbox:{job_id}"
 
 
-def relay_once(db: Database, redis: Redis, batch: int = 200) -> int:
-    """Enqueue up to ``batch`` pending rows; return how many rows were settled."""
+def relay_once(db: Database, redis: Redis, batch: int = 200,
+               now: datetime | None = None) -> int:
+    """Enqueue up to ``batch`` due rows; return how many rows were settled."""
+    due = now or datetime.now(UTC)
     with db.read() as conn:
         rows = conn.execute(
-            select(outbox.c.id, outbox.c.queue, outbox.c.job, outbox.c.args)
-            .where(outbox.c.enqueued_at.is_(None))
+            select(outbox.c.id, outbox.c.job_id, outbox.c.queue, outbox.c.job, outbox.c.args)
+            .where(outbox.c.enqueued_at.is_(None), outbox.c.run_at <= due)
             .order_by(outbox.c.id)
             .limit(batch)
         ).all()
     settled: list[int] = []
     for row in rows:
-        marker = _marker(row.id)
+        marker = _marker(row.job_id)
         with redis.pipeline() as pipe:
             try:
                 pipe.watch(marker)  # type: ignore[no-untyped-call]
@@ -53,8 +60,10 @@ def relay_once(db: Database, redis: Redis, batch: int = 200) -> int:
                     queue(row.queue, redis).enqueue_call(
                         row.job,
                         args=tuple(row.args),
-                        job_id=f"outbox-{row.id}",
+                        job_id=row.job_id,
                         timeout=JOB_TIMEOUT,
+                        failure_ttl=FAILED_TTL,
+                        retry=retry_policy(QueueName(row.queue)),
                         pipeline=pipe,
                     )
                     pipe.execute()
@@ -73,13 +82,31 @@ def relay_once(db: Database, redis: Redis, batch: int = 200) -> int:
 
 def pending_count(db: Database) -> int:
     with db.read() as conn:
-        return len(conn.execute(select(outbox.c.id).where(outbox.c.enqueued_at.is_(None))).all())
+        count = conn.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.enqueued_at.is_(None))
+        ).scalar_one()
+    return int(count)
 
 
-def run_relay(db: Database, redis: Redis, stop: threading.Event, interval: float = 0.2) -> None:
-    """Relay until ``stop`` is set; survive Redis outages with a capped backoff."""
+Periodic = Callable[[datetime], object]
+
+
+def run_relay(db: Database, redis: Redis, stop: threading.Event, interval: float = 0.2,
+              sweep_interval: float = SWEEP_INTERVAL, periodic: Sequence[Periodic] = ()) -> None:
+    """Relay until ``stop`` is set; survive Redis outages with a capped backoff; every
+    ``sweep_interval`` seconds sweep for stuck tickets and run the ``periodic`` checks
+    (escalation of overdue tickets, overdue deliveries), each given the clock."""
     backoff = interval
+    next_sweep = time.monotonic() + sweep_interval
+    checks: list[Periodic] = [lambda now: sweep_stuck(db, now), *periodic]
     while not stop.is_set():
+        if time.monotonic() >= next_sweep:
+            next_sweep = time.monotonic() + sweep_interval
+            for check in checks:
+                try:
+                    check(datetime.now(UTC))
+                except Exception:  # the relay goes on; the next sweep tries again
+                    log.exception("periodic check %s failed", getattr(check, "__name__", check))
         try:
             moved = relay_once(db, redis)
             backoff = interval

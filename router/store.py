@@ -1,7 +1,19 @@
-"""The ticket store: submit, read, change. One transaction per operation, seq on every change."""
+"""The ticket store: submit, read, change. One transaction per operation, seq on every change.
+
+Invariants:
+
+* a ticket exists exactly once per ``(channel, channel_ref)`` (unique constraint): a repeated
+  submit returns the ticket that exists and writes nothing;
+* every committed change has a ``seq`` greater than every earlier commit (the seq counter row
+  is locked until commit), so the back-office feed can page by ``seq > after``;
+* the outbox rows a change asks for commit with it, or not at all;
+* a ticket's history holds at most :data:`MAX_HISTORY` entries, so no sender can grow a
+  ticket without bound.
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,27 +21,24 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import ColumnElement, Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
-from router.counters import next_number, next_seq
+from router import outbox
+from router.counters import current_seq, next_number, next_seq
 from router.db import Database
-from router.model import HistoryEntry, Intake, Status, Ticket
-from router.tables import outbox, tickets
+from router.jobs import Job, JobsFor, no_jobs
+from router.model import Channel, HistoryEntry, Intake, Status, Ticket
+from router.tables import tickets
 
-DISPATCH_JOB = "router.jobs.dispatch"
+MAX_HISTORY = 1000
+_NUMBER = re.compile(r"\d{10,16}")
+_ID = re.compile(r"[0-9a-f]{32}")
 
 # mutate(current, seq, at) -> the changed ticket, or None when there is nothing to change
-Mutation = Callable[["Ticket", int, datetime], "Ticket | None"]
-
-
-@dataclass(frozen=True)
-class Job:
-    """A job to put on RQ once the transaction that wrote it commits (outbox row)."""
-
-    queue: str
-    func: str
-    args: tuple[Any, ...]
+Mutation = Callable[[Ticket, int, datetime], "Ticket | None"]
+# also(conn, changed ticket, at): more rows written in the same transaction as the change
+Also = Callable[[Connection, Ticket, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -46,44 +55,66 @@ class _NoChange(Exception):
 
 
 class TicketNotFound(LookupError):
-    def __init__(self, ticket_id: str) -> None:
-        super().__init__(f"no ticket with id or number '{ticket_id}'")
-        self.ticket_id = ticket_id
+    def __init__(self, ticket_ref: str) -> None:
+        super().__init__(f"no ticket with id or number '{ticket_ref[:40]}'")
+        self.ticket_ref = ticket_ref
+
+
+class HistoryFull(ValueError):
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(f"ticket {ticket.number} has {MAX_HISTORY} history entries; "
+                         "no more changes are recorded on it")
+
+
+def _by_ref(ticket_ref: str) -> ColumnElement[bool]:
+    """The WHERE clause for a ticket id (32 hex) or number (10–16 digits); TicketNotFound
+    for anything else, without asking the database."""
+    if _NUMBER.fullmatch(ticket_ref):
+        return tickets.c.number == ticket_ref
+    if _ID.fullmatch(ticket_ref):
+        return tickets.c.id == ticket_ref
+    raise TicketNotFound(ticket_ref)
+
+
+# Channels whose sender identity the provider proved: the SMS sender and the caller id are
+# what the network says, a WeChat openid is what WeChat signed. A phone number typed into the
+# web form or sent by another system is kept on the ticket but never threads messages.
+_PROVEN_PHONE = frozenset({Channel.sms, Channel.voice})
 
 
 def citizen_key(intake: Intake) -> str | None:
-    """Who wrote: the key used to find a resident's recent tickets (phone, else openid)."""
-    if intake.citizen.phone:
+    """Who wrote, as proven by the channel: the key of a resident's recent tickets."""
+    if intake.channel in _PROVEN_PHONE and intake.citizen.phone:
         return f"phone:{intake.citizen.phone}"
-    if intake.citizen.wechat_openid:
+    if intake.channel is Channel.wechat and intake.citizen.wechat_openid:
         return f"wechat:{intake.citizen.wechat_openid}"
     return None
+
+
+def _dispatch() -> Callable[..., object]:
+    """The dispatch job every new ticket gets (imported here: it imports the store)."""
+    from router.dispatch import dispatch
+
+    return dispatch
 
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def _enqueue(conn: Connection, ticket_id: str, jobs: list[Job], at: datetime) -> None:
-    for job in jobs:
-        conn.execute(
-            outbox.insert().values(
-                ticket_id=ticket_id,
-                queue=job.queue,
-                job=job.func,
-                args=list(job.args),
-                created_at=at,
-                attempts=0,
-            )
-        )
-
-
 def _row_values(ticket: Ticket) -> dict[str, Any]:
+    location, routing = ticket.location, ticket.routing
     return {
         "seq": ticket.seq,
         "status": ticket.status.value,
         "updated_at": ticket.updated_at,
         "doc": ticket.model_dump(mode="json"),
+        "category": ticket.category,
+        "street": location.street if location else None,
+        "grid": location.grid if location else None,
+        "loop": ticket.loop.value if ticket.loop else None,
+        "respond_by": routing.respond_by if routing else None,
+        "resolve_by": routing.resolve_by if routing else None,
     }
 
 
@@ -93,19 +124,20 @@ class Store:
     def __init__(self, db: Database, *, timezone: str = "Asia/Shanghai") -> None:
         self.db = db
         self.tz = ZoneInfo(timezone)
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[int], None]] = []
 
-    def on_change(self, listener: Callable[[], None]) -> None:
-        """Call ``listener()`` after every commit of this process (wakes long-polls)."""
+    def on_change(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(seq)`` after every commit of this process (wakes long-polls)."""
         self._listeners.append(listener)
 
-    def _changed(self) -> None:
+    def _changed(self, seq: int) -> None:
         for listener in self._listeners:
-            listener()
+            listener(seq)
 
     # -- intake ---------------------------------------------------------------------------
-    def submit(self, intake: Intake, *, extra_jobs: tuple[Job, ...] = ()) -> SubmitResult:
-        """Persist an intake as a ``received`` ticket plus its outbox jobs, exactly once.
+    def submit(self, intake: Intake, *, jobs: JobsFor = no_jobs) -> SubmitResult:
+        """Persist an intake as a ``received`` ticket, its dispatch job and ``jobs(id)``,
+        exactly once.
 
         Idempotent on ``(channel, channel_ref)`` by the unique constraint: a repeat (a webhook
         retry, a duplicate POST) returns the ticket that exists and writes nothing.
@@ -115,16 +147,16 @@ class Store:
             return SubmitResult(existing, created=False)
         try:
             with self.db.write() as conn:
-                ticket = self._insert(conn, intake, extra_jobs)
+                ticket = self._insert(conn, intake, jobs)
         except IntegrityError:
             existing = self.find_by_ref(intake.channel.value, intake.channel_ref)
             if existing is None:
                 raise
             return SubmitResult(existing, created=False)
-        self._changed()
+        self._changed(ticket.seq)
         return SubmitResult(ticket, created=True)
 
-    def _insert(self, conn: Connection, intake: Intake, extra_jobs: tuple[Job, ...]) -> Ticket:
+    def _insert(self, conn: Connection, intake: Intake, jobs: JobsFor) -> Ticket:
         seq = next_seq(conn)
         at = now_utc()
         ticket_id = uuid.uuid4().hex
@@ -159,8 +191,7 @@ class Store:
                 **_row_values(ticket),
             )
         )
-        jobs = [Job("dispatch", DISPATCH_JOB, (ticket_id,)), *extra_jobs]
-        _enqueue(conn, ticket_id, jobs, at)
+        outbox.write(conn, ticket_id, [Job.of(_dispatch(), ticket_id), *jobs(ticket_id)], at)
         return ticket
 
     # -- reads ----------------------------------------------------------------------------
@@ -173,13 +204,13 @@ class Store:
             ).scalar()
         return None if doc is None else Ticket.model_validate(doc)
 
-    def get(self, ticket_id: str) -> Ticket:
-        """A ticket by id (32 hex) or by its 10-digit number."""
-        column = tickets.c.number if len(ticket_id) == 10 else tickets.c.id
+    def get(self, ticket_ref: str) -> Ticket:
+        """A ticket by id (32 hex) or by its number."""
+        where = _by_ref(ticket_ref)
         with self.db.read() as conn:
-            doc = conn.execute(select(tickets.c.doc).where(column == ticket_id)).scalar()
+            doc = conn.execute(select(tickets.c.doc).where(where)).scalar()
         if doc is None:
-            raise TicketNotFound(ticket_id)
+            raise TicketNotFound(ticket_ref)
         return Ticket.model_validate(doc)
 
     def latest_for_citizen(self, key: str) -> Ticket | None:
@@ -203,32 +234,44 @@ class Store:
             ).scalars()
             return [Ticket.model_validate(d) for d in docs]
 
+    def current_seq(self) -> int:
+        """The seq of the newest committed change (0 for an empty store)."""
+        with self.db.read() as conn:
+            return current_seq(conn)
+
     # -- changes --------------------------------------------------------------------------
-    def change(self, ticket_id: str, mutate: Mutation, *, jobs: tuple[Job, ...] = ()) -> Ticket:
+    def change(self, ticket_ref: str, mutate: Mutation, *, jobs: JobsFor = no_jobs,
+               also: Also | None = None) -> Ticket:
         """Apply ``mutate(ticket, seq, at) -> Ticket | None`` under the write lock.
 
         ``mutate`` returning None means "nothing to change" (an idempotent repeat): no seq is
-        used and the current ticket is returned. Any exception rolls everything back.
+        used, no job is written and the current ticket is returned. ``also`` writes more rows
+        with the change (deliveries). Any exception rolls everything back; :class:`HistoryFull`
+        when the change would pass :data:`MAX_HISTORY`.
         """
+        where = _by_ref(ticket_ref)
         try:
             with self.db.write() as conn:
                 seq = next_seq(conn)
-                column = tickets.c.number if len(ticket_id) == 10 else tickets.c.id
-                doc = conn.execute(select(tickets.c.doc).where(column == ticket_id)).scalar()
+                doc = conn.execute(select(tickets.c.doc).where(where)).scalar()
                 if doc is None:
-                    raise TicketNotFound(ticket_id)
+                    raise TicketNotFound(ticket_ref)
                 current = Ticket.model_validate(doc)
                 at = now_utc()
                 changed = mutate(current, seq, at)
                 if changed is None:
                     raise _NoChange(current)
-                ticket = Ticket.model_validate(changed.model_dump())
-                ticket = ticket.model_copy(update={"seq": seq, "updated_at": at})
+                if len(changed.history) > MAX_HISTORY:
+                    raise HistoryFull(current)
+                ticket = Ticket.model_validate(
+                    {**changed.model_dump(), "seq": seq, "updated_at": at})
                 conn.execute(
                     update(tickets).where(tickets.c.id == current.id).values(**_row_values(ticket))
                 )
-                _enqueue(conn, current.id, list(jobs), at)
+                if also is not None:
+                    also(conn, ticket, at)
+                outbox.write(conn, current.id, jobs(current.id), at)
         except _NoChange as unchanged:
             return unchanged.ticket
-        self._changed()
+        self._changed(ticket.seq)
         return ticket

@@ -21,7 +21,7 @@ from router.store import Store
 @pytest.fixture
 def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(env="development", data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
-    app = create_app(settings, store=store, migrate=False)
+    app = create_app(settings, store=store, redis_url="")
     with TestClient(app) as c:
         yield c
 
@@ -103,7 +103,8 @@ def test_intake_then_feed_then_get(client: TestClient, full: dict[str, str]) -> 
     page = client.get("/api/v1/tickets?after=0&limit=10", headers=full).json()
     [t] = page["tickets"]
     assert t["id"] == a["id"] and page["next"] == t["seq"]
-    assert t["channel"] == "api" and t["channel_ref"] == "test:h-1"
+    key_id = full["Authorization"].split("_")[1]
+    assert t["channel"] == "api" and t["channel_ref"] == f"{key_id}:h-1"
     assert t["citizen"]["phone"] == "+8613800138000"
     assert t["location"]["grid"] == "DC-0101"
     assert t["schema_version"] == 1
@@ -147,7 +148,8 @@ def test_long_poll_returns_when_a_ticket_arrives(client: TestClient,
     submit(client, full)
     poller.join(25)
     assert not poller.is_alive()
-    assert [t["channel_ref"] for t in result["r"].json()["tickets"]] == ["test:h-1"]
+    key_id = full["Authorization"].split("_")[1]
+    assert [t["channel_ref"] for t in result["r"].json()["tickets"]] == [f"{key_id}:h-1"]
 
 
 def test_long_poll_times_out_empty(client: TestClient, full: dict[str, str]) -> None:
@@ -277,3 +279,102 @@ def test_health_and_docs(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/v1/tickets", "/api/v1/intake", "/api/v1/tickets/{ticket_id}/events"} <= set(
         paths)
+
+
+# -- defects found from outside (issue 9) -------------------------------------------------
+
+def test_a_key_is_checked_before_the_body_is_read(client: TestClient) -> None:
+    r = client.post("/api/v1/intake", content=b'{"channel_ref": ',
+                    headers={"Content-Type": "application/json"})
+    assert error(r, 401)["code"] == "unauthorized"
+
+
+def test_nul_and_control_characters_are_422_not_500(client: TestClient,
+                                                    full: dict[str, str]) -> None:
+    for bad in ({"channel_ref": "a\x00b"}, {"text": "井盖\x00丢失"},
+                {"citizen": {"name": "王\x07"}}, {"location": {"address": "东四\x00"}}):
+        error(client.post("/api/v1/intake", json={**BODY, **bad}, headers=full), 422)
+    tid = submit(client, full)["id"]
+    error(event(client, full, tid, note="x\x00"), 422)
+    assert len(feed_ids(client, full)) == 1
+
+
+def test_a_cursor_beyond_64_bits_is_422(client: TestClient, full: dict[str, str]) -> None:
+    error(client.get(f"/api/v1/tickets?after={2**63}", headers=full), 422)
+    error(client.get(f"/api/v1/tickets?after={10**400}", headers=full), 422)
+    assert client.get(f"/api/v1/tickets?after={2**63 - 1}", headers=full).status_code == 200
+
+
+def test_two_keys_never_share_tickets(client: TestClient, store: Store) -> None:
+    """Idempotency is keyed by the key's unique id, and active names are unique."""
+    one = token(store, Scope.intake, Scope.read, name="grid-handheld")
+    with pytest.raises(apikeys.DuplicateName):
+        apikeys.create(store.db, "grid-handheld", frozenset({Scope.intake}))
+    other = token(store, Scope.intake, name="city-12345")
+    a, b = submit(client, one), submit(client, other)
+    assert a["created"] and b["created"] and a["id"] != b["id"]
+    assert submit(client, one)["id"] == a["id"]
+
+
+def test_a_revoked_keys_name_can_be_used_again(store: Store) -> None:
+    key, _ = apikeys.create(store.db, "street-dongsi", frozenset({Scope.read}))
+    assert apikeys.revoke(store.db, key.id)
+    again, _ = apikeys.create(store.db, "street-dongsi", frozenset({Scope.read}))
+    assert again.id != key.id
+
+
+def test_a_ticket_cannot_be_merged_into_itself(client: TestClient,
+                                              full: dict[str, str]) -> None:
+    first = submit(client, full, channel_ref="m-1")
+    second = submit(client, full, channel_ref="m-2")
+    for target in (first["id"], first["number"]):
+        e = error(event(client, full, first["id"], status="merged", merged_into=target), 422)
+        assert "itself" in e["message"]
+    error(event(client, full, first["id"], status="merged", merged_into="f" * 32), 422)
+    merged = event(client, full, second["id"], status="merged", merged_into=first["id"])
+    assert merged.status_code == 200, merged.text
+    third = submit(client, full, channel_ref="m-3")
+    e = error(event(client, full, third["id"], status="merged", merged_into=second["id"]), 422)
+    assert "surviving" in e["message"]
+
+
+def test_history_cannot_grow_without_bound(client: TestClient, full: dict[str, str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("router.store.MAX_HISTORY", 4)
+    tid = submit(client, full)["id"]
+    for i in range(3):
+        assert event(client, full, tid, note=f"n{i}").status_code == 200
+    e = error(event(client, full, tid, note="one too many"), 409)
+    assert e["code"] == "history_full"
+    assert len(client.get(f"/api/v1/tickets/{tid}", headers=full).json()["history"]) == 4
+
+
+def test_an_api_key_over_its_rate_limit_gets_429(store: Store, tmp_path: Path) -> None:
+    settings = Settings(env="development", data_dir=tmp_path, rate_limit_api="3/minute",
+                        _env_file=None)  # type: ignore[call-arg]
+    headers = token(store, Scope.read)
+    other = token(store, Scope.read, name="other")
+    with TestClient(create_app(settings, store=store, redis_url="")) as c:
+        codes = [c.get("/api/v1/tickets", headers=headers).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        r = c.get("/api/v1/tickets", headers=headers)
+        assert error(r, 429)["code"] == "too_many_requests"
+        assert r.headers["retry-after"] == "60"
+        assert c.get("/api/v1/tickets", headers=other).status_code == 200
+
+
+def test_unexpected_errors_are_a_json_500(store: Store, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(env="development", data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+    headers = token(store, Scope.read)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store, "get", broken)
+    with TestClient(create_app(settings, store=store, redis_url=""),
+                    raise_server_exceptions=False) as c:
+        r = c.get("/api/v1/tickets/" + "a" * 32, headers=headers)
+    assert r.status_code == 500
+    assert r.json() == {"error": {"code": "internal_error",
+                                  "message": "internal error; it has been logged"}}

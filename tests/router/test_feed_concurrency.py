@@ -9,18 +9,18 @@ most once, in strictly increasing seq, ending at the ticket's final state.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 
-from router.model import Channel, Citizen, Intake, Kind, Ticket
+from router.model import Channel, Intake, Ticket
 from router.store import Store
+from tests.support.intakes import intake
 
 WRITERS = 6
 PER_WRITER = 25
 
 
 def _intake(ref: str) -> Intake:
-    return Intake(channel=Channel.api, channel_ref=ref, received_at=datetime.now(UTC),
-                  citizen=Citizen(), kind=Kind.help, text=f"请求 {ref}")
+    return intake(ref, f"请求 {ref}", channel=Channel.api)
 
 
 def _touch(t: Ticket, seq: int, at: datetime) -> Ticket:

@@ -20,4 +20,4 @@ def test_migrations_match_the_tables(database_url: str) -> None:
         tables = set(inspect(conn).get_table_names())
     db.dispose()
     assert diff == []
-    assert {"tickets", "counters", "outbox", "api_keys", "channel_state"} <= tables
+    assert {"tickets", "counters", "outbox", "api_keys", "channel_state", "deliveries"} <= tables

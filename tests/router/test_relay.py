@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from redis import Redis
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
+from sqlalchemy import select
 
-from router import runtime
-from router.jobs import dispatch
-from router.model import Channel, Intake, Kind, Status
-from router.queues import DISPATCH, connect, queue
+from hotline.worker import WorkerContext
+from router.dispatch import dispatch
+from router.jobs import Job
+from router.model import Status
+from router.queues import QueueName, connect, queue
 from router.relay import pending_count, relay_once, run_relay
 from router.store import Store
+from router.tables import outbox
+from router.worker import ContextWorker
+from tests.support.intakes import intake as _intake
 from tests.support.services import RedisServer, wait_until
 
-
-def _intake(ref: str) -> Intake:
-    return Intake(channel=Channel.sms, channel_ref=ref, received_at=datetime.now(UTC),
-                  kind=Kind.help, text="路灯不亮")
+DISPATCH = QueueName.dispatch
 
 
 def queued_job_ids(redis: Redis) -> list[str]:
@@ -39,7 +38,8 @@ def test_relay_enqueues_each_row_once(sqlite_store: Store, redis_server: RedisSe
     assert len(ids) == 5 and len(set(ids)) == 5
     jobs = [queue(DISPATCH, redis).fetch_job(i) for i in ids]
     assert sorted(j.args[0] for j in jobs if j) == sorted(t.id for t in tickets)
-    assert all(j.func_name == "router.jobs.dispatch" for j in jobs if j)
+    assert all(j.func_name == "router.dispatch.dispatch" for j in jobs if j)
+    assert all(j.retries_left == 5 for j in jobs if j)  # the dispatch queue's retry policy
 
 
 def test_a_row_enqueued_but_not_marked_is_not_enqueued_again(
@@ -105,22 +105,47 @@ def test_redis_down_mid_run_every_ticket_reaches_rq_exactly_once(
     server.stop()
 
 
-def test_worker_runs_dispatch_and_the_job_is_idempotent(
-    store: Store, redis_server: RedisServer
+def test_worker_runs_dispatch_with_its_context_and_the_job_is_idempotent(
+    store: Store, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     redis = connect(redis_server.url)
     t = store.submit(_intake("w1")).ticket
     relay_once(store.db, redis)
-    runtime.install(store)
-    worker = SimpleWorker([DISPATCH], connection=redis, serializer=JSONSerializer)
+    context = WorkerContext(store=store, media_dir=tmp_path)
+    worker = ContextWorker([DISPATCH], connection=redis, context=context)
     assert worker.work(burst=True)
     registered = store.get(t.id)
     assert registered.status is Status.registered
     assert registered.history[-1].from_status is Status.received
-    assert dispatch(t.id) == "registered"  # a second run changes nothing
+    assert dispatch(context, t.id) == "registered"  # a second run changes nothing
     assert store.get(t.id) == registered
 
 
-@pytest.fixture(autouse=True)
-def _reset_runtime() -> None:
-    runtime._store = None
+def test_a_row_due_later_waits_for_its_time(sqlite_store: Store,
+                                            redis_server: RedisServer) -> None:
+    redis = connect(redis_server.url)
+    t = sqlite_store.submit(_intake("later")).ticket
+    relay_once(sqlite_store.db, redis)
+    sqlite_store.change(t.id, lambda ticket, _s, _a: ticket.model_copy(update={"text": "x"}),
+                        jobs=lambda tid: [Job.of(dispatch, tid, delay=60)])
+    assert relay_once(sqlite_store.db, redis) == 0
+    later = datetime.now(UTC) + timedelta(seconds=61)
+    assert relay_once(sqlite_store.db, redis, now=later) == 1
+
+
+def test_markers_are_random_job_ids_so_a_restored_database_is_not_skipped(
+    sqlite_store: Store, redis_server: RedisServer
+) -> None:
+    """A database restored from a backup reuses row ids while Redis keeps its markers: the
+    new rows must still go out, so markers name a random job id, not the row id."""
+    redis = connect(redis_server.url)
+    sqlite_store.submit(_intake("before-restore"))
+    relay_once(sqlite_store.db, redis)
+    with sqlite_store.db.write() as conn:  # the "restore": the row is gone, ids start again
+        conn.execute(outbox.delete())  # SQLite reuses the ids of deleted rows
+    sqlite_store.submit(_intake("after-restore"))
+    with sqlite_store.db.read() as conn:
+        [row] = conn.execute(select(outbox.c.id, outbox.c.job_id)).all()
+    assert row.id == 1
+    assert relay_once(sqlite_store.db, redis) == 1
+    assert row.job_id in queued_job_ids(redis)
