@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from channels.http import TwilioConfig
+from channels.twilio_sms.config import TwilioConfig
 from channels.twilio_sms.verify import PATH, sign, signed_url
 
 SERVICE_NUMBER = "+861065529601"

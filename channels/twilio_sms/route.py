@@ -1,4 +1,4 @@
-"""``POST /channels/twilio/sms``: thin FastAPI glue around verify → parse → threading → TwiML."""
+"""``POST /channels/twilio/sms``: thin FastAPI glue around verify → parse → service → TwiML."""
 
 from __future__ import annotations
 
@@ -7,33 +7,17 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
-from channels.http import TwilioConfig
-from channels.media_jobs import FETCH_JOB, MEDIA_QUEUE
-from channels.threading import Outcome, handle
-from channels.twilio_sms import parse, reply, verify
-from router.api import get_store
+from channels.texts import texts
+from channels.twilio_sms import parse, reply, service, verify
+from channels.twilio_sms.config import TwilioConfig
+from router.deps import LimiterDep, StoreDep
 from router.httperrors import ApiError
 from router.masking import mask_phone
-from router.model import Intake
-from router.store import Job
 
 log = logging.getLogger(__name__)
 TWIML = "application/xml"
-
-
-class MediaJobs:
-    """One ``media`` job per MMS attachment, aimed at the ticket the message lands on."""
-
-    def __init__(self, intake: Intake) -> None:
-        self.intake = intake
-
-    def __call__(self, ticket_id: str | None) -> tuple[Job, ...]:
-        return tuple(
-            Job(MEDIA_QUEUE, FETCH_JOB,
-                (self.intake.channel_ref, a.url, a.content_type, ticket_id or ""))
-            for a in self.intake.attachments
-        )
 
 
 def _check_configured(config: TwilioConfig) -> tuple[str, str]:
@@ -46,15 +30,22 @@ def _check_configured(config: TwilioConfig) -> tuple[str, str]:
     return config.auth_token, config.public_url
 
 
+def _answer(text: str) -> Response:
+    return Response(reply.twiml(text), media_type=TWIML)
+
+
 def build_router(config: TwilioConfig) -> APIRouter:
     router = APIRouter(tags=["channels"])
 
     @router.post(verify.PATH, response_class=Response,
                  responses={200: {"content": {TWIML: {}}, "description": "TwiML reply"}})
-    async def twilio_sms(request: Request) -> Response:
+    async def twilio_sms(request: Request, store: StoreDep, limiter: LimiterDep) -> Response:
         """Twilio's incoming-message webhook (SMS and MMS)."""
         auth_token, public_url = _check_configured(config)
-        form = await request.form()
+        try:
+            form = await request.form()
+        except ClientDisconnect:  # the body limit refused it (413 sent) or the client left
+            return Response(status_code=400)
         params = {k: v for k, v in form.items() if isinstance(v, str)}
         url = verify.signed_url(public_url, verify.PATH, request.url.query)
         signature = request.headers.get("x-twilio-signature", "")
@@ -67,13 +58,15 @@ def build_router(config: TwilioConfig) -> APIRouter:
         except parse.BadMessage as exc:
             raise ApiError(400, str(exc)) from None
         if not message.body and not message.media:
-            return Response(reply.twiml(reply.EMPTY), media_type=TWIML)
-        intake = parse.to_intake(message, datetime.now(UTC))
-        store = get_store(request)
-        outcome: Outcome = await run_in_threadpool(handle, store, intake, MediaJobs(intake))
-        log.info("sms %s from %s → ticket %s (%s%s)", message.sid, mask_phone(message.from_),
-                 outcome.ticket.number, outcome.action.value,
-                 ", repeat" if outcome.repeat else "")
-        return Response(reply.twiml(reply.acknowledgement(outcome)), media_type=TWIML)
+            return _answer(texts().sms.empty)
+        sender = message.from_ or params.get("From", "")
+        # a provider's retry of a message already filed is answered, never counted
+        filed = await run_in_threadpool(store.find_by_ref, "sms", message.sid)
+        if filed is None and not await limiter.allow("sender", f"sms:{sender}"):
+            log.warning("sms %s from %s refused: over the sender's rate limit", message.sid,
+                        mask_phone(message.from_))
+            return _answer(texts().sms.rate_limited)
+        outcome = await run_in_threadpool(service.receive, store, message, datetime.now(UTC))
+        return _answer(reply.acknowledgement(outcome))
 
     return router

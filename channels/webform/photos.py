@@ -4,6 +4,12 @@ Pure functions over bytes (no files, no HTTP). The type is decided by what Pillo
 never by the file name or the declared content type. Every accepted photo is re-encoded as JPEG,
 which drops all metadata; the GPS position is kept (in a fresh, GPS-only EXIF block) only when
 the resident chose to share it.
+
+Memory is bounded by the pixels decoded, not the bytes sent: a JPEG (what phones send) is
+decoded at a reduced scale straight from its DCT data (``Image.draft``), so even a 40 MP photo
+costs about 30 MB; formats without that shortcut (PNG, WebP, GIF, BMP) are decoded in full and
+therefore limited to :data:`MAX_FULL_DECODE_PIXELS`. The web form runs these checks in a small
+pool of worker processes (:mod:`channels.webform.imaging`), never in the server process.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from PIL.ExifTags import IFD
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP"})
 MAX_PIXELS = 40_000_000  # a 40 MP photo is the largest a phone sends; bigger is refused
+MAX_FULL_DECODE_PIXELS = 16_000_000  # PNG/WebP/GIF/BMP are decoded whole: 64 MB at most
 MAX_SIDE = 2560  # re-encoded photos are scaled down to fit this box
 JPEG_QUALITY = 85
 
@@ -85,8 +92,13 @@ def _open(data: bytes) -> Image.Image:
         raise PhotoError("文件不是可识别的图片，请上传 JPG、PNG 或 WebP 照片") from None
     if image.format not in ACCEPTED_FORMATS:
         raise PhotoError("图片格式不支持，请上传 JPG、PNG 或 WebP 照片")
-    if image.width * image.height > MAX_PIXELS:
+    pixels = image.width * image.height
+    if pixels > MAX_PIXELS or (image.format != "JPEG" and pixels > MAX_FULL_DECODE_PIXELS):
         raise PhotoError("图片尺寸过大，请缩小后再上传")
+    if image.format == "JPEG":
+        # decode at 1/2, 1/4 or 1/8 scale when that still covers the re-encoded size
+        ratio = min(1.0, MAX_SIDE / max(image.width, image.height))
+        image.draft("RGB", (max(1, int(image.width * ratio)), max(1, int(image.height * ratio))))
     return image
 
 
@@ -117,8 +129,9 @@ def check_photo(data: bytes, *, max_bytes: int, keep_location: bool) -> Photo:
     out_exif = Image.Exif()
     if gps is not None:
         source = exif.get_ifd(IFD.GPSInfo)
+        # the reference tags may be missing (north/east assumed): copy what is there
         out_exif[IFD.GPSInfo] = {
-            k: source[k] for k in (_GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON)
+            k: source[k] for k in (_GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON) if k in source
         }
     buf = io.BytesIO()
     rgb.save(buf, "JPEG", quality=JPEG_QUALITY, exif=out_exif)

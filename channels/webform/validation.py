@@ -11,17 +11,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from channels.texts import texts
 from router.model import Kind
 from router.phone import DEFAULT_REGION, to_e164
 
-KINDS: tuple[tuple[Kind, str], ...] = (
-    (Kind.consultation, "咨询"),
-    (Kind.help, "求助"),
-    (Kind.complaint, "投诉"),
-    (Kind.report, "举报"),
-    (Kind.suggestion, "建议"),
-)
-KIND_LABELS = {kind.value: label for kind, label in KINDS}
+# what a resident may choose on the form (every kind but "unknown"), in this order
+FORM_KINDS = (Kind.consultation, Kind.help, Kind.complaint, Kind.report, Kind.suggestion)
 DESCRIPTION_MAX = 2000
 NAME_MAX = 50
 ADDRESS_MAX = 200
@@ -52,6 +47,11 @@ class Checked:
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
     form: CleanForm | None = None
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """(value, label) of the form's kind choices, labels from the texts catalogue."""
+    return [(kind.value, texts().kind(kind)) for kind in FORM_KINDS]
 
 
 def valid_grid(code: str | None) -> str | None:
@@ -92,7 +92,7 @@ def validate(raw: Mapping[str, str], photo_count: int = 0) -> Checked:
     errors: dict[str, str] = {}
 
     kind_raw = values["kind"].strip()
-    kind = Kind(kind_raw) if kind_raw in KIND_LABELS else None
+    kind = next((k for k in FORM_KINDS if k.value == kind_raw), None)
     if kind is None:
         errors["kind"] = "请选择诉求类型"
 

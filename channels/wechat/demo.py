@@ -8,8 +8,8 @@ import time
 from urllib.parse import urlencode
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from channels.http import WechatConfig
 from channels.wechat import envelope, signature
+from channels.wechat.config import WechatConfig
 from channels.wechat.route import PATH
 from channels.wechat.xmlsafe import parse_fields
 

@@ -7,6 +7,8 @@ ticket), or an event (subscribe, LOCATION, CLICK) that changes no ticket. Pure: 
 
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -91,7 +93,8 @@ def _content(msg: Any, kind: str) -> tuple[str, list[Attachment], Location | Non
         return "", _media(msg.media_id, "image/jpeg"), None, None
     if kind == "location":
         label = (msg.label or "").strip() or None
-        where = Location(lat=float(msg.location_x), lon=float(msg.location_y), address=label)
+        where = Location(lat=_finite(msg.location_x), lon=_finite(msg.location_y),
+                         address=label)
         return label or "", [], where, None
     if kind == "link":
         parts = (msg.title, msg.description, msg.url)
@@ -101,10 +104,31 @@ def _content(msg: Any, kind: str) -> tuple[str, list[Attachment], Location | Non
     return f"[未支持的消息类型：{kind}]", [], None, None
 
 
+MAX_CREATE_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
 def _received_at(create_time: str) -> datetime:
-    if not create_time.isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+    if not (create_time.isascii() and create_time.isdigit()) or len(create_time) > 12:
         raise BadXml("'CreateTime' is missing or not a number")
-    return datetime.fromtimestamp(int(create_time), UTC)
+    seconds = int(create_time)
+    if seconds > MAX_CREATE_TIME:
+        raise BadXml("'CreateTime' is past the year 9999")
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+def event_ref(openid: str, create_time: str, msg_type: str) -> str:
+    """The ``channel_ref`` of a push without a MsgId: stable for WeChat's retries (same
+    sender, time and type) and free of the openid itself (refs appear in logs and URLs)."""
+    digest = hashlib.sha256(f"{openid}:{create_time}:{msg_type}".encode()).hexdigest()
+    return f"{msg_type[:20]}:{digest[:32]}"
 
 
 def parse(xml: bytes, fields: dict[str, str]) -> Inbound:
@@ -126,9 +150,9 @@ def parse(xml: bytes, fields: dict[str, str]) -> Inbound:
             return Subscribe(account, openid)
         if event == "location":
             try:
-                lat, lon = float(fields["Latitude"]), float(fields["Longitude"])
-                precision = float(fields.get("Precision") or 0)
-            except (KeyError, ValueError):
+                lat, lon = _finite(fields["Latitude"]), _finite(fields["Longitude"])
+                precision = _finite(fields.get("Precision") or "0")
+            except (KeyError, ValueError, OverflowError):
                 raise BadXml("LOCATION event without numeric Latitude/Longitude") from None
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise BadXml("LOCATION event outside valid coordinates")
@@ -137,7 +161,8 @@ def parse(xml: bytes, fields: dict[str, str]) -> Inbound:
             return MenuClick(account, openid, fields.get("EventKey", ""))
         return Ignored(account, openid, event or "unknown")
     msg_id = fields.get("MsgId", "")
-    ref = msg_id if msg_id.isdigit() else f"{openid}:{fields['CreateTime']}:{msg_type}"
+    ref = msg_id if msg_id.isdigit() and len(msg_id) <= 64 else event_ref(
+        openid, fields["CreateTime"], msg_type)
     try:
         text, attachments, location, transcript = _content(msg, msg_type)
         intake = Intake(
@@ -150,6 +175,6 @@ def parse(xml: bytes, fields: dict[str, str]) -> Inbound:
             attachments=attachments,
             location=location,
         )
-    except (ValidationError, ValueError, TypeError) as exc:
+    except (ValidationError, ValueError, TypeError, OverflowError) as exc:
         raise BadXml(f"invalid {msg_type} message: {exc}") from None
     return Report(account, openid, intake)

@@ -1,26 +1,36 @@
 """``GET|POST /channels/wechat``: thin FastAPI glue around the WeChat adapter.
 
 GET is WeChat's URL verification (echo ``echostr``). POST is a push: check the URL signature
-and timestamp, parse the body with defusedxml, open the AES envelope in safe mode
-(``encrypt_type=aes``), map the message, apply it in a thread, answer with a passive reply
-(sealed again in safe mode) or ``success``.
+and timestamp, refuse a mode the account is not configured for (a plaintext push to a safe-mode
+account is a downgrade), refuse a replayed (timestamp, nonce) with another body, parse the body
+with defusedxml, open the AES envelope in safe mode, map the message, apply it in a thread,
+answer with a passive reply (sealed again in safe mode) or ``success``.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
-from channels.http import WechatConfig
+from channels.texts import texts
 from channels.wechat import envelope, reply, service, signature
-from channels.wechat.parse import parse
+from channels.wechat.config import WechatConfig
+from channels.wechat.parse import Report, parse
+from channels.wechat.replay import ReplayGuard
 from channels.wechat.xmlsafe import BadXml, parse_fields
-from router.api import get_store
+from router.deps import LimiterDep, StoreDep
 from router.httperrors import ApiError
+from router.masking import mask_openid
+from router.ratelimit import RateLimiter
+from router.store import Store
+
+log = logging.getLogger(__name__)
 
 PATH = "/channels/wechat"
 XML = "application/xml"
@@ -52,7 +62,16 @@ def _check(token: str, request: Request, config: WechatConfig) -> None:
         raise ApiError(403, str(exc), "bad_signature") from None
 
 
-def build_router(config: WechatConfig) -> APIRouter:
+async def _over_limit(store: Store, limiter: RateLimiter, report: Report) -> bool:
+    """Count a resident's message against their limit (WeChat's retries of a message already
+    filed are answered, never counted)."""
+    ref = report.intake.channel_ref
+    if await run_in_threadpool(store.find_by_ref, "wechat", ref) is not None:
+        return False
+    return not await limiter.allow("sender", f"wechat:{report.openid}")
+
+
+def build_router(config: WechatConfig, guard: ReplayGuard) -> APIRouter:
     router = APIRouter(tags=["channels"])
 
     @router.get(PATH, response_class=PlainTextResponse)
@@ -64,17 +83,30 @@ def build_router(config: WechatConfig) -> APIRouter:
 
     @router.post(PATH, response_class=Response,
                  responses={200: {"content": {XML: {}}, "description": "passive reply"}})
-    async def wechat_push(request: Request) -> Response:
+    async def wechat_push(request: Request, store: StoreDep, limiter: LimiterDep) -> Response:
         """A message or event pushed by WeChat (plaintext, compatible or safe mode)."""
         token = _token(config)
         _check(token, request, config)
         q = request.query_params
         encrypt_type = q.get("encrypt_type", "raw").lower()
         if encrypt_type not in ("raw", "aes"):
-            raise ApiError(400, f"unknown encrypt_type '{encrypt_type}' (raw or aes)")
-        mode = _safe_mode(config, token) if encrypt_type == "aes" else None
+            raise ApiError(400, f"unknown encrypt_type '{encrypt_type[:20]}' (raw or aes)")
+        encrypted = encrypt_type == "aes"
+        if not config.accepts(encrypted):
+            raise ApiError(403, f"this account is in {config.effective_mode.value} mode: "
+                                f"{'encrypted' if encrypted else 'plaintext'} pushes are "
+                                "refused (HOTLINE_WECHAT_MODE)", "wrong_mode")
+        mode = _safe_mode(config, token) if encrypted else None
         now = time.time()
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:
+            return Response(status_code=400)
+        if not await guard.first_use(q.get("timestamp", ""), q.get("nonce", ""), body):
+            log.warning("refused a replayed WeChat push (a signed timestamp and nonce reused "
+                        "with another body)")
+            raise ApiError(403, "this signature was already used for another message",
+                           "replayed")
         try:
             fields = parse_fields(body)
             if mode is not None:
@@ -87,8 +119,13 @@ def build_router(config: WechatConfig) -> APIRouter:
             raise ApiError(400, str(exc), "bad_xml") from None
         except signature.Refused as exc:
             raise ApiError(403, str(exc), "bad_signature") from None
-        text = await run_in_threadpool(service.respond, get_store(request), inbound,
-                                       datetime.fromtimestamp(now, UTC))
+        if isinstance(inbound, Report) and await _over_limit(store, limiter, inbound):
+            log.warning("wechat message from %s refused: over the sender's rate limit",
+                        mask_openid(inbound.openid))
+            text: str | None = texts().wechat.rate_limited
+        else:
+            text = await run_in_threadpool(service.respond, store, inbound,
+                                           datetime.fromtimestamp(now, UTC))
         if text is None:
             return PlainTextResponse(reply.SUCCESS)
         xml = reply.text_reply(inbound.account, inbound.openid, text, int(now))

@@ -9,8 +9,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from channels import threading
-from channels.wechat import state, texts
+from channels import conversation
+from channels.texts import texts
+from channels.wechat import menu, state
 from channels.wechat.parse import (
     Ignored,
     Inbound,
@@ -58,15 +59,15 @@ def respond(store: Store, inbound: Inbound, now: datetime) -> str | None:
     if isinstance(inbound, Report):
         memory = state.load(store.db, inbound.openid)
         intake = enrich(inbound.intake, memory, now)
-        outcome = threading.handle(store, intake)
-        if "kind" in memory and outcome.action is threading.Action.new and not outcome.repeat:
+        outcome = conversation.handle(store, intake)
+        if "kind" in memory and outcome.action is conversation.Action.new and not outcome.repeat:
             state.merge(store.db, inbound.openid, {"kind": None})
-        log.info("wechat %s from %s → ticket %s (%s%s)", intake.channel_ref,
-                 mask_openid(inbound.openid), outcome.ticket.number, outcome.action.value,
+        log.info("wechat message from %s → ticket %s (%s%s)", mask_openid(inbound.openid),
+                 outcome.ticket.number, outcome.action.value,
                  ", repeat" if outcome.repeat else "")
-        return texts.acknowledgement(outcome)
+        return menu.acknowledgement(outcome)
     if isinstance(inbound, Subscribe):
-        return texts.WELCOME
+        return texts().wechat.welcome
     if isinstance(inbound, LocationUpdate):
         state.merge(store.db, inbound.openid, {"location": {
             "lat": inbound.lat, "lon": inbound.lon, "precision": inbound.precision,
@@ -79,10 +80,10 @@ def respond(store: Store, inbound: Inbound, now: datetime) -> str | None:
 
 
 def _menu(store: Store, click: MenuClick, now: datetime) -> str:
-    if click.key == texts.MENU_PROGRESS:
-        return texts.progress(store.latest_for_citizen(f"wechat:{click.openid}"))
-    kind = texts.MENU_KINDS.get(click.key)
+    if click.key == menu.MENU_PROGRESS:
+        return menu.progress(store.latest_for_citizen(f"wechat:{click.openid}"))
+    kind = menu.MENU_KINDS.get(click.key)
     if kind is None:
-        return texts.MENU_UNKNOWN
+        return texts().wechat.menu_unknown
     state.merge(store.db, click.openid, {"kind": {"kind": kind.value, "at": now.isoformat()}})
-    return texts.kind_prompt(kind)
+    return menu.kind_prompt(kind)

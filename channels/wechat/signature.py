@@ -24,8 +24,9 @@ def digest(*parts: str) -> str:
 
 
 def check_fresh(timestamp: str, now: float, max_skew: int) -> None:
-    if not timestamp.isdigit():
-        raise Refused("'timestamp' is missing or not a number")
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses (a 500)
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        raise Refused("'timestamp' is missing or not a number of seconds")
     if abs(now - int(timestamp)) > max_skew:
         raise Refused(f"'timestamp' is more than {max_skew} s away from the gateway's clock")
 

@@ -31,7 +31,7 @@ def parse_fields(body: bytes) -> dict[str, str]:
                                           forbid_external=True)
     except DefusedXmlException as exc:
         raise BadXml(f"refused XML with a DTD or entities ({type(exc).__name__})") from None
-    except ParseError as exc:
+    except (ParseError, ValueError) as exc:  # expat: "multi-byte encodings are not supported"
         raise BadXml(f"malformed XML: {exc}") from None
     if root.tag != "xml":
         raise BadXml(f"the root element must be <xml>, not <{root.tag}>")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from channels.http import TwilioConfig
+from channels.twilio_sms.config import TwilioConfig
 from hotline.app import create_app
 from hotline.settings import Settings
 from router.store import Store
@@ -33,6 +33,6 @@ def settings(tmp_path: Path, **over: object) -> Settings:
 
 @pytest.fixture
 def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(settings(tmp_path), store=store, migrate=False)
+    app = create_app(settings(tmp_path), store=store, redis_url="")
     with TestClient(app) as c:
         yield c

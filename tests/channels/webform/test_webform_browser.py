@@ -43,7 +43,7 @@ def server(sqlite_store: Store, tmp_path: Path) -> Iterator[str]:
     settings = Settings(env="development", data_dir=tmp_path,
                         web_secret="browser-test-secret-0123456789abcdef",
                         max_upload_bytes=1024 * 1024, _env_file=None)
-    app = create_app(settings, store=sqlite_store, migrate=False)
+    app = create_app(settings, store=sqlite_store, redis_url="")
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none",
                             lifespan="on")

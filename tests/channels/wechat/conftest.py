@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from channels.http import WechatConfig
+from channels.wechat.config import WechatConfig
 from hotline.app import create_app
 from hotline.settings import Settings
 from router.store import Store
@@ -29,15 +29,19 @@ def safe_config() -> WechatConfig:
 
 
 def settings(tmp_path: Path, **over: object) -> Settings:
+    """An account with an AES key in compatible mode (plaintext and encrypted pushes both
+    accepted, as while switching over), so one app serves both kinds of test request; the mode
+    tests set ``wechat_mode`` themselves (``None``: the default, safe with a key)."""
     values: dict[str, object] = {
         "env": "development", "data_dir": tmp_path, "wechat_token": TOKEN,
-        "wechat_app_id": APP_ID, "wechat_aes_key": AES_KEY, **over,
+        "wechat_app_id": APP_ID, "wechat_aes_key": AES_KEY, "wechat_mode": "compatible",
+        **over,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(settings(tmp_path), store=store, migrate=False)
+    app = create_app(settings(tmp_path), store=store, redis_url="")
     with TestClient(app) as c:
         yield c

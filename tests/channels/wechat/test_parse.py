@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -10,11 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channels.wechat.parse import (
+    MAX_CREATE_TIME,
     Ignored,
     LocationUpdate,
     MenuClick,
     Report,
     Subscribe,
+    event_ref,
     parse,
 )
 from channels.wechat.xmlsafe import BadXml, parse_fields
@@ -88,7 +91,22 @@ def test_unknown_type_is_still_a_report() -> None:
 
 
 def test_unknown_type_without_msg_id_is_keyed_by_sender_and_time() -> None:
-    assert report(s.UNKNOWN_NO_ID).intake.channel_ref == f"{s.OPENID}:{s.T}:hologram"
+    """Stable for WeChat's retries (same sender, time, type) but without the openid itself:
+    refs appear in logs and URLs (issue 9, item 12)."""
+    digest = hashlib.sha256(f"{s.OPENID}:{s.T}:hologram".encode()).hexdigest()[:32]
+    ref = report(s.UNKNOWN_NO_ID).intake.channel_ref
+    assert ref == f"hologram:{digest}" == event_ref(s.OPENID, str(s.T), "hologram")
+    assert s.OPENID not in ref
+    assert report(s.UNKNOWN_NO_ID).intake.channel_ref == ref  # a retry gets the same ref
+    assert event_ref("oAnotherOpenid000000000000", str(s.T), "hologram") != ref
+
+
+@pytest.mark.parametrize("msg_id", ["", "not-a-number", "1" * 65])
+def test_a_missing_or_odd_msg_id_falls_back_to_the_event_ref(msg_id: str) -> None:
+    body = s.xml(s.T, "text", "<Content><![CDATA[hi]]></Content>").replace(
+        b"</xml>", f"<MsgId>{msg_id}</MsgId></xml>".encode())
+    ref = report(body).intake.channel_ref
+    assert ref == event_ref(s.OPENID, str(s.T), "text") and s.OPENID not in ref
 
 
 @pytest.mark.parametrize("body", [s.SUBSCRIBE, s.SUBSCRIBE_QR])
@@ -122,17 +140,66 @@ def test_bad_messages(body: bytes, match: str) -> None:
         run(body)
 
 
+# -- values no client sends, from a signed sender (issue 9, items 4 and 14) -------------------
+
+@pytest.mark.parametrize("create_time", [
+    str(MAX_CREATE_TIME + 1),  # 10000-01-01T00:00:00Z
+    "999999999999",  # 12 digits, year ~33658
+    "9" * 13, "9" * 309, "9" * 4301,
+])
+def test_create_time_past_the_year_9999_is_bad_xml(create_time: str) -> None:
+    """Before: ``datetime.fromtimestamp`` raised ValueError/OverflowError → a 500."""
+    with pytest.raises(BadXml, match="CreateTime"):
+        run(s.TEXT.replace(str(s.T).encode(), create_time.encode()))
+
+
+@pytest.mark.parametrize("create_time", ["²", "¹⁷⁹⁵⁷⁰⁰⁰⁰⁰", "１７９５７０００００"])
+def test_create_time_in_other_digits_is_bad_xml(create_time: str) -> None:
+    """``str.isdigit()`` accepts superscripts, which ``int()`` refuses (a ValueError → 500)."""
+    with pytest.raises(BadXml, match="CreateTime"):
+        run(s.TEXT.replace(str(s.T).encode(), create_time.encode()))
+
+
+def test_create_time_on_the_last_second_of_9999_is_accepted() -> None:
+    r = run(s.TEXT.replace(str(s.T).encode(), str(MAX_CREATE_TIME).encode()))
+    assert isinstance(r, Report)
+    assert r.intake.received_at == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("Precision", "nan"), ("Precision", "NaN"), ("Precision", "inf"), ("Precision", "-Infinity"),
+    ("Latitude", "nan"), ("Longitude", "inf"), ("Precision", "1e999"),
+])
+def test_location_event_with_a_value_that_is_not_finite_is_bad_xml(field: str,
+                                                                   value: str) -> None:
+    """NaN in Precision was stored in channel_state: a 500 on PostgreSQL (JSON has no NaN)."""
+    original = {"Latitude": b"39.928211", "Longitude": b"116.416352",
+                "Precision": b"30.000000"}[field]
+    body = s.LOCATION_EVENT.replace(original, value.encode())
+    with pytest.raises(BadXml, match="Latitude"):
+        run(body)
+
+
+@pytest.mark.parametrize("x,y", [("nan", "116.4"), ("39.9", "inf"), ("-inf", "nan")])
+def test_location_message_that_is_not_finite_is_bad_xml(x: str, y: str) -> None:
+    body = s.LOCATION.replace(b"39.915119", x.encode()).replace(b"116.403963", y.encode())
+    with pytest.raises(BadXml, match="location"):
+        run(body)
+
+
 _TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)
 _TYPES = st.sampled_from(["text", "image", "voice", "video", "shortvideo", "location", "link",
                           "event", "file", "miniprogrampage"]) | _TEXT
+_ODD_NUMBERS = st.sampled_from(["nan", "inf", "-inf", "1e999", "9" * 400, "-0", "1e-400"])
 _NAMES = st.sampled_from(["Content", "PicUrl", "MediaId", "Format", "Recognition", "Location_X",
                           "Location_Y", "Label", "Title", "Url", "Event", "EventKey", "Latitude",
                           "Longitude", "Precision", "MsgId", "Scale"])
 
 
 @settings(max_examples=300, deadline=None)
-@given(msg_type=_TYPES, extra=st.dictionaries(_NAMES, _TEXT, max_size=6),
-       create_time=st.sampled_from(["1795700000", "0", "", "x"]))
+@given(msg_type=_TYPES, extra=st.dictionaries(_NAMES, _ODD_NUMBERS | _TEXT, max_size=6),
+       create_time=st.sampled_from(["1795700000", "0", "", "x", str(MAX_CREATE_TIME + 1),
+                                    "9" * 13, "9" * 400, "9" * 5000]))
 def test_any_flat_document_is_inbound_or_bad_xml(msg_type: str, extra: dict[str, str],
                                                  create_time: str) -> None:
     """Whatever a signed sender puts in the fields: a mapped message or a 400, never a crash."""

@@ -57,10 +57,26 @@ def test_freshness_window(now: float, ok: bool) -> None:
             check_fresh("1000", now, 300)
 
 
-@pytest.mark.parametrize("ts", ["", "abc", "-5", "1.5"])
+@pytest.mark.parametrize("ts", ["", "abc", "-5", "1.5", " 1000", "1000\n"])
 def test_bad_timestamps(ts: str) -> None:
     with pytest.raises(Refused, match="timestamp"):
         check_fresh(ts, 1000, 300)
+
+
+@pytest.mark.parametrize("ts", [
+    "9" * 13,  # longer than any timestamp until the year 33658
+    "9" * 309,  # before: int() then float arithmetic → OverflowError
+    "9" * 4301,  # before: int() past Python's 4300-digit limit → ValueError
+    "²", "¹²³⁴",  # str.isdigit() says yes, int() says no
+    "１７９５７０００００", "١٧٩٥٧٠٠٠٠٠",  # full-width and Arabic-Indic digits
+], ids=["13-digits", "309-digits", "4301-digits", "superscript", "superscripts",
+        "full-width", "arabic-indic"])
+def test_absurd_timestamps_are_refused_not_crashes(ts: str) -> None:
+    now = 1795700000.0  # a float, like time.time(): int - float is where 309 digits overflowed
+    with pytest.raises(Refused, match="timestamp"):
+        check_fresh(ts, now, 300)
+    with pytest.raises(Refused, match="timestamp"):
+        check("token", "0" * 40, ts, "nonce", now, 300)
 
 
 def test_stale_but_correctly_signed_is_refused() -> None:

@@ -1,7 +1,8 @@
-"""The threading rule shared by SMS and WeChat: new ticket, follow-up, or rating.
+"""The conversation rule shared by SMS and WeChat: new ticket, follow-up, or rating.
 
 A resident who writes again is not always reporting something new. The rule, applied to the
-resident's latest ticket (by phone for SMS, by openid for WeChat):
+resident's latest ticket (by the proven sender: the SMS sender's number, the WeChat openid;
+never a number someone typed into a form):
 
 1. **repeat** — the message was already handled (a provider retry): its ``channel_ref`` is the
    latest ticket's, or its key ``<channel>:<ref>`` is a history ``event_id`` of it. The answer
@@ -24,15 +25,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from router.events import EvaluationIn, TicketEvent, apply_event
+from router.jobs import JobsFor, no_jobs
 from router.model import TEXT_LIMIT, HistoryEntry, Intake, Status, Ticket
 from router.status import IllegalTransition
-from router.store import Job, Store, citizen_key
+from router.store import Store, citizen_key
 
 FOLLOW_UP_WINDOW = timedelta(minutes=30)
 OPEN_FOR_FOLLOW_UP = frozenset({Status.received, Status.registered})
@@ -137,15 +138,7 @@ def evaluation_event(intake: Intake, score: int) -> TicketEvent:
     )
 
 
-# jobs(ticket_id) → the outbox jobs for this message; ticket_id is None for a new ticket
-JobsFor = Callable[[str | None], tuple[Job, ...]]
-
-
-def _no_jobs(_: str | None) -> tuple[Job, ...]:
-    return ()
-
-
-def handle(store: Store, intake: Intake, jobs: JobsFor = _no_jobs,
+def handle(store: Store, intake: Intake, jobs: JobsFor = no_jobs,
            window: timedelta = FOLLOW_UP_WINDOW) -> Outcome:
     """Apply the threading rule to ``intake``: exactly one effect per message, retries safe."""
     existing = store.find_by_ref(intake.channel.value, intake.channel_ref)
@@ -167,8 +160,8 @@ def handle(store: Store, intake: Intake, jobs: JobsFor = _no_jobs,
             return Outcome(Action.evaluate, ticket, score=decision.score)
     if decision.action is Action.follow_up and target is not None:
         ticket = store.change(
-            target.id, lambda t, s, a: append_follow_up(t, intake, s, a), jobs=jobs(target.id)
+            target.id, lambda t, s, a: append_follow_up(t, intake, s, a), jobs=jobs
         )
         return Outcome(Action.follow_up, ticket)
-    result = store.submit(intake, extra_jobs=jobs(None))
+    result = store.submit(intake, jobs=jobs)
     return Outcome(Action.new, result.ticket, repeat=not result.created)

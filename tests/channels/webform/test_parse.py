@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from channels.webform.intake import to_intake
+from channels.webform.parse import to_intake
 from channels.webform.validation import CleanForm, validate
 from router.model import Channel, Kind, Location
+from router.store import citizen_key
 
 AT = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 PHOTO = (39.9, 116.4)
@@ -33,6 +34,15 @@ def test_phone_without_consent_is_kept_but_not_consented() -> None:
     intake = to_intake(form(phone="13800138000", consent="on"), submission_id="s",
                        received_at=AT)
     assert intake.citizen.consent_to_contact
+
+
+def test_a_typed_phone_is_no_proven_sender() -> None:
+    """Kept for the back office to call back, but never a key that threads or rates another
+    channel's messages: anyone can type anyone's number (issue 9, item 10)."""
+    intake = to_intake(form(phone="13800138000", consent="on"), submission_id="s",
+                       received_at=AT)
+    assert intake.citizen.phone == "+8613800138000"
+    assert citizen_key(intake) is None
 
 
 def test_browser_position_wins_over_photo_position() -> None:

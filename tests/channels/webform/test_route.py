@@ -14,13 +14,17 @@ import pytest
 from fastapi import FastAPI
 from PIL import ExifTags, Image
 
-from channels.http import WebformConfig
-from channels.webform import build_router, csrf
+from channels.texts import texts
+from channels.webform import csrf
+from channels.webform.config import WebformConfig
+from channels.webform.imaging import PhotoWorkers
+from channels.webform.route import build_router
 from hotline.app import create_app
 from hotline.settings import Settings
 from router import apikeys, httperrors
 from router.apikeys import Scope
 from router.model import Channel, Kind
+from router.ratelimit import RateLimiter
 from router.store import Store
 from tests.channels.webform import images
 
@@ -55,7 +59,7 @@ async def client_for(app: FastAPI) -> httpx.AsyncClient:
 
 @pytest.fixture
 async def client(store: Store, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings(tmp_path), store=store, migrate=False)
+    app = create_app(settings(tmp_path), store=store, redis_url="")
     async with await client_for(app) as c:
         yield c
 
@@ -73,7 +77,7 @@ async def fresh_token(client: httpx.AsyncClient, query: str = "") -> str:
 
 
 def number_of(page: str) -> str:
-    found = re.search(r'id="ticket-number">(\d{10})<', page)
+    found = re.search(r'id="ticket-number">(\d{10,})<', page)  # 11+ digits past 9,999 a day
     assert found, page
     return found.group(1)
 
@@ -128,20 +132,20 @@ async def test_photo_limits_shown_follow_the_body_limit(client: httpx.AsyncClien
     page = (await client.get("/report")).text  # default HOTLINE_MAX_UPLOAD_BYTES: 4 × 8 MiB fit
     assert "最多 4 张，每张不超过 8 MB。" in page
     small = create_app(settings(tmp_path, max_upload_bytes=1024 * 1024), store=store,
-                       migrate=False)
+                       redis_url="")
     async with await client_for(small) as c:
         page = (await c.get("/report")).text
     budget = 1024 * 1024 - 64 * 1024
     assert f'data-max-bytes="{budget}" data-max-total="{budget}"' in page
     assert "最多 4 张，合计不超过 0.9 MB。" in page
     roomy = create_app(settings(tmp_path, max_upload_bytes=40 * 1024 * 1024), store=store,
-                       migrate=False)
+                       redis_url="")
     async with await client_for(roomy) as c:
         page = (await c.get("/report")).text
     assert f'data-max-bytes="{8 * 1024 * 1024}" data-max-total=""' in page
     assert "最多 4 张，每张不超过 8 MB。" in page
     mid = create_app(settings(tmp_path, max_upload_bytes=20 * 1024 * 1024), store=store,
-                     migrate=False)
+                     redis_url="")
     async with await client_for(mid) as c:
         page = (await c.get("/report")).text
     assert "最多 4 张，每张不超过 8 MB，合计不超过 19 MB。" in page
@@ -310,19 +314,24 @@ async def test_a_photo_over_the_configured_limit_is_refused(
     app = FastAPI()
     httperrors.install(app)
     app.state.store = store
-    app.include_router(build_router(WebformConfig(upload_dir=tmp_path / "m", csrf_secret=SECRET,
-                                                  max_photo_bytes=100_000)))
-    async with await client_for(app) as c:
-        token = await fresh_token(c)
-        r = await post(c, token, files=photo_files(images.noisy_jpeg(150_000)))
-        assert r.status_code == 422 and "每张照片不能超过 97 KB" in r.text
-        assert "data-max-bytes=\"100000\"" in r.text
+    app.state.limiter = RateLimiter({})
+    photos = PhotoWorkers(1)
+    app.include_router(build_router(WebformConfig(media_dir=tmp_path / "m", csrf_secret=SECRET,
+                                                  max_photo_bytes=100_000), photos))
+    try:
+        async with await client_for(app) as c:
+            token = await fresh_token(c)
+            r = await post(c, token, files=photo_files(images.noisy_jpeg(150_000)))
+            assert r.status_code == 422 and "每张照片不能超过 97 KB" in r.text
+            assert "data-max-bytes=\"100000\"" in r.text
+    finally:
+        photos.close()
     assert tickets(store) == [] and not (tmp_path / "m").exists()
 
 
 async def test_a_body_over_the_limit_is_413_and_nothing_is_stored(
         store: Store, tmp_path: Path) -> None:
-    app = create_app(settings(tmp_path, max_upload_bytes=200_000), store=store, migrate=False)
+    app = create_app(settings(tmp_path, max_upload_bytes=200_000), store=store, redis_url="")
     async with await client_for(app) as c:
         token = await fresh_token(c)
         r = await post(c, token, files=photo_files(images.noisy_jpeg(300_000)))
@@ -376,7 +385,7 @@ async def test_forged_or_missing_tokens_are_refused(client: httpx.AsyncClient, s
 
 async def test_a_token_from_another_browser_is_refused(
         store: Store, tmp_path: Path) -> None:
-    app = create_app(settings(tmp_path), store=store, migrate=False)
+    app = create_app(settings(tmp_path), store=store, redis_url="")
     async with await client_for(app) as attacker, await client_for(app) as victim:
         stolen = await fresh_token(attacker)
         await fresh_token(victim)
@@ -412,7 +421,7 @@ async def test_an_expired_page_that_was_filed_shows_its_ticket(
 
 async def test_a_streamed_body_over_the_limit_is_413_and_nothing_is_stored(
         store: Store, tmp_path: Path) -> None:
-    app = create_app(settings(tmp_path, max_upload_bytes=200_000), store=store, migrate=False)
+    app = create_app(settings(tmp_path, max_upload_bytes=200_000), store=store, redis_url="")
     async with await client_for(app) as c:
         token = await fresh_token(c)
         request = c.build_request("POST", "/report", data={**FIELDS, "csrf": token},
@@ -431,10 +440,67 @@ async def test_a_streamed_body_over_the_limit_is_413_and_nothing_is_stored(
 
 async def test_without_a_secret_the_form_is_503(store: Store, tmp_path: Path) -> None:
     app = create_app(Settings(env="development", data_dir=tmp_path,
-                              _env_file=None), store=store, migrate=False)
+                              _env_file=None), store=store, redis_url="")
     async with await client_for(app) as c:
         for r in (await c.get("/report"), await c.post("/report", data=FIELDS)):
             assert r.status_code == 503
             assert "HOTLINE_WEB_SECRET" in r.json()["error"]["message"]
     assert tickets(store) == []
 
+
+
+# -- found from outside (issue 9) -------------------------------------------------------------
+GPS_WITHOUT_REFS: dict[int, object] = {2: (39.0, 54.0, 15.0), 4: (116.0, 23.0, 30.0)}
+
+
+async def test_a_gps_photo_without_north_east_refs_shared_makes_a_ticket(
+        client: httpx.AsyncClient, store: Store, media_dir: Path) -> None:
+    """Before: copying the GPS tags into the re-encoded photo looked up the N/S and E/W
+    reference tags that some cameras leave out → KeyError → 500, the report lost."""
+    token = await fresh_token(client)
+    fields = {**FIELDS, "share_photo_location": "on"}
+    r = await post(client, token, fields, photo_files(images.jpeg(gps=GPS_WITHOUT_REFS)))
+    assert r.status_code == 200, r.text
+    ticket = store.get(number_of(r.text))
+    assert ticket.location is not None
+    assert (ticket.location.lat, ticket.location.lon) == images.BEIJING  # north, east assumed
+    [saved] = media_files(media_dir)
+    with Image.open(saved) as image:
+        gps = image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    assert set(gps) == {2, 4}
+
+
+def limited_settings(tmp_path: Path) -> Settings:
+    return settings(tmp_path, rate_limit_web="3/minute")
+
+
+async def test_one_address_over_its_limit_gets_429_and_others_do_not(
+        store: Store, tmp_path: Path) -> None:
+    app = create_app(limited_settings(tmp_path), store=store, redis_url="")
+    async with await client_for(app) as c:
+        for _ in range(3):
+            assert (await post(c, await fresh_token(c))).status_code == 200
+        token = await fresh_token(c)  # the page itself is not limited
+        page = await post(c, token)
+        assert page.status_code == 429 and page.headers["content-type"].startswith("text/html")
+        assert texts().web.rate_limited in page.text
+        as_api = await c.post("/report", data={**FIELDS, "csrf": token},
+                              headers={"accept": "application/json"})
+        assert as_api.status_code == 429
+        assert as_api.json()["error"]["code"] == "too_many_requests"
+    assert len(tickets(store)) == 3
+    other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.1.2.3", 5000)),
+                              base_url="http://testserver", headers=HTML)
+    async with other:
+        r = await post(other, await fresh_token(other))
+        assert r.status_code == 200, r.text
+    assert len(tickets(store)) == 4
+
+
+async def test_the_default_web_limit_refuses_the_21st_report_in_a_minute(
+        client: httpx.AsyncClient, store: Store) -> None:
+    """HOTLINE_RATE_LIMIT_WEB defaults to 20 a minute per address (before: 200 back-to-back
+    posts from one client were all accepted)."""
+    statuses = [(await post(client, await fresh_token(client))).status_code for _ in range(21)]
+    assert statuses == [200] * 20 + [429]
+    assert len(tickets(store)) == 20

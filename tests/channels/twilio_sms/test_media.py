@@ -6,35 +6,31 @@ import base64
 import hashlib
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 from starlette.testclient import TestClient
 
-from channels.media_jobs import (
-    MediaConfig,
-    MediaNotConfigured,
-    configured,
-    fetch_twilio_media,
-    install,
-)
-from channels.threading import handle
+from channels.conversation import handle
+from channels.twilio_sms.config import TwilioConfig
+from channels.twilio_sms.media import MediaNotConfigured, fetch_twilio_media
 from channels.twilio_sms.verify import PATH, sign, signed_url
 from hotline.app import create_app
-from router import runtime
-from router.model import Attachment, Channel, Citizen, Intake
-from router.queues import MEDIA, connect, queue
+from hotline.worker import WorkerContext
+from router.jobs import path_of, queue_of
+from router.model import Attachment, Citizen, Intake
+from router.queues import QueueName, connect
 from router.relay import relay_once
 from router.store import Store
+from router.worker import ContextWorker
 from tests.channels.twilio_sms.conftest import AUTH_TOKEN, PUBLIC_URL, settings
+from tests.support.intakes import intake
 from tests.support.services import RedisServer, free_port
 
 SID, TOKEN = "AC" + "2" * 32, "media-token-123"
 PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+LOOPBACK = frozenset({"127.0.0.1"})
 
 
 class FakeTwilio(BaseHTTPRequestHandler):
@@ -80,91 +76,100 @@ def twilio_server() -> Iterator[tuple[str, list[str | None]]]:
     thread.join(5)
 
 
-@pytest.fixture
-def installed(store: Store, tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> Iterator[MediaConfig]:
-    config = MediaConfig(SID, TOKEN, tmp_path / "media", frozenset({"127.0.0.1"}))
-    install(config)
-    monkeypatch.setattr(runtime, "_store", store)  # what ``hotline worker`` installs
-    yield config
-    install(None)
+def context(store: Store, tmp_path: Path, token: str | None = TOKEN,
+            account_sid: str | None = SID) -> WorkerContext:
+    """What ``hotline worker`` builds, with loopback standing in for Twilio's hosts."""
+    return WorkerContext(store=store, media_dir=tmp_path / "media",
+                         twilio=TwilioConfig(account_sid=account_sid, auth_token=token),
+                         twilio_media_hosts=LOOPBACK)
 
 
 def mms(ref: str, url: str) -> Intake:
-    return Intake(channel=Channel.sms, channel_ref=ref, received_at=datetime.now(UTC),
-                  citizen=Citizen(phone="+8613912345678"), text="照片",
+    return intake(ref, "照片", citizen=Citizen(phone="+8613912345678"),
                   attachments=[Attachment(url=url, content_type="image/png")])
 
 
+def test_the_job_is_named_by_its_function_and_runs_on_the_media_queue() -> None:
+    assert path_of(fetch_twilio_media) == "channels.twilio_sms.media.fetch_twilio_media"
+    assert queue_of(fetch_twilio_media) is QueueName.media
+
+
 def test_fetches_with_basic_auth_and_replaces_the_attachment(
-        store: Store, installed: MediaConfig,
-        twilio_server: tuple[str, list[str | None]]) -> None:
+        store: Store, tmp_path: Path, twilio_server: tuple[str, list[str | None]]) -> None:
     base, seen_on_cdn = twilio_server
     url = base + "/Media/ME1"
+    ctx = context(store, tmp_path)
     ticket = handle(store, mms("MM1", url)).ticket
-    saved_url = fetch_twilio_media("MM1", url, "image/png", "")
+    saved_url = fetch_twilio_media(ctx, ticket.id, url, "image/png")
     digest = hashlib.sha256(PICTURE).hexdigest()
     assert saved_url == f"/api/v1/media/{digest}.png"
-    assert (installed.media_dir / f"{digest}.png").read_bytes() == PICTURE
+    assert (ctx.media_dir / f"{digest}.png").read_bytes() == PICTURE
     [a] = store.get(ticket.id).attachments
     assert (a.url, a.sha256, a.size) == (saved_url, digest, len(PICTURE))
     assert seen_on_cdn == [None]  # credentials never left the Twilio origin
-    assert fetch_twilio_media("MM1", url, "image/png", "") == "already fetched"
+    assert fetch_twilio_media(ctx, ticket.id, url, "image/png") == "already fetched"
     assert seen_on_cdn == [None]
 
 
 def test_follow_up_media_is_found_by_ticket_id(
-        store: Store, installed: MediaConfig,
-        twilio_server: tuple[str, list[str | None]]) -> None:
+        store: Store, tmp_path: Path, twilio_server: tuple[str, list[str | None]]) -> None:
     base, _ = twilio_server
     first = handle(store, mms("MM2", base + "/Media/ME2")).ticket
     follow = handle(store, mms("MM3", base + "/Media/ME3"))
     assert follow.ticket.id == first.id
-    fetch_twilio_media("MM3", base + "/Media/ME3", "image/png", first.id)
+    fetch_twilio_media(context(store, tmp_path), first.id, base + "/Media/ME3", "image/png")
     urls = [a.url for a in store.get(first.id).attachments]
     assert urls[0] == base + "/Media/ME2" and urls[1].startswith("/api/v1/media/")
 
 
 def test_wrong_credentials_fail_and_change_nothing(
-        store: Store, installed: MediaConfig, tmp_path: Path,
-        twilio_server: tuple[str, list[str | None]]) -> None:
+        store: Store, tmp_path: Path, twilio_server: tuple[str, list[str | None]]) -> None:
     base, _ = twilio_server
     ticket = handle(store, mms("MM4", base + "/Media/ME4")).ticket
-    install(MediaConfig(SID, "wrong", tmp_path / "media", frozenset({"127.0.0.1"})))
     with pytest.raises(Exception, match="401"):
-        fetch_twilio_media("MM4", base + "/Media/ME4", "image/png", "")
+        fetch_twilio_media(context(store, tmp_path, token="wrong"), ticket.id,
+                           base + "/Media/ME4", "image/png")
     assert store.get(ticket.id).attachments[0].url == base + "/Media/ME4"
 
 
-def test_credentials_go_only_to_twilio_hosts(store: Store, installed: MediaConfig) -> None:
-    handle(store, mms("MM5", "https://evil.example.com/x.png"))
+def test_credentials_go_only_to_twilio_hosts(store: Store, tmp_path: Path) -> None:
+    ticket = handle(store, mms("MM5", "https://evil.example.com/x.png")).ticket
     with pytest.raises(ValueError, match=r"evil\.example\.com"):
-        fetch_twilio_media("MM5", "https://evil.example.com/x.png", "image/png", "")
+        fetch_twilio_media(context(store, tmp_path), ticket.id,
+                           "https://evil.example.com/x.png", "image/png")
 
 
-def test_unconfigured_worker_says_which_settings() -> None:
-    install(None)
+@pytest.mark.parametrize("sid,token", [(None, TOKEN), (SID, None), (None, None)])
+def test_unconfigured_worker_says_which_settings(store: Store, tmp_path: Path,
+                                                 sid: str | None, token: str | None) -> None:
+    url = "http://127.0.0.1:9/Media/ME6"
+    ticket = handle(store, mms("MM6", url)).ticket
     with pytest.raises(MediaNotConfigured, match="HOTLINE_TWILIO_AUTH_TOKEN"):
-        configured()
+        fetch_twilio_media(context(store, tmp_path, token=token, account_sid=sid), ticket.id,
+                           url, "image/png")
+    assert store.get(ticket.id).attachments[0].url == url
 
 
 def test_webhook_outbox_relay_and_rq_worker_fetch_the_picture(
-        store: Store, installed: MediaConfig, tmp_path: Path, redis_server: RedisServer,
+        store: Store, tmp_path: Path, redis_server: RedisServer,
         twilio_server: tuple[str, list[str | None]]) -> None:
     """The whole path: signed MMS webhook → outbox row → relay → RQ ``media`` queue → job."""
     base, _ = twilio_server
     form = {"MessageSid": "MM9", "From": "+8613912345678", "Body": "井盖丢了",
             "NumMedia": "1", "MediaUrl0": base + "/Media/ME9", "MediaContentType0": "image/png"}
     sig = sign(AUTH_TOKEN, signed_url(PUBLIC_URL), form)
-    with TestClient(create_app(settings(tmp_path), store=store, migrate=False)) as client:
+    with TestClient(create_app(settings(tmp_path), store=store, redis_url="")) as client:
         r = client.post(PATH, data=form, headers={"X-Twilio-Signature": sig})
     assert r.status_code == 200, r.text
     redis = connect(redis_server.url)
     assert relay_once(store.db, redis) == 2  # the dispatch job and the media job
-    worker = SimpleWorker([queue(MEDIA, redis)], connection=redis, serializer=JSONSerializer)
+    store.db.dispose()  # as ``hotline worker`` does: no pooled connection crosses the fork
+    worker = ContextWorker([QueueName.media], connection=redis,
+                           context=context(store, tmp_path))
     assert worker.work(burst=True)
     ticket = store.find_by_ref("sms", "MM9")
     assert ticket is not None and ticket.number in r.text
     [a] = ticket.attachments
     assert a.sha256 == hashlib.sha256(PICTURE).hexdigest() and a.url.startswith("/api/v1/media/")
+    assert (tmp_path / "media" / a.url.rsplit("/", 1)[1]).read_bytes() == PICTURE
     redis.close()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -20,32 +21,29 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from channels.webform import csrf, pages
-from channels.webform.intake import to_intake
-from channels.webform.photos import Photo, PhotoError, check_photo, size_label
+from channels.texts import texts
+from channels.webform import csrf, pages, service
+from channels.webform.config import WebformConfig
+from channels.webform.imaging import PhotoWorkers
+from channels.webform.photos import Photo, PhotoError, size_label
 from channels.webform.validation import (
     ADDRESS_MAX,
     CHECKBOXES,
     DESCRIPTION_MAX,
-    KIND_LABELS,
-    KINDS,
     MAX_PHOTOS,
     NAME_MAX,
     TEXT_FIELDS,
     Checked,
+    kind_choices,
     valid_grid,
     validate,
 )
-from router import media
-from router.api import get_store
-from router.httperrors import error_response
+from router.deps import get_limiter, get_store
+from router.httperrors import ApiError
 from router.masking import mask_phone
-from router.model import Attachment, Channel, Ticket
+from router.model import Channel, Ticket
 
-if TYPE_CHECKING:
-    from channels.http import WebformConfig
-
-log = logging.getLogger("channels.webform")
+log = logging.getLogger(__name__)
 
 TOKEN_MAX_AGE = 24 * 3600  # a form may stay open on a phone for a day
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -61,17 +59,19 @@ def _wants_html(request: Request) -> bool:
 
 
 def _problem(request: Request, status: int, message_zh: str, message_en: str) -> Response:
-    """A 4xx for a request the form cannot use: an HTML page for browsers, JSON otherwise."""
+    """A 4xx for a request the form cannot use: an HTML page for browsers; for anything else
+    the API error (JSON)."""
     if _wants_html(request):
         return pages.page(pages.render("problem.html", message=message_zh), status)
-    return error_response(status, message_en)
+    raise ApiError(status, message_en)
 
 
 class _Form:
     """Everything the web form's routes share: config, cookie handling and page rendering."""
 
-    def __init__(self, config: WebformConfig) -> None:
+    def __init__(self, config: WebformConfig, photos: PhotoWorkers) -> None:
         self.config = config
+        self.photos = photos
         self.secret = config.csrf_secret or ""
         # The app refuses bodies over HOTLINE_MAX_BODY_BYTES; tell the resident what fits.
         body = config.max_body_bytes
@@ -95,7 +95,7 @@ class _Form:
             errors=checked.errors,
             notice=notice,
             had_photos=had_photos,
-            kinds=[(kind.value, label) for kind, label in KINDS],
+            kinds=kind_choices(),
             description_max=DESCRIPTION_MAX,
             name_max=NAME_MAX,
             address_max=ADDRESS_MAX,
@@ -116,7 +116,7 @@ class _Form:
             "done.html",
             number=ticket.number,
             repeat=repeat,
-            kind_label=KIND_LABELS.get(ticket.kind.value, "诉求"),
+            kind_label=texts().kind(ticket.kind),
             phone=mask_phone(ticket.citizen.phone) if ticket.citizen.consent_to_contact else None,
             again_url=f"/report?grid={grid}" if grid else "/report",
         )
@@ -125,7 +125,7 @@ class _Form:
     # -- GET ------------------------------------------------------------------------------
     async def show(self, request: Request) -> Response:
         if not self.secret:
-            return error_response(503, DISABLED)
+            raise ApiError(503, DISABLED, "channel_disabled")
         nonce = request.cookies.get(csrf.COOKIE_NAME)
         if not csrf.valid_nonce(nonce):
             nonce = csrf.new_nonce()
@@ -143,7 +143,12 @@ class _Form:
     # -- POST -----------------------------------------------------------------------------
     async def submit(self, request: Request) -> Response:
         if not self.secret:
-            return error_response(503, DISABLED)
+            raise ApiError(503, DISABLED, "channel_disabled")
+        client = request.client.host if request.client else ""
+        if not await get_limiter(request).allow("web", client):
+            log.warning("web form refused: client over its rate limit")
+            return _problem(request, 429, texts().web.rate_limited,
+                            "too many reports from this address; try again later")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in FORM_TYPES:
             return _problem(request, 415, "提交的内容格式不正确，请通过网页表单提交。",
@@ -199,9 +204,8 @@ class _Form:
             for index, upload in enumerate(uploads[:MAX_PHOTOS], start=1):
                 data = await upload.read(self.config.max_photo_bytes + 1)
                 try:
-                    photos.append(await run_in_threadpool(
-                        check_photo, data, max_bytes=self.config.max_photo_bytes,
-                        keep_location=keep))
+                    photos.append(await self.photos.check(
+                        data, max_bytes=self.config.max_photo_bytes, keep_location=keep))
                 except PhotoError as exc:
                     problems.append(f"第 {index} 张照片：{exc.message}")
             if problems:
@@ -211,18 +215,10 @@ class _Form:
             return self._form_page(request, nonce, submission_id, checked, status=422,
                                    had_photos=bool(uploads))
 
-        attachments = await run_in_threadpool(self._save, photos)
-        intake = to_intake(checked.form, submission_id=submission_id,
-                           received_at=datetime.now(UTC), attachments=attachments,
-                           photo_positions=[p.gps for p in photos])
-        result = await run_in_threadpool(store.submit, intake)
-        log.info("web intake ticket=%s created=%s kind=%s photos=%d phone=%s grid=%s",
-                 result.ticket.number, result.created, intake.kind.value, len(attachments),
-                 mask_phone(intake.citizen.phone), checked.form.grid or "-")
+        result = await run_in_threadpool(
+            partial(service.file_report, store, self.config.media_dir, checked.form, photos,
+                    submission_id=submission_id, received_at=datetime.now(UTC)))
         return self._done_page(result.ticket, repeat=not result.created)
-
-    def _save(self, photos: list[Photo]) -> list[Attachment]:
-        return [media.save_bytes(self.config.upload_dir, p.jpeg, "image/jpeg") for p in photos]
 
 
 def _text(form: FormData, name: str) -> str:
@@ -230,9 +226,9 @@ def _text(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def build_router(config: WebformConfig) -> APIRouter:
+def build_router(config: WebformConfig, photos: PhotoWorkers) -> APIRouter:
     router = APIRouter(tags=["web form"], include_in_schema=False)
-    handler = _Form(config)
+    handler = _Form(config, photos)
     router.add_api_route("/report", handler.show, methods=["GET"])
     router.add_api_route("/report", handler.submit, methods=["POST"])
 
@@ -240,7 +236,7 @@ def build_router(config: WebformConfig) -> APIRouter:
     async def static(name: str, request: Request) -> Response:
         found = pages.static_response(name, request.headers.get("if-none-match"))
         if found is None:
-            return error_response(404, f"no static file '{name}'")
+            raise ApiError(404, f"no static file '{name[:80]}'")
         return found
 
     return router

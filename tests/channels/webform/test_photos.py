@@ -7,7 +7,14 @@ import io
 import pytest
 from PIL import ExifTags, Image
 
-from channels.webform.photos import MAX_SIDE, PhotoError, check_photo, gps_position, size_label
+from channels.webform.photos import (
+    MAX_FULL_DECODE_PIXELS,
+    MAX_SIDE,
+    PhotoError,
+    check_photo,
+    gps_position,
+    size_label,
+)
 from tests.channels.webform import images
 
 MB = 1024 * 1024
@@ -106,6 +113,9 @@ def test_decompression_bomb_dimensions_are_refused(side: int) -> None:
         ({1: "N", 2: (0.0, 0.0, 0.0), 3: "E", 4: (0.0, 0.0, 0.0)}, None),
         ({1: "N", 2: (95.0, 0.0, 0.0), 3: "E", 4: (10.0, 0.0, 0.0)}, None),
         ({1: "N", 2: "garbage", 3: "E", 4: (10.0, 0.0, 0.0)}, None),
+        ({2: (39.0, 54.0, 15.0), 4: (116.0, 23.0, 30.0)}, images.BEIJING),  # no refs: N, E
+        ({1: b"S", 2: (33.0, 52.0, 4.0), 4: (70.0, 0.0, 0.0)},
+         (round(-(33 + 52 / 60 + 4 / 3600), 7), 70.0)),
         ({}, None),
     ],
 )
@@ -121,3 +131,29 @@ def test_gps_position_known_answers(gps: dict[int, object],
 )
 def test_size_labels_round_down(size: int, label: str) -> None:
     assert size_label(size) == label
+
+
+def test_gps_without_reference_tags_is_kept_when_shared() -> None:
+    """Some cameras write the coordinates without the N/S and E/W tags. Before: copying the
+    four tags into the re-encoded photo raised KeyError (a 500 and a lost report)."""
+    gps = {2: (39.0, 54.0, 15.0), 4: (116.0, 23.0, 30.0)}
+    photo = check_photo(images.jpeg(gps=gps), max_bytes=MB, keep_location=True)
+    assert photo.gps == images.BEIJING
+    kept = reopen(photo.jpeg).getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    assert set(kept) == {2, 4} and gps_position(kept) == images.BEIJING
+
+
+def test_a_big_jpeg_is_decoded_at_reduced_scale() -> None:
+    """24 MP: more than a PNG may have, fine for a JPEG (decoded from its DCT data at 1/2)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (6000, 4000), (90, 90, 90)).save(buf, "JPEG", quality=70)
+    photo = check_photo(buf.getvalue(), max_bytes=8 * MB, keep_location=False)
+    assert photo.width == MAX_SIDE and abs(photo.height - MAX_SIDE * 4000 / 6000) <= 1
+
+
+def test_a_png_over_the_full_decode_limit_is_refused() -> None:
+    side = int(MAX_FULL_DECODE_PIXELS ** 0.5) + 1  # decoded whole: 16 MP at most
+    buf = io.BytesIO()
+    Image.new("1", (side, side)).save(buf, "PNG")
+    with pytest.raises(PhotoError, match="尺寸过大"):
+        check_photo(buf.getvalue(), max_bytes=MB, keep_location=False)

@@ -1,0 +1,31 @@
+"""What an incoming SMS/MMS does: the conversation rule applied to the store (synchronous; the
+route runs it in a thread), with one media job per MMS picture aimed at the ticket it lands on."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from channels.conversation import Outcome, handle
+from channels.twilio_sms.media import fetch_twilio_media
+from channels.twilio_sms.parse import SmsMessage, to_intake
+from router.jobs import Job
+from router.masking import mask_phone
+from router.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def receive(store: Store, message: SmsMessage, received_at: datetime) -> Outcome:
+    """File ``message`` (new ticket, follow-up or rating); exactly one effect per MessageSid."""
+    intake = to_intake(message, received_at)
+
+    def media_jobs(ticket_id: str) -> Sequence[Job]:
+        return [Job.of(fetch_twilio_media, ticket_id, a.url, a.content_type)
+                for a in intake.attachments]
+
+    outcome = handle(store, intake, media_jobs)
+    log.info("sms %s from %s → ticket %s (%s%s)", message.sid, mask_phone(message.from_),
+             outcome.ticket.number, outcome.action.value, ", repeat" if outcome.repeat else "")
+    return outcome

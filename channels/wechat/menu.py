@@ -1,0 +1,43 @@
+"""The official account's menu keys (set in the WeChat admin console) and what the resident
+reads when using them (texts from the catalogue ``channels/texts.yaml``)."""
+
+from __future__ import annotations
+
+from channels.conversation import Action, Outcome
+from channels.texts import texts
+from router.model import Kind, Status, Ticket
+
+MENU_KINDS = {
+    "KIND_CONSULTATION": Kind.consultation,
+    "KIND_HELP": Kind.help,
+    "KIND_COMPLAINT": Kind.complaint,
+    "KIND_REPORT": Kind.report,
+    "KIND_SUGGESTION": Kind.suggestion,
+}
+MENU_PROGRESS = "PROGRESS"
+
+
+def acknowledgement(outcome: Outcome) -> str:
+    say = texts().wechat
+    number = outcome.ticket.number
+    if outcome.action is Action.evaluate:
+        return say.evaluated.format(number=number, score=outcome.score)
+    if outcome.action is Action.follow_up:
+        return say.follow_up.format(number=number)
+    return say.acknowledged.format(kind=texts().kind(outcome.ticket.kind), number=number)
+
+
+def kind_prompt(kind: Kind) -> str:
+    return texts().wechat.kind_prompt.format(kind=texts().kind(kind))
+
+
+def progress(ticket: Ticket | None) -> str:
+    say = texts().wechat
+    if ticket is None:
+        return say.no_ticket
+    text = say.progress.format(number=ticket.number, status=texts().status(ticket.status))
+    if ticket.status is Status.closed and ticket.evaluation is None:
+        text += say.progress_rate
+    if ticket.status is Status.rejected and ticket.reject_reason:
+        text += say.progress_rejected.format(reason=ticket.reject_reason)
+    return text
