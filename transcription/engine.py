@@ -73,6 +73,15 @@ class Engine:
         return recognizer
 
     def _release(self, key: tuple[float, str | None], recognizer: Any) -> None:
+        """Back into the pool, scrubbed: Reset() alone is known not to clear every trace of
+        the previous stream (vosk-api#1372), so a moment of silence is decoded and thrown
+        away before the recognizer is reset again — the next caller never gets a word of the
+        last one."""
+        recognizer.Reset()
+        scrub = bytes(int(key[0]) * 2 // 5)  # 200 ms of silence
+        for _ in range(3):
+            recognizer.AcceptWaveform(scrub)
+        recognizer.FinalResult()
         recognizer.Reset()
         with self._idle_lock:
             idle = self._idle.setdefault(key, [])

@@ -11,32 +11,41 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
+from typing import Protocol
 
-from router import runtime as router_runtime
+from router.jobs import JobContext, job
 from router.media import URL_PREFIX, resolve
 from router.model import Attachment, HistoryEntry, Ticket, Transcript
-from router.store import TicketNotFound
-from transcription import runtime
+from router.queues import QueueName
+from router.store import Mutation
 from transcription.audio import AudioError
 from transcription.batch import transcribe_file
 from transcription.chinese import join_cjk
+from transcription.engine import Engine
 from transcription.result import Recognition
 
 log = logging.getLogger(__name__)
 ACTOR = "transcription"
 
 
+class TranscriptionContext(JobContext, Protocol):
+    """What the transcription jobs need from the worker: the store, media and the engine."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+
 def _audio(ticket: Ticket) -> list[Attachment]:
     return [a for a in ticket.attachments if a.content_type.lower().startswith("audio/")]
 
 
-def _recognise(attachment: Attachment) -> Recognition:
-    rt = runtime.current()
+def _recognise(engine: Engine, media_dir: Path, attachment: Attachment) -> Recognition:
     name = attachment.url.rsplit("/", 1)[-1] if attachment.url.startswith(URL_PREFIX) else ""
-    path = resolve(rt.media_dir, name) if name else None
+    path = resolve(media_dir, name) if name else None
     if path is None:
         raise AudioError(f"audio {attachment.url} is not in the media store")
-    return transcribe_file(rt.engine, path)
+    return transcribe_file(engine, path)
 
 
 def _merge(recognitions: list[Recognition], model: str) -> Transcript | None:
@@ -54,22 +63,41 @@ def _note(ticket: Ticket, seq: int, at: datetime, note: str, **update: object) -
     return ticket.model_copy(update={**update, "history": [*ticket.history, entry]})
 
 
-def transcribe_ticket(ticket_id: str) -> str:
+def _transcribed(ticket: Ticket, seq: int, at: datetime, transcript: Transcript,
+                 note: str) -> Ticket:
+    """``ticket`` with its transcript (and, for a message without written text, its text)."""
+    return _note(ticket, seq, at, note, transcript=transcript,
+                 text=ticket.text or transcript.text)
+
+
+def with_transcript(transcript: Transcript, note: str) -> Mutation:
+    """A change that gives a ticket its transcript, unless it has one already."""
+
+    def apply(ticket: Ticket, seq: int, at: datetime) -> Ticket | None:
+        if ticket.transcript is not None:
+            return None
+        return _transcribed(ticket, seq, at, transcript, note)
+
+    return apply
+
+
+@job(QueueName.transcribe)
+def transcribe_ticket(ctx: TranscriptionContext, ticket_id: str) -> str:
     """Transcribe a ticket's audio attachments unless it has a transcript. Returns what
     happened: ``transcribed``, ``already``, ``no-audio`` or ``failed``."""
-    store = router_runtime.store()
+    store = ctx.store
     ticket = store.get(ticket_id)
     if ticket.transcript is not None:
         return "already"
     attachments = _audio(ticket)
     if not attachments:
         return "no-audio"
-    model = runtime.current().engine.name
+    model = ctx.engine.name
     recognitions: list[Recognition] = []
     reasons: list[str] = []
     for attachment in attachments:
         try:
-            recognitions.append(_recognise(attachment))
+            recognitions.append(_recognise(ctx.engine, ctx.media_dir, attachment))
         except AudioError as exc:
             reasons.append(f"{attachment.url.rsplit('/', 1)[-1]}: {exc}")
     transcript = _merge(recognitions, model)
@@ -83,7 +111,7 @@ def transcribe_ticket(ticket_id: str) -> str:
             note = f"transcribed {len(recognitions)} audio file(s) with vosk ({model})"
             if reasons:
                 note += "; not transcribed: " + "; ".join(reasons)
-            return _note(current, seq, at, note, transcript=transcript)
+            return _transcribed(current, seq, at, transcript, note)
         note = "no transcript: " + "; ".join(reasons)
         if any(h.actor == ACTOR and h.note == note for h in current.history):
             return None  # the same failure is already on record
@@ -94,11 +122,3 @@ def transcribe_ticket(ticket_id: str) -> str:
         log.warning("ticket %s: %s", ticket.number, "; ".join(reasons))
         return "failed"
     return "transcribed" if changed.transcript == transcript else "already"
-
-
-def transcribe_call(channel: str, channel_ref: str) -> str:
-    """The same for the ticket of a call (or another message) known by its channel ref."""
-    ticket = router_runtime.store().find_by_ref(channel, channel_ref)
-    if ticket is None:
-        raise TicketNotFound(f"{channel}:{channel_ref}")
-    return transcribe_ticket(ticket.id)

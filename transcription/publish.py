@@ -1,9 +1,9 @@
 """Where live partial transcripts go: a :class:`Publisher` (Redis pub/sub in production).
 
-Each call's events are JSON objects on the channel ``hotline:transcript:<uuid>`` (the call's
-stable id, which :func:`transcription.live.call_uuid` derives from Asterisk's unique id; the
-AudioSocket session itself uses a random UUID per recording that is never published):
-``{"type": "partial"|"segment"|"final", "uuid", "call", "text", ...}``.
+Each call's events are JSON objects on the channel ``hotline:transcript:<topic>`` (the call's
+stable id, which :func:`transcription.live.topic_of` derives from the call's ``channel_ref``;
+the AudioSocket session itself uses a random UUID per recording that is never published):
+``{"type": "partial"|"segment"|"final"|"pending", "uuid", "call", "text", ...}``.
 """
 
 from __future__ import annotations

@@ -20,6 +20,17 @@ def engine() -> Engine:
     return engine
 
 
+@pytest.fixture
+def fresh(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """An engine over the session's loaded model, without pooled recognizers: one reused after
+    ``Reset()`` can carry the end of its last stream into the next (seen here when a stream
+    was fed a second or more at once; vosk-api#1372), and the session engine's pool holds
+    whatever earlier tests left in it."""
+    own = Engine(engine.location)
+    monkeypatch.setattr(own, "model", engine.model)
+    return own
+
+
 @pytest.fixture(scope="session")
 def words(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """PCM of the test words (see tests.transcription.speech)."""

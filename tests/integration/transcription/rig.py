@@ -1,50 +1,58 @@
 """A gateway with live transcription in front of a real Asterisk (used by the test and the
 benchmark): the FastAGI server with the 96010 flow and the live transcriber share one event
-loop in a background thread — the way ``hotline agi`` runs them — and the flow records with
-:class:`ivr.live_recorder.LiveRecorder` (``EXEC AudioSocket``)."""
+loop in a background thread — the way ``hotline agi`` runs them — Asterisk records each message
+(MixMonitor), the flow listens over AudioSocket and real recognizer processes decode."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hotline.cmd_ivr import make_agi_server
+from hotline.agi import make_agi_server
 from hotline.settings import load_settings
 from ivr.agi.server import AgiServer
-from ivr.live_recorder import LiveRecorder
+from ivr.capture import Capture
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalog import GENERATED
-from ivr.record_file import FileRecorder
 from router.db import Database
 from router.migrate import upgrade
 from router.store import Store
 from tests.support.asterisk import Asterisk
 from tests.support.services import free_port
 from tests.transcription.speech import GRAMMAR, words_pcm, write_wav
-from transcription.engine import Engine
-from transcription.live import LivePolicy, LiveResult, LiveSession, LiveTranscriber
+from transcription.live import LiveResult, LiveSession, LiveTranscriber
+from transcription.models import package_models
+from transcription.recognizers import PoolConfig, RecognizerPool
+from transcription.stream import StreamPolicy
 
 
 class KeepingTranscriber(LiveTranscriber):
-    """The live transcriber, keeping every session's result for the test to inspect."""
+    """The live transcriber, keeping every session's result (and when each call's final
+    transcript arrived: ``final_at[call]``, time.monotonic()) for the test to inspect."""
 
     results: list[LiveResult]
+    final_at: dict[str, float]
 
-    def expect(self, call_uuid: str, path: Path, max_seconds: float,
-               call: str | None = None, topic: str | None = None) -> LiveSession:
-        session = super().expect(call_uuid, path, max_seconds, call, topic)
+    def expect(self, key: str, *, call: str, topic: str,
+               max_seconds: float | None = None) -> LiveSession:
+        session = super().expect(key, call=call, topic=topic, max_seconds=max_seconds)
         session.result.add_done_callback(self._keep)
         return session
 
     def _keep(self, future: asyncio.Future[LiveResult]) -> None:
         if not future.cancelled() and future.exception() is None:
-            self.results.append(future.result())
+            result = future.result()
+            self.results.append(result)
+            if result.transcript is not None:
+                result.transcript.add_done_callback(
+                    lambda _: self.final_at.__setitem__(result.call, time.monotonic()))
 
 
 @dataclass
@@ -59,6 +67,10 @@ class Gateway:
     @property
     def results(self) -> list[LiveResult]:
         return self.transcriber.results
+
+    @property
+    def final_at(self) -> dict[str, float]:
+        return self.transcriber.final_at
 
 
 T = TypeVar("T")
@@ -80,8 +92,9 @@ class _Loop:
 
 
 @contextmanager
-def gateway(base: Path, engine: Engine, *, grammar: list[str] | None = GRAMMAR,
-            policy: LivePolicy | None = None) -> Iterator[Gateway]:
+def gateway(base: Path, *, grammar: list[str] | None = GRAMMAR,
+            policy: StreamPolicy | None = None, processes: int = 1,
+            streams_per_process: int = 2) -> Iterator[Gateway]:
     shared = base / "shared"
     prompts = shared / "prompts"
     build_prompts(GENERATED)
@@ -95,15 +108,19 @@ def gateway(base: Path, engine: Engine, *, grammar: list[str] | None = GRAMMAR,
     settings = load_settings(data_dir=base / "data", prompts_dir=prompts,
                              recordings_dir=shared / "recordings", env="development")
     loop = _Loop()
-    transcriber = KeepingTranscriber(engine, port=free_port(), grammar=grammar, policy=policy)
+    pool = RecognizerPool(PoolConfig(model=package_models()[0], processes=processes,
+                                     streams_per_process=streams_per_process, grammar=grammar))
+    transcriber = KeepingTranscriber(pool=pool, port=free_port(), policy=policy)
     transcriber.results = []
+    transcriber.final_at = {}
     server: AgiServer | None = None
     ast: Asterisk | None = None
 
     async def start() -> AgiServer:
+        await pool.start()
         await transcriber.start()
-        recorder = LiveRecorder(transcriber, fallback=FileRecorder())
-        agi = make_agi_server(settings, store, recorder=recorder, port=free_port())
+        agi, _ = make_agi_server(settings, store, recorder=Capture(transcriber),
+                                 port=free_port())
         await agi.start()
         return agi
 
@@ -119,5 +136,6 @@ def gateway(base: Path, engine: Engine, *, grammar: list[str] | None = GRAMMAR,
         if server is not None:
             loop.run(server.close(grace=5))
         loop.run(transcriber.stop())
+        loop.run(pool.stop())
         loop.close()
         db.dispose()
