@@ -3,17 +3,20 @@
 answer → greeting (a key barges in) → menu: 1–5 record the matter → ticket → number read back;
 9 progress by ticket number; 0, or no/wrong key three times → draft ticket + ``TICKET_ID`` and
 ``IVR_ACTION=operator`` on the channel, then the AGI ends and the dialplan queues the call.
-A hang-up anywhere ends the call normally; a recording made before it still becomes a ticket.
-If the store fails (database briefly down) the recording goes to the fallback spool, in the
-format of the dialplan's own fallback, and ``hotline spool ingest`` makes the ticket later.
-Store work runs in a thread pool so a slow database never stalls other calls.
+
+A message is recorded by Asterisk (:mod:`ivr.capture`) and made a ticket by one explicit step,
+:func:`ivr.persist.persist`, whatever happened to the call: finished, hung up, connection lost
+— stored, or spooled when the store fails, or kept for the sweep when the spool fails too. The
+caller hears the number as soon as the ticket exists; a live transcript joins the ticket when
+the recognizer is done (the batch job otherwise). Store work runs in a thread pool so a slow
+database never stalls other calls.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import re
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,21 +25,23 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from ivr import menu, spool, tickets
+from ivr import menu, recordings, tickets
 from ivr.agi.session import AgiSession, ChannelHungUp
 from ivr.caller import caller_e164
+from ivr.capture import Capture
 from ivr.menu import Action, Choice
+from ivr.persist import Persisted, Saved, persist
 from ivr.prompts import BEEP, Prompts
 from ivr.readback import read_number
-from ivr.record_file import FileRecorder, recorded_seconds, wav_path
 from ivr.recorder import Recorder, Recording
-from ivr.status_speech import status_prompts, valid_number
-from router.model import Kind, Ticket
+from ivr.status_speech import NUMBER_DIGITS, status_prompts, valid_number
+from router.model import Kind, Ticket, Transcript
 from router.store import Store, TicketNotFound
+from transcription.jobs import with_transcript
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-SAFE_REF = re.compile(r"[^A-Za-z0-9._-]")
+LIVE_RESULT_WAIT = 120.0  # seconds a live transcript may take after the call
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,9 @@ class FlowConfig:
     prompts: Prompts
     recordings_dir: Path
     media_dir: Path
-    # where a recording goes when the store fails (Settings.spool_path); None: nowhere
+    # where a message goes when the store fails (Settings.spool_path); None: nowhere
     spool_dir: Path | None = None
     max_record_seconds: int = 120
-    min_audio_seconds: float = 0.3  # less than this is "nothing was said"
     menu_attempts: int = 3  # the first time plus two repeats, then the operator
     menu_wait_ms: int = 5000
     number_wait_ms: int = 8000
@@ -60,20 +64,15 @@ class FlowConfig:
 class CallFlow:
     """The handler for ``/96010``; one instance serves every call."""
 
-    def __init__(
-        self,
-        config: FlowConfig,
-        store: Store,
-        *,
-        recorder: Recorder | None = None,
-        executor: Executor | None = None,
-    ) -> None:
+    def __init__(self, config: FlowConfig, store: Store, *, recorder: Recorder | None = None,
+                 executor: Executor | None = None) -> None:
         self.config = config
         self.store = store
-        self.recorder: Recorder = recorder or FileRecorder()
+        self.recorder: Recorder = recorder or Capture()
         self.executor = executor or ThreadPoolExecutor(
             config.store_threads, thread_name_prefix="ivr-store"
         )
+        self._background: set[asyncio.Task[None]] = set()
 
     async def _in_thread(self, fn: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -85,8 +84,9 @@ class CallFlow:
 
     async def __call__(self, session: AgiSession) -> None:
         env = session.env
+        unique_id = env.unique_id or f"noid-{datetime.now(UTC).timestamp()}"
         call = tickets.Call(
-            unique_id=env.unique_id or f"noid-{datetime.now(UTC).timestamp()}",
+            ref=tickets.voice_ref(env.get("agi_arg_1"), unique_id),
             phone=caller_e164(env.caller_id, env.calling_pres or "0"),
             received_at=datetime.now(UTC),
         )
@@ -100,7 +100,12 @@ class CallFlow:
             else:
                 await self._to_operator(session, call, "operator")
         except ChannelHungUp:
-            log.info("call %s: caller hung up", call.unique_id)
+            log.info("call %s: caller hung up", call.ref)
+
+    async def drain(self) -> None:
+        """Wait for the transcripts still being attached (shutdown)."""
+        if self._background:
+            await asyncio.wait(self._background, timeout=LIVE_RESULT_WAIT)
 
     # -- menu ----------------------------------------------------------------------------
     async def _menu(self, session: AgiSession) -> Choice:
@@ -122,88 +127,71 @@ class CallFlow:
 
     # -- 1–5: record the matter ----------------------------------------------------------
     async def _take_matter(self, session: AgiSession, call: tickets.Call, kind: Kind) -> None:
-        await self._play(session, "record_instructions", "#")
-        await self._play(session, BEEP)
-        path = self.config.recordings_dir / f"{SAFE_REF.sub('_', call.unique_id)}.wav"
-        recording: Recording | None = None
-        ticket: Ticket | None = None
-        failed = False
+        files = recordings.new_files(self.config.recordings_dir, call.ref)
+        await self._in_thread(partial(recordings.write_meta, files, recordings.Meta(call, kind)))
+
+        async def cue() -> None:
+            await self._play(session, "record_instructions", "#")
+            await self._play(session, BEEP)
+
         try:
-            recording = await self.recorder.record(session, path, self.config.max_record_seconds)
-        except ChannelHungUp:
-            raise
-        except Exception:
-            # e.g. the live recorder could not stream: keep whatever reached the file
-            log.exception("call %s: recording failed", call.unique_id)
-        finally:
-            # also when the caller hung up or the connection broke mid-recording
-            try:
-                ticket = await self._ticket_for(call, kind, recording, path)
-            except Exception:
-                log.exception("call %s: cannot store the recording %s", call.unique_id, path)
-                failed = True
-        if failed:
-            if await self._spool(call, kind, recording, path):
-                # the message is safe; no number exists yet to read back
-                await self._play(session, "fallback-thanks")
-                await session.set_variable("IVR_ACTION", "done")
-                await session.hangup()
-                return
-            await self._to_operator(session, call, "store failed", kind)
+            recording = await self.recorder.record(
+                session, files.wav, cue=cue, call_ref=call.ref,
+                max_seconds=self.config.max_record_seconds)
+        except Exception:  # a bug or an unexpected reply: keep whatever Asterisk wrote
+            log.exception("call %s: the recording failed", call.ref)
+            recording = Recording(path=files.wav, ended_by="hangup")
+        persisted = await self._in_thread(partial(
+            persist, self.store, self.config.media_dir, self.config.spool_dir, files,
+            recordings.Meta(call, kind), live=recording.live))
+        if persisted.ticket is not None and recording.transcript is not None:
+            self._attach_later(persisted.ticket, recording.transcript)
+        if session.hung_up or session.closed:
+            log.info("call %s: caller gone after the message (%s)", call.ref,
+                     persisted.saved.value)
             return
-        if ticket is None:
+        await self._after_message(session, call, kind, persisted)
+
+    async def _after_message(self, session: AgiSession, call: tickets.Call, kind: Kind,
+                             persisted: Persisted) -> None:
+        if persisted.saved is Saved.stored and persisted.ticket is not None:
+            await read_number(session, self.config.prompts, persisted.ticket.number)
+            await self._goodbye(session)
+        elif persisted.saved in (Saved.spooled, Saved.kept):
+            # the message is safe; no number exists yet to read back
+            await self._play(session, "fallback-thanks")
+            await session.set_variable("IVR_ACTION", "done")
+            await session.hangup()
+        else:
             await self._play(session, "no_speech")
             await self._to_operator(session, call, "no speech", kind)
-            return
-        await read_number(session, self.config.prompts, ticket.number)
-        await self._goodbye(session)
 
-    async def _ticket_for(
-        self, call: tickets.Call, kind: Kind, recording: Recording | None, path: Path
-    ) -> Ticket | None:
-        wav = recording.path if recording is not None else wav_path(path)
-        seconds = recorded_seconds(wav)
-        if seconds < self.config.min_audio_seconds:
-            log.info("call %s: nothing recorded (%.1fs)", call.unique_id, seconds)
-            return None
-        transcript = recording.transcript if recording is not None else None
-        return await self._in_thread(partial(
-            tickets.submit_recording, self.store, self.config.media_dir, call, kind, wav,
-            transcript,
-        ))
+    def _attach_later(self, ticket: Ticket, transcript: asyncio.Future[Transcript | None],
+                      ) -> None:
+        task = asyncio.get_running_loop().create_task(self._attach(ticket, transcript))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
-    async def _spool(self, call: tickets.Call, kind: Kind, recording: Recording | None,
-                     path: Path) -> bool:
-        """Hand the recording to the fallback spool; False if there is none or it failed."""
-        spool_dir = self.config.spool_dir
-        if spool_dir is None:
-            return False
-        wav = recording.path if recording is not None else wav_path(path)
-        fields = {
-            "unique_id": call.unique_id,
-            "caller": call.phone or "",
-            "presentation": "allowed" if call.phone else "unavailable",
-            "reason": "store-failed",
-            "kind": kind.value,
-            "started": str(int(call.received_at.timestamp())),
-            "ended": str(int(datetime.now(UTC).timestamp())),
-        }
-        try:
-            sidecar = await self._in_thread(partial(
-                spool.spool_recording, spool_dir, wav, fields, call.received_at))
-        except Exception:
-            log.exception("call %s: cannot spool the recording %s either", call.unique_id, wav)
-            return False
-        log.warning("call %s: store failed; recording spooled as %s", call.unique_id,
-                    sidecar.name)
-        return True
+    async def _attach(self, ticket: Ticket, future: asyncio.Future[Transcript | None]) -> None:
+        """Put the live transcript on the ticket when it arrives (the batch job written with
+        the ticket does it instead if this never happens)."""
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            transcript = await asyncio.wait_for(future, LIVE_RESULT_WAIT)
+            if transcript is None:
+                return
+            try:
+                await self._in_thread(partial(
+                    self.store.change, ticket.id,
+                    with_transcript(transcript, f"live transcript ({transcript.model})")))
+            except Exception:
+                log.exception("ticket %s: cannot attach the live transcript", ticket.number)
 
     # -- 9: progress ---------------------------------------------------------------------
     async def _status(self, session: AgiSession) -> None:
         prompts = self.config.prompts
         for _ in range(self.config.status_attempts):
             digits = await session.get_data(prompts.path("ask_ticket_number"),
-                                            self.config.number_wait_ms, 10)
+                                            self.config.number_wait_ms, NUMBER_DIGITS)
             if valid_number(digits):
                 try:
                     ticket = await self._in_thread(partial(self.store.get, digits))
@@ -226,14 +214,14 @@ class CallFlow:
             )
         except Exception:
             log.exception("call %s: cannot create the draft ticket; queueing without it",
-                          call.unique_id)
+                          call.ref)
             ticket = None
         await self._play(session, "operator" if ticket is not None else "busy")
         if ticket is not None:
             await session.set_variable("TICKET_ID", ticket.id)
             await session.set_variable("TICKET_NUMBER", ticket.number)
         await session.set_variable("IVR_ACTION", "operator")
-        log.info("call %s: to the operator queue (%s)", call.unique_id, why)
+        log.info("call %s: to the operator queue (%s)", call.ref, why)
         # returning ends the AGI; the dialplan continues with Queue(operators-96010)
 
     async def _goodbye(self, session: AgiSession) -> None:

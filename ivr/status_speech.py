@@ -6,7 +6,9 @@ import re
 
 from router.model import Status
 
-NUMBER = re.compile(r"^\d{10}$")
+# 10 digits on a normal day, more on a day past 9,999 tickets (``#`` ends the entry)
+NUMBER = re.compile(r"^\d{10,16}$")
+NUMBER_DIGITS = 16
 
 
 def status_prompts(status: Status) -> tuple[str, ...]:

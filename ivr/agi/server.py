@@ -20,6 +20,8 @@ from ivr.agi.session import (
     read_env,
 )
 
+HANDOVER_WAIT = 20.0  # seconds for handed-over calls to reach their next command
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AgiSession], Awaitable[None]]
@@ -50,6 +52,7 @@ class AgiServer:
         self.env_timeout = env_timeout
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sessions: set[AgiSession] = set()
 
     @property
     def active_calls(self) -> int:
@@ -81,6 +84,7 @@ class AgiServer:
             writer.close()
             return
         session = AgiSession(reader, writer, env, command_timeout=self.command_timeout)
+        self._sessions.add(session)
         handler = self.routes.get(env.script)
         if handler is None:
             log.warning("call %s asked for unknown AGI script %r; hanging up",
@@ -93,6 +97,7 @@ class AgiServer:
         except Exception:
             log.exception("call %s: the call flow failed", env.unique_id)
         finally:
+            self._sessions.discard(session)
             await session.close()
 
     async def serve_forever(self) -> None:
@@ -102,13 +107,25 @@ class AgiServer:
         async with self._server:
             await self._server.serve_forever()
 
-    async def close(self, grace: float = 10.0) -> None:
-        """Stop accepting; let running calls finish for ``grace`` seconds, then cancel them."""
+    async def close(self, grace: float = 10.0,
+                    before_handover: Callable[[], object] | None = None) -> None:
+        """Stop accepting (new calls meet ``AGISTATUS=FAILURE`` and the dialplan's fallback);
+        let running calls finish for ``grace`` seconds; hand what is left back to the dialplan
+        (``IVR_ACTION=handover``, after ``before_handover()`` — e.g. ending live streams — so
+        blocked commands return), and cancel whatever still runs after that."""
         if self._server is not None:
             self._server.close()
         tasks = set(self._tasks)
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=grace)
+            if pending:
+                log.warning("%d call(s) still running after %.0f s: handing them back to the "
+                            "dialplan", len(pending), grace)
+                for session in self._sessions:
+                    session.request_handover()
+                if before_handover is not None:
+                    before_handover()
+                _, pending = await asyncio.wait(pending, timeout=HANDOVER_WAIT)
             for task in pending:
                 task.cancel()
             for task in pending:

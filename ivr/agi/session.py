@@ -34,6 +34,11 @@ class ConnectionLost(ChannelHungUp):
     """The FastAGI socket closed, broke, or stopped answering within the timeout."""
 
 
+class HandedOver(ChannelHungUp):
+    """The gateway is stopping: the call was handed back to the dialplan (``IVR_ACTION=
+    handover``), which records the caller into the fallback spool."""
+
+
 class CommandFailed(Exception):
     """Asterisk rejected a command (510 unknown, 520 usage): a bug on our side."""
 
@@ -117,17 +122,24 @@ class AgiSession:
         self.command_timeout = command_timeout
         self.hung_up = False  # HANGUP seen or 511 received: only non-media commands work
         self.closed = False
+        self._handover = False
         self._lock = asyncio.Lock()
 
     @property
     def unique_id(self) -> str:
         return self.env.unique_id
 
+    def request_handover(self) -> None:
+        """Before the next command, hand the call back to the dialplan and end the session."""
+        self._handover = True
+
     # -- the wire ------------------------------------------------------------------------
     async def command(self, line: str, *, seconds: float | None = None) -> Reply:
         """Send one command line and return its reply (HANGUP lines are noted, not returned)."""
         if self.closed:
             raise ConnectionLost("the FastAGI connection is closed")
+        if self._handover:
+            await self._hand_over()
         limit = self.command_timeout if seconds is None else seconds
         async with self._lock:
             try:
@@ -156,6 +168,14 @@ class AgiSession:
                 log.debug("agi %s: %s -> %s %s", self.unique_id, line.split(" ")[0], out.code,
                           out.result)
                 return out
+
+    async def _hand_over(self) -> None:
+        self._handover = False
+        if not self.hung_up:
+            with contextlib.suppress(ChannelHungUp):
+                await self.command(commands.set_variable("IVR_ACTION", "handover"), seconds=5)
+        await self.close()
+        raise HandedOver("the gateway is stopping: the call went back to the dialplan")
 
     async def execute(self, line: str) -> tuple[int, int, str]:
         """The recorder seam: (code, result, data) of the reply; see :meth:`Reply.as_tuple`."""

@@ -11,13 +11,19 @@ from sqlalchemy import select
 from ivr.agi.server import AgiServer
 from ivr.flow import CallFlow, FlowConfig
 from ivr.prompts import Prompts
-from ivr.recorder import AgiCommands, Recording
+from ivr.spool.format import NAME, scan
+from ivr.spool.ingest import ingest_once
 from ivr.wavinfo import wav_info
 from router import media
-from router.model import Channel, Intake, Kind, Status, Transcript
+from router.model import Channel, Kind, Status
 from router.store import Store
 from router.tables import outbox
-from tests.ivr.fake_asterisk import Caller, FakeAsterisk, write_tone
+from tests.ivr.fake_asterisk import Caller, FakeAsterisk
+from tests.support.intakes import intake
+
+# the caller's 3 s of "speech", kept with half a second of margin before and what there is
+# (0.3 s) after: the quiet while the instructions played is cut
+MESSAGE_SECONDS = 3.0 + 0.5 + 0.3
 
 
 def config(tmp_path: Path) -> FlowConfig:
@@ -42,8 +48,15 @@ def place_call(store: Store, cfg: FlowConfig, caller: Caller, *, flow: CallFlow 
 
 def jobs(store: Store) -> list[tuple[str, str, list[object]]]:
     with store.db.read() as conn:
-        rows = conn.execute(select(outbox.c.queue, outbox.c.job, outbox.c.args)).all()
+        rows = conn.execute(select(outbox.c.queue, outbox.c.job, outbox.c.args)
+                            .order_by(outbox.c.id)).all()
     return [(r.queue, r.job, r.args) for r in rows]
+
+
+def audio_seconds(cfg: FlowConfig, url: str) -> float:
+    stored = media.resolve(cfg.media_dir, url.rsplit("/", 1)[1])
+    assert stored is not None
+    return wav_info(stored).duration
 
 
 @pytest.mark.parametrize(
@@ -63,20 +76,25 @@ def test_menu_digit_makes_a_voice_ticket(sqlite_store: Store, tmp_path: Path, di
     assert ticket.citizen.phone == "+8613800138000"
     [attachment] = ticket.attachments
     assert attachment.content_type == "audio/wav"
-    stored = media.resolve(cfg.media_dir, attachment.url.rsplit("/", 1)[1])
-    assert stored is not None and wav_info(stored).duration == pytest.approx(3.0)
+    assert audio_seconds(cfg, attachment.url) == pytest.approx(MESSAGE_SECONDS, abs=0.03)
     assert jobs(sqlite_store) == [
-        ("dispatch", "router.jobs.dispatch", [ticket.id]),
-        ("transcribe", "transcription.jobs.transcribe_call", ["voice", "1764161000.42"]),
+        ("dispatch", "router.dispatch.dispatch", [ticket.id]),
+        ("transcribe", "transcription.jobs.transcribe_ticket", [ticket.id]),
     ]
-    # greeting interrupted, no menu; instructions, beep, record, number read back, thanks
+    # greeting interrupted, no menu; Asterisk records from before the instructions and the
+    # beep; RECORD FILE (into a scratch file) finds the end; the number is read back
     assert fake.played[:3] == ["greeting", "record_instructions", "beep"]
     assert fake.commands[0] == "ANSWER"
-    assert fake.commands[4].startswith(f'RECORD FILE "{cfg.recordings_dir}/1764161000.42" wav')
+    [mixed] = fake.mixed
+    assert mixed.parent == cfg.recordings_dir and mixed.name.startswith("1764161000.42-")
+    assert fake.commands[2] == f'EXEC MixMonitor ",r({mixed})"'
+    assert fake.commands[5].startswith(f'RECORD FILE "{mixed.with_suffix("")}.listen" wav')
+    assert fake.commands[6] == 'EXEC StopMixMonitor ""'
     assert fake.played[3:] == ["ticket_number_is", *[f"digits/{d}" for d in ticket.number],
                                "repeat_hint", "thanks"]
     assert fake.variables == {"IVR_ACTION": "done"}
     assert fake.hung_up_by_gateway
+    assert list(cfg.recordings_dir.iterdir()) == []  # stored: nothing left behind
 
 
 def test_key_after_the_menu_prompt(sqlite_store: Store, tmp_path: Path) -> None:
@@ -104,7 +122,7 @@ def test_zero_goes_to_the_operator_with_a_draft(sqlite_store: Store, tmp_path: P
     assert draft.status is Status.received and draft.kind is Kind.unknown
     assert fake.variables["TICKET_ID"] == draft.id
     assert fake.variables["IVR_ACTION"] == "operator"
-    assert jobs(sqlite_store) == [("dispatch", "router.jobs.dispatch", [draft.id])]
+    assert jobs(sqlite_store) == [("dispatch", "router.dispatch.dispatch", [draft.id])]
 
 
 def test_star_repeats_the_ticket_number(sqlite_store: Store, tmp_path: Path) -> None:
@@ -126,11 +144,14 @@ def test_hang_up_while_recording_still_makes_the_ticket(sqlite_store: Store, tmp
                                                         after: str) -> None:
     caller = Caller(keys=[("greeting", "2")], record_seconds=2.0, record_end="hangup",
                     hangup_after_record=after)
-    fake = place_call(sqlite_store, config(tmp_path), caller)
+    cfg = config(tmp_path)
+    fake = place_call(sqlite_store, cfg, caller)
     [ticket] = sqlite_store.feed(0, 10)
     assert ticket.kind is Kind.help and len(ticket.attachments) == 1
+    assert audio_seconds(cfg, ticket.attachments[0].url) == pytest.approx(2.8, abs=0.03)
     assert fake.played == ["greeting", "record_instructions", "beep"]  # nothing after
     assert fake.variables == {}
+    assert "StopMixMonitor" not in " ".join(fake.commands)  # Asterisk closed it at hang-up
 
 
 def test_hang_up_during_the_greeting_is_a_normal_end(sqlite_store: Store,
@@ -167,11 +188,7 @@ def test_caller_number(sqlite_store: Store, tmp_path: Path, caller_id: str, pres
 
 
 def _existing_ticket(store: Store) -> str:
-    from datetime import UTC, datetime
-
-    result = store.submit(Intake(channel=Channel.web, channel_ref="w1",
-                                 received_at=datetime.now(UTC), text="路灯坏了"))
-    return result.ticket.number
+    return store.submit(intake("w1", "路灯坏了", channel=Channel.web)).ticket.number
 
 
 def test_status_by_ticket_number(sqlite_store: Store, tmp_path: Path) -> None:
@@ -189,23 +206,21 @@ def test_status_unknown_number_and_bad_input(sqlite_store: Store, tmp_path: Path
                                 "ticket_not_found", "thanks"]
 
 
-class TranscribingRecorder:
-    """Stands in for the live recorder: writes the WAV and returns a transcript."""
+def test_status_of_an_eleven_digit_number(sqlite_store: Store, tmp_path: Path) -> None:
+    """A day past 9,999 tickets has 11-digit numbers; the status menu takes them."""
+    from sqlalchemy import update
 
-    async def record(self, agi: AgiCommands, path: Path, max_seconds: int) -> Recording:
-        write_tone(path, 1.5)
-        return Recording(path=path, ended_by="dtmf", duration=1.5,
-                         transcript=Transcript(text="东四十条路灯坏了", model="test"))
+    from router.tables import counters
 
-
-def test_live_transcript_goes_straight_into_the_ticket(sqlite_store: Store,
-                                                       tmp_path: Path) -> None:
-    cfg = config(tmp_path)
-    flow = CallFlow(cfg, sqlite_store, recorder=TranscribingRecorder())
-    place_call(sqlite_store, cfg, Caller(keys=[("greeting", "5")]), flow=flow)
-    [ticket] = sqlite_store.feed(0, 10)
-    assert ticket.transcript is not None and ticket.text == "东四十条路灯坏了"
-    assert [j[0] for j in jobs(sqlite_store)] == ["dispatch"]  # no transcription job
+    day = sqlite_store.submit(intake("w0", channel=Channel.web)).ticket.number[:6]
+    with sqlite_store.db.write() as conn:
+        conn.execute(update(counters).where(counters.c.name == f"number:{day}")
+                     .values(value=12344))
+    number = sqlite_store.submit(intake("w1", channel=Channel.web)).ticket.number
+    assert number == f"{day}12345"
+    fake = place_call(sqlite_store, config(tmp_path), Caller(keys=[("menu", "9"),
+                                                                    ("data", number)]))
+    assert fake.played[-3:] == ["status_is", "status/received", "thanks"]
 
 
 def test_same_call_twice_is_one_ticket(sqlite_store: Store, tmp_path: Path) -> None:
@@ -249,9 +264,12 @@ def test_store_down_still_reaches_the_operator(tmp_path: Path) -> None:
         fake = place_call(broken, cfg, Caller(keys=[("greeting", "3")]))
     finally:
         broken.db.dispose()
-    assert fake.played[-1] == "busy"
-    assert fake.variables == {"IVR_ACTION": "operator"}  # queued, without a ticket
-    assert fake.recordings and fake.recordings[0].is_file()  # the audio is still on disk
+    # no spool configured either: the message stays in the recordings folder for the sweep,
+    # and the caller is told it is kept
+    assert fake.played[-1] == "fallback-thanks"
+    assert fake.variables == {"IVR_ACTION": "done"}
+    [mixed] = fake.mixed
+    assert mixed.is_file() and mixed.with_suffix(".json").is_file()
 
 
 def test_voice_ticket_on_sqlite_and_postgresql(store: Store, tmp_path: Path) -> None:
@@ -266,11 +284,19 @@ def test_voice_ticket_on_sqlite_and_postgresql(store: Store, tmp_path: Path) -> 
     assert [t.channel_ref for t in store.feed(0, 10)] == ["pg-1", "pg-2"]
 
 
+def test_the_asterisk_system_qualifies_the_call(sqlite_store: Store, tmp_path: Path) -> None:
+    """Two Asterisk servers can hand out the same unique id: the dialplan passes its PBX id."""
+    cfg = config(tmp_path)
+    place_call(sqlite_store, cfg, Caller(keys=[("greeting", "1")]), pbx="a1b2c3")
+    place_call(sqlite_store, cfg, Caller(keys=[("greeting", "1")]), pbx="d4e5f6")
+    assert sorted(t.channel_ref for t in sqlite_store.feed(0, 10)) == [
+        "a1b2c3/1764161000.42", "d4e5f6/1764161000.42"]
+
+
 def test_store_down_spools_the_recording_for_the_ingester(sqlite_store: Store,
                                                           tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from ivr import spool
     from router.db import Database
 
     broken = Store(Database(f"sqlite:///{tmp_path / 'empty.sqlite3'}"))  # no tables
@@ -282,20 +308,71 @@ def test_store_down_spools_the_recording_for_the_ingester(sqlite_store: Store,
         broken.db.dispose()
     assert fake.played[-1] == "fallback-thanks"  # no number to read back, nothing lost
     assert fake.variables == {"IVR_ACTION": "done"} and fake.hung_up_by_gateway
-    names = sorted(p.name for p in spool_dir.iterdir())
-    assert len(names) == 2 and names[0].endswith("-1764161000.42.txt")
-    assert names[1] == names[0].replace(".txt", ".wav")
-    assert spool.NAME.match(names[0].removesuffix(".txt"))
+    [entry] = scan(spool_dir)
+    assert entry.audio is not None and entry.sidecar is not None
+    assert NAME.match(entry.stem) and "1764161000.42" in entry.stem
+    assert entry.fields["reason"] == "store-failed" and entry.fields["kind"] == "complaint"
+    assert list(cfg.recordings_dir.iterdir()) == []  # spooled: nothing left behind
 
     # the database is back: the ingester makes the ticket, once
-    assert spool.ingest_once(sqlite_store, spool_dir, cfg.media_dir) == 1
-    assert spool.ingest_once(sqlite_store, spool_dir, cfg.media_dir) == 0
+    assert ingest_once(sqlite_store, spool_dir, cfg.media_dir) == 1
+    assert ingest_once(sqlite_store, spool_dir, cfg.media_dir) == 0
     [ticket] = sqlite_store.feed(0, 10)
     assert (ticket.channel, ticket.channel_ref, ticket.kind) == (Channel.voice, "1764161000.42",
                                                                  Kind.complaint)
     assert ticket.citizen.phone == "+8613800138000"
     [attachment] = ticket.attachments
-    stored = media.resolve(cfg.media_dir, attachment.url.rsplit("/", 1)[1])
-    assert stored is not None and wav_info(stored).duration == pytest.approx(3.0)
-    assert ("transcribe", "transcription.jobs.transcribe_call",
-            ["voice", "1764161000.42"]) in jobs(sqlite_store)
+    assert audio_seconds(cfg, attachment.url) == pytest.approx(MESSAGE_SECONDS, abs=0.03)
+    assert ("transcribe", "transcription.jobs.transcribe_ticket", [ticket.id]) in jobs(
+        sqlite_store)
+
+
+@pytest.mark.parametrize("after", ["line", "close"])
+def test_hang_up_while_the_store_is_down_spools_the_message(
+        database_url: str, tmp_path: Path, after: str) -> None:
+    """The defect of issue 8: a hang-up during the recording while the database is down left
+    the message neither stored nor spooled. Persist-or-spool now runs either way."""
+    from dataclasses import replace
+
+    from router.db import Database
+    from router.migrate import upgrade
+
+    db = Database(database_url)
+    store = Store(db)  # not migrated yet: every write fails, like a database that is down
+    spool_dir = tmp_path / "spool"
+    cfg = replace(config(tmp_path), spool_dir=spool_dir)
+    caller = Caller(keys=[("greeting", "2")], record_seconds=2.0, record_end="hangup",
+                    hangup_after_record=after)
+    try:
+        fake = place_call(store, cfg, caller)
+        assert fake.variables == {}  # the caller is gone: nothing more is said
+        [entry] = scan(spool_dir)
+        assert entry.fields["kind"] == "help" and entry.audio is not None
+        upgrade(db)  # the database is back
+        assert ingest_once(store, spool_dir, cfg.media_dir) == 1
+        [ticket] = store.feed(0, 10)
+        assert ticket.kind is Kind.help and ticket.channel_ref == "1764161000.42"
+        assert audio_seconds(cfg, ticket.attachments[0].url) == pytest.approx(2.8, abs=0.03)
+    finally:
+        db.dispose()
+
+
+def test_without_mixmonitor_record_file_records_the_message(sqlite_store: Store,
+                                                             tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+
+    async def scenario() -> FakeAsterisk:
+        server = AgiServer({"96010": CallFlow(cfg, sqlite_store)}, port=0)
+        await server.start()
+        fake = FakeAsterisk(server.port, Caller(keys=[("greeting", "1")]),
+                            prompts_root=cfg.prompts.root, mixmonitor=False)
+        try:
+            await asyncio.wait_for(fake.call(), 30)
+        finally:
+            await server.close(grace=10)
+        return fake
+
+    fake = asyncio.run(scenario())
+    assert fake.mixed == [] and len(fake.recordings) == 1
+    [ticket] = sqlite_store.feed(0, 10)
+    assert audio_seconds(cfg, ticket.attachments[0].url) == pytest.approx(3.0, abs=0.03)

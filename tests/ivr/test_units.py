@@ -50,16 +50,18 @@ def test_menu() -> None:
 def test_status_and_numbers() -> None:
     assert status_prompts(Status.in_progress) == ("status_is", "status/in_progress")
     assert valid_number("2611260001") and not valid_number("261126000")
-    assert not valid_number("26112600011") and not valid_number("26112600*1")
+    assert valid_number("26112610000")  # the 10,000th ticket of a day has 11 digits
+    assert not valid_number("2" * 17) and not valid_number("26112600*1")
     assert digit_prompts("2601") == ["digits/2", "digits/6", "digits/0", "digits/1"]
 
 
 def test_recording_end_and_length(tmp_path: Path) -> None:
-    assert ended_by("dtmf", 35, 3.0, 120) == "dtmf"
-    assert ended_by("hangup", -1, 3.0, 120) == "hangup"
-    assert ended_by("", -1, 3.0, 120) == "hangup"
-    assert ended_by("timeout", 0, 10.0, 120) == "silence"
-    assert ended_by("timeout", 0, 119.8, 120) == "timeout"
+    assert ended_by(200, "dtmf", 35, 3.0, 120) == "dtmf"
+    assert ended_by(200, "hangup", -1, 3.0, 120) == "hangup"
+    assert ended_by(200, "", -1, 3.0, 120) == "hangup"
+    assert ended_by(511, "", 0, 0.0, 120) == "hangup"
+    assert ended_by(200, "timeout", 0, 10.0, 120) == "silence"
+    assert ended_by(200, "timeout", 0, 119.8, 120) == "timeout"
     assert wav_path(tmp_path / "1764.42") == tmp_path / "1764.42.wav"
     assert wav_path(tmp_path / "a.wav") == tmp_path / "a.wav"
     assert recorded_seconds(tmp_path / "missing") == 0.0

@@ -155,6 +155,13 @@ class CallResult:
     caller_hangup_cause: int | None
     vars: dict[str, str] = field(default_factory=dict)
     hear: Path | None = None
+    pbx: str = ""  # the PBX_ID the call ran under ("" = Asterisk's ENTITYID)
+
+    @property
+    def ref(self) -> str:
+        """The call's ticket ``channel_ref`` (see ivr.tickets.voice_ref)."""
+        uid = self.unique_id or ""
+        return f"{self.pbx}/{uid}" if self.pbx else uid
 
     @property
     def agistatus(self) -> str:
@@ -187,7 +194,7 @@ class Asterisk:
                  shared_dir: Path, prompts_dir: Path | None = None,
                  spool_dir: Path | None = None, binds: Iterable[Path] = (),
                  overrides: Mapping[str, str] | None = None,
-                 root: Path | None = None) -> None:
+                 root: Path | None = None, pbx_id: str = "testpbx") -> None:
         self.workdir = workdir.resolve()
         self.shared_dir = shared_dir.resolve()
         self.agi_port = agi_port
@@ -198,6 +205,8 @@ class Asterisk:
         # Extra config files {name: text with @NAME@ placeholders}, written last.
         self.overrides = dict(overrides or {})
         self.root = root or DEFAULT_ROOT
+        # the PBX_ID global (calls are "<pbx id>/<unique id>"); "" = Asterisk's ENTITYID
+        self.pbx_id = pbx_id
         self.conf_dir = self.workdir / "etc"
         self.sim_dir = self.workdir / "sim"
         self.log_dir = self.workdir / "var" / "log"
@@ -273,6 +282,7 @@ class Asterisk:
             "PROMPTS": str(self.prompts_dir),
             "SPOOL": str(self.spool_dir),
             "SIM_DIR": str(self.sim_dir),
+            "PBX_ID": self.pbx_id,
         }
 
     def _write_config(self) -> None:
@@ -479,6 +489,7 @@ class Asterisk:
             caller_hangup_cause=_cause(read_kv(caller).get("hangupcause")),
             vars=values,
             hear=hear if hear is not None and hear.exists() else None,
+            pbx=self.pbx_id,
         )
 
     def operator_calls(self) -> list[dict[str, str]]:

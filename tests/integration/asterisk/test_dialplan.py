@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr import spool
+from ivr.spool import format as spool_format
 from tests.integration.asterisk.agi_stub import AgiStub
 from tests.integration.asterisk.audio import short_fallback_prompts
 from tests.integration.conftest import AsteriskFactory
@@ -118,7 +118,7 @@ def test_nobody_in_the_operator_queue_leaves_a_message(asterisk_factory: Asteris
     assert result.vars["queuestatus"] == "JOINEMPTY"
     assert ast.operator_calls() == []
     [sidecar] = ast.spool_entries()
-    fields = spool.parse_sidecar(sidecar.read_text())
+    fields = spool_format.parse_sidecar(sidecar.read_text())
     assert fields["reason"] == "queue-joinempty"
     assert fields["ticket_id"] == "0f3c2a"
     assert fields["unique_id"] == result.unique_id

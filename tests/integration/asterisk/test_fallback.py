@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr import spool
+from ivr import clip
+from ivr.spool import format as spool_format
+from ivr.spool import ingest as spool
 from ivr.wavinfo import wav_info
 from router.store import Store
 from tests.integration.asterisk.audio import short_fallback_prompts, speech
@@ -32,8 +34,9 @@ def test_gateway_down_records_into_the_spool_and_ingest_makes_a_ticket(
     assert result.agistatus == "FAILURE"
     assert result.unique_id
     [sidecar] = ast.spool_entries()
-    fields = spool.parse_sidecar(sidecar.read_text())
+    fields = spool_format.parse_sidecar(sidecar.read_text())
     assert fields["unique_id"] == result.unique_id
+    assert fields["pbx"] == ast.pbx_id  # the call is known as <pbx>/<unique id>
     assert fields["caller"] == "13800138000"
     assert fields["reason"] == "gateway-down"
     assert int(fields["ended"]) >= int(fields["started"])
@@ -45,12 +48,13 @@ def test_gateway_down_records_into_the_spool_and_ingest_makes_a_ticket(
 
     recorded = recording.read_bytes()
     assert spool.ingest_once(sqlite_store, ast.spool_dir, tmp_path / "media") == 1
-    ticket = sqlite_store.find_by_ref("voice", result.unique_id)
+    ticket = sqlite_store.find_by_ref("voice", result.ref)
     assert ticket is not None
     assert ticket.citizen.phone == "+8613800138000"
     [audio] = ticket.attachments
     assert audio.content_type == "audio/wav"
-    assert (tmp_path / "media" / audio.url.rsplit("/", 1)[-1]).read_bytes() == recorded
+    saved = (tmp_path / "media" / audio.url.rsplit("/", 1)[-1]).read_bytes()
+    assert saved == clip.message(recorded).wav  # the caller's words, quiet around them cut
     assert not recording.exists() and (ast.spool_dir / "done" / recording.name).exists()
     assert spool.ingest_once(sqlite_store, ast.spool_dir, tmp_path / "media") == 0
 
@@ -69,7 +73,7 @@ def test_hang_up_mid_message_keeps_the_recording_with_core_sounds(
     )
     assert result.agistatus == "FAILURE"
     [sidecar] = ast.spool_entries()
-    fields = spool.parse_sidecar(sidecar.read_text())
+    fields = spool_format.parse_sidecar(sidecar.read_text())
     assert fields["caller"] == "" and "ended" in fields
     assert wav_info(sidecar.with_suffix(".wav")).dbfs > -40
     assert result.hear is not None and wav_info(result.hear).duration > 5  # the apology

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr import spool
+from ivr.spool import format as spool
 from ivr.wavinfo import wav_info
 from tests.integration.asterisk.agi_stub import AgiStub
 from tests.integration.asterisk.audio import short_fallback_prompts, speech

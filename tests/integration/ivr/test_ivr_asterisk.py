@@ -45,7 +45,7 @@ class Rig:
     def ticket_for(self, result: CallResult) -> Ticket | None:
         """The call's ticket; the gateway may still be storing it when Asterisk is done."""
         assert result.unique_id, result
-        uid = result.unique_id
+        uid = result.ref
         try:
             wait_until(lambda: self.store.find_by_ref("voice", uid) is not None, timeout=30)
         except TimeoutError:

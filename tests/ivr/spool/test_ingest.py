@@ -1,5 +1,5 @@
-"""The fallback spool ingest: sidecar parsing (known answers) and ingest into a real store
-(SQLite and PostgreSQL through the ``store`` fixture)."""
+"""The fallback spool ingest into a real store (SQLite and PostgreSQL through the ``store``
+fixture): tickets, idempotency, bad and failing entries, database outages."""
 
 from __future__ import annotations
 
@@ -15,25 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from sqlalchemy import select
 
-from ivr import spool
+from ivr import clip
+from ivr.spool import format as spool_format
+from ivr.spool import ingest as spool
+from router import media
 from router.model import Channel, Citizen, Intake, Kind
 from router.store import Store
 from router.tables import outbox
+from tests.ivr.spool.samples import SIDE, STEM
 
-SIDE = (
-    "unique_id=1795705400.1\n"
-    "caller=13800138000\n"
-    "presentation=allowed_not_screened\n"
-    "reason=gateway-down\n"
-    "ticket_id=\n"
-    "started=1795705400\n"
-    "ended=1795705439\n"
-)
-STEM = "20261126T150320Z-1795705400.1"
+TRANSCRIBE = "transcription.jobs.transcribe_ticket"
+DISPATCH = "router.dispatch.dispatch"
 
 
 def write_tone(path: Path, seconds: float = 1.5, amplitude: int = 8000) -> None:
@@ -72,61 +66,6 @@ def jobs_of(store: Store, ticket_id: str) -> list[tuple[str, str, list[str]]]:
     return [(r.queue, r.job, list(r.args)) for r in rows]
 
 
-# -- pure parts -----------------------------------------------------------------------------
-
-def test_parse_sidecar_known_answer() -> None:
-    assert spool.parse_sidecar("a=1\n\nbroken line\nb = x=y \na=2\n=v\n") == {"a": "2",
-                                                                           "b": "x=y"}
-    fields = spool.parse_sidecar(SIDE)
-    assert fields["unique_id"] == "1795705400.1" and fields["ended"] == "1795705439"
-
-
-def test_unique_id_from_sidecar_then_file_name() -> None:
-    assert spool.unique_id_of(STEM, {"unique_id": "abc.7"}) == "abc.7"
-    assert spool.unique_id_of(STEM, {}) == "1795705400.1"
-    assert spool.unique_id_of(STEM, {"unique_id": "../../etc"}) == "1795705400.1"
-    assert spool.unique_id_of("whatever", {"unique_id": "bad id"}) is None
-
-
-def test_received_at() -> None:
-    assert spool.received_at_of(STEM, {"started": "1795705400"}, 0) == datetime.fromtimestamp(
-        1795705400, UTC)
-    assert spool.received_at_of(STEM, {}, 0) == datetime(2026, 11, 26, 15, 3, 20, tzinfo=UTC)
-    assert spool.received_at_of("x", {}, 86400.0) == datetime(1970, 1, 2, tzinfo=UTC)
-    # absurd values fall back to the file name, then to the file time
-    assert spool.received_at_of(STEM, {"started": "9" * 30}, 0) == datetime(
-        2026, 11, 26, 15, 3, 20, tzinfo=UTC)
-    assert spool.received_at_of("20261399T999999Z-1.2", {}, 0) == datetime(1970, 1, 1,
-                                                                             tzinfo=UTC)
-
-
-def test_phone_e164_or_anonymous() -> None:
-    assert spool.phone_of({"caller": "13800138000"}) == "+8613800138000"
-    assert spool.phone_of({"caller": "01065123456"}) == "+861065123456"
-    assert spool.phone_of({"caller": ""}) is None
-    assert spool.phone_of({"caller": "123"}) is None
-    assert spool.phone_of({"caller": "13800138000",
-                           "presentation": "prohib_not_screened"}) is None
-
-
-def test_complete_when_ended_or_stale() -> None:
-    assert spool.is_complete({"ended": "1"}, age=0)
-    assert not spool.is_complete({}, age=10)
-    assert spool.is_complete({}, age=spool.STALE_AFTER)
-
-
-def test_check_audio(tmp_path: Path) -> None:
-    put(tmp_path, "a", side=None)
-    put(tmp_path, "s", side=None, audio="silence")
-    put(tmp_path, "g", side=None, audio="garbage")
-    assert spool.check_audio(tmp_path / "a.wav") == spool.AudioCheck(True, True, None)
-    assert spool.check_audio(tmp_path / "s.wav") == spool.AudioCheck(
-        True, False, spool.EMPTY_RECORDING)
-    assert spool.check_audio(tmp_path / "g.wav") == spool.AudioCheck(
-        True, False, spool.BAD_RECORDING)
-    assert spool.check_audio(None) == spool.AudioCheck(False, False, spool.NO_RECORDING)
-
-
 # -- ingest into a real store ---------------------------------------------------------------
 
 def test_ingest_makes_one_voice_ticket_and_moves_the_files(store: Store, tmp_path: Path) -> None:
@@ -142,10 +81,10 @@ def test_ingest_makes_one_voice_ticket_and_moves_the_files(store: Store, tmp_pat
     assert ticket.text == spool.REASONS["gateway-down"]
     [audio] = ticket.attachments
     assert audio.content_type == "audio/wav"
-    saved = media_dir / audio.url.rsplit("/", 1)[-1]
-    assert saved.read_bytes() == original
-    assert ("transcribe", spool.TRANSCRIBE_CALL_JOB, ["voice", "1795705400.1"]) in jobs_of(
-        store, ticket.id)
+    saved = media.resolve(media_dir, audio.url.rsplit("/", 1)[-1])
+    assert saved is not None
+    assert saved.read_bytes() == clip.message(original).wav  # the speech, whole
+    assert ("transcribe", TRANSCRIBE, [ticket.id]) in jobs_of(store, ticket.id)
     assert sorted(p.name for p in spool_dir.iterdir()) == ["done"]
     assert sorted(p.name for p in (spool_dir / "done").iterdir()) == [f"{STEM}.txt",
                                                                      f"{STEM}.wav"]
@@ -175,7 +114,7 @@ def test_a_call_still_recording_is_left_alone(store: Store, tmp_path: Path) -> N
     assert store.find_by_ref("voice", "1795705400.1") is None
     assert (spool_dir / f"{STEM}.wav").exists()
     # ...until it is stale (Asterisk went away mid-call).
-    old = time.time() - spool.STALE_AFTER - 1
+    old = time.time() - spool_format.STALE_AFTER - 1
     for p in spool_dir.iterdir():
         os.utime(p, (old, old))
     assert spool.ingest_once(store, spool_dir, media_dir) == 1
@@ -191,7 +130,7 @@ def test_hang_up_before_recording_is_still_a_ticket(store: Store, tmp_path: Path
     assert ticket.attachments == []
     assert ticket.text.endswith(spool.NO_RECORDING)
     assert ticket.citizen.phone == "+8613800138000"
-    assert [job for _, job, _ in jobs_of(store, ticket.id)] == ["router.jobs.dispatch"]
+    assert [job for _, job, _ in jobs_of(store, ticket.id)] == [DISPATCH]
 
 
 @pytest.mark.parametrize(("audio", "note"), [("garbage", spool.BAD_RECORDING),
@@ -205,9 +144,11 @@ def test_bad_recordings_are_kept_with_a_note(store: Store, tmp_path: Path, audio
     assert ticket is not None
     assert ticket.text.endswith(note)
     [kept] = ticket.attachments
-    assert (media_dir / kept.url.rsplit("/", 1)[-1]).read_bytes() == (
-        spool_dir / "done" / f"{STEM}.wav").read_bytes()
-    assert [job for _, job, _ in jobs_of(store, ticket.id)] == ["router.jobs.dispatch"]
+    original = (spool_dir / "done" / f"{STEM}.wav").read_bytes()
+    saved = (media_dir / kept.url.rsplit("/", 1)[-1]).read_bytes()
+    assert saved == original if audio == "garbage" else clip.read_pcm(saved) == clip.read_pcm(
+        original)
+    assert [job for _, job, _ in jobs_of(store, ticket.id)] == [DISPATCH]
 
 
 def test_an_entry_without_any_call_id_is_quarantined(store: Store, tmp_path: Path) -> None:
@@ -232,15 +173,14 @@ def test_the_recording_joins_the_ticket_the_flow_made(store: Store, tmp_path: Pa
     assert [a.content_type for a in ticket.attachments] == ["audio/wav"]
     assert ticket.history[-1].note == spool.REASONS["queue-timeout"]
     assert len(store.feed(0, 10)) == 1
-    assert [job for _, job, _ in jobs_of(store, draft.id)] == [
-        "router.jobs.dispatch", spool.TRANSCRIBE_CALL_JOB]
+    assert [job for _, job, _ in jobs_of(store, draft.id)] == [DISPATCH, TRANSCRIBE]
 
 
 def test_run_ingest_watches_until_stopped(sqlite_store: Store, tmp_path: Path) -> None:
     spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
     stop = threading.Event()
-    thread = threading.Thread(target=spool.run_ingest,
-                              args=(sqlite_store, spool_dir, media_dir, stop, 0.05))
+    thread = threading.Thread(target=spool.run_ingest, args=(
+        lambda: spool.ingest_once(sqlite_store, spool_dir, media_dir), stop, 0.05))
     thread.start()
     try:
         put(spool_dir)
@@ -252,19 +192,6 @@ def test_run_ingest_watches_until_stopped(sqlite_store: Store, tmp_path: Path) -
         stop.set()
         thread.join(10)
     assert not thread.is_alive()
-
-
-@given(st.text(max_size=400) | st.builds(
-    lambda k, v: f"{k}={v}\n", st.sampled_from(["started", "unique_id", "caller", "ended"]),
-    st.text(max_size=40) | st.integers().map(str)))
-def test_sidecar_parsing_never_fails_and_ids_stay_safe(text: str) -> None:
-    fields = spool.parse_sidecar(text)
-    assert all(key and "\n" not in key and "=" not in key for key in fields)
-    uid = spool.unique_id_of(text[:60], fields)
-    assert uid is None or spool.UNIQUE_ID.match(uid)
-    assert uid is None or "/" not in uid
-    spool.phone_of(fields)  # never raises
-    spool.received_at_of(text[:60], fields, 0.0)
 
 
 def test_two_ingesters_at_once_make_one_ticket(sqlite_store: Store, tmp_path: Path) -> None:
@@ -314,29 +241,58 @@ class PoisonStore(Store):
         return super().submit(intake, *args, **kwargs)
 
 
-def test_a_failing_entry_does_not_block_later_ones_and_goes_to_bad(sqlite_url: str,
-                                                                   tmp_path: Path) -> None:
+def test_a_failing_entry_does_not_block_later_ones_and_is_retried_for_ever(
+        sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 9: an entry that failed five times was moved to bad/ and never retried. Now it
+    waits a growing pause between attempts, for ever, is reported loudly once it is old, and
+    goes through as soon as the cause is gone."""
     from router.db import Database
     from router.migrate import upgrade
 
     spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
     store = PoisonStore(Database(sqlite_url))
     upgrade(store.db)
+    now = time.time()
     try:
         poison, *good = _three_calls(spool_dir)
-        assert spool.ingest_once(store, spool_dir, media_dir) == 2  # the later calls get in
+        stem = f"20261126T150320Z-{poison}"
+        assert spool.ingest_once(store, spool_dir, media_dir, now=now) == 2  # later calls in
         assert [store.find_by_ref("voice", uid) is not None for uid in good] == [True, True]
-        assert (spool_dir / f".20261126T150320Z-{poison}.attempts").read_text() == "1\n"
-        for attempt in range(2, spool.MAX_ATTEMPTS):
-            assert spool.ingest_once(store, spool_dir, media_dir) == 0
-            assert not (spool_dir / "bad").exists(), attempt  # retried, not yet given up
-        assert spool.ingest_once(store, spool_dir, media_dir) == 0
+        attempts = spool.read_attempts(spool_dir, stem)
+        assert attempts.count == 1 and attempts.next_at == now + spool.BACKOFF[0]
+        assert spool.ingest_once(store, spool_dir, media_dir, now=now + 1) == 0  # not yet due
+        assert spool.read_attempts(spool_dir, stem).count == 1
+        clock = now
+        for _ in range(len(spool.BACKOFF) + 3):  # far past the old limit of five
+            clock = spool.read_attempts(spool_dir, stem).next_at
+            assert spool.ingest_once(store, spool_dir, media_dir, now=clock) == 0
+        attempts = spool.read_attempts(spool_dir, stem)
+        assert attempts.count == len(spool.BACKOFF) + 4
+        assert attempts.next_at - clock == spool.BACKOFF[-1]  # the pause stops growing
+        assert not (spool_dir / "bad").exists()
+        assert any(r.levelname == "ERROR" and stem in r.getMessage() for r in caplog.records)
+        store.poison = "none"  # the cause is fixed
+        assert spool.ingest_once(store, spool_dir, media_dir, now=attempts.next_at) == 1
     finally:
         store.db.dispose()
-    assert sorted(p.name for p in (spool_dir / "bad").iterdir()) == [
-        f"20261126T150320Z-{poison}.txt", f"20261126T150320Z-{poison}.wav"]
-    assert sorted(p.name for p in spool_dir.iterdir()) == ["bad", "done"]  # no counter left
-    assert len(list((spool_dir / "done").iterdir())) == 4
+    assert sorted(p.name for p in spool_dir.iterdir()) == ["done"]  # no counter left
+    assert len(list((spool_dir / "done").iterdir())) == 6
+
+
+def test_spool_retry_moves_bad_entries_back(store: Store, tmp_path: Path) -> None:
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    put(spool_dir / "bad")
+    assert spool.ingest_once(store, spool_dir, media_dir) == 0  # bad/ is not scanned
+    assert spool.retry_bad(spool_dir) == 1
+    assert spool.ingest_once(store, spool_dir, media_dir) == 1
+    assert store.find_by_ref("voice", "1795705400.1") is not None
+
+
+def test_the_pbx_qualifies_the_call(store: Store, tmp_path: Path) -> None:
+    spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
+    put(spool_dir, side=SIDE + "pbx=0242ac110002\n")
+    assert spool.ingest_once(store, spool_dir, media_dir) == 1
+    assert store.find_by_ref("voice", "0242ac110002/1795705400.1") is not None
 
 
 def test_database_down_stops_the_pass_without_burning_attempts(tmp_path: Path) -> None:
@@ -348,7 +304,7 @@ def test_database_down_stops_the_pass_without_burning_attempts(tmp_path: Path) -
     ids = _three_calls(spool_dir)
     try:
         (tmp_path / "db").rename(tmp_path / "db-away")  # the database is unreachable
-        for _ in range(spool.MAX_ATTEMPTS + 2):
+        for _ in range(7):
             with pytest.raises(spool.DatabaseUnavailable):
                 spool.ingest_once(store, spool_dir, media_dir)
         assert sorted(p.name for p in spool_dir.iterdir() if p.is_dir()) == []
@@ -370,8 +326,8 @@ def test_run_ingest_keeps_going_through_a_database_outage(tmp_path: Path) -> Non
     (tmp_path / "db").rename(tmp_path / "db-away")
     put(spool_dir)
     stop = threading.Event()
-    thread = threading.Thread(target=spool.run_ingest,
-                              args=(store, spool_dir, media_dir, stop, 0.05))
+    thread = threading.Thread(target=spool.run_ingest, args=(
+        lambda: spool.ingest_once(store, spool_dir, media_dir), stop, 0.05))
     thread.start()
     try:
         time.sleep(0.5)  # several passes against the missing database (not an assertion)
@@ -385,3 +341,16 @@ def test_run_ingest_keeps_going_through_a_database_outage(tmp_path: Path) -> Non
         thread.join(10)
         store.db.dispose()
     assert not (spool_dir / "bad").exists()
+
+
+def test_read_audio(tmp_path: Path) -> None:
+    put(tmp_path, "a", side=None)
+    put(tmp_path, "s", side=None, audio="silence")
+    put(tmp_path, "g", side=None, audio="garbage")
+    speech = spool.read_audio(tmp_path / "a.wav")
+    assert speech.transcribe and speech.note is None and speech.data is not None
+    assert spool.read_audio(tmp_path / "s.wav").note == spool.EMPTY_RECORDING
+    garbage = spool.read_audio(tmp_path / "g.wav")
+    assert (garbage.data, garbage.transcribe, garbage.note) == (
+        b"not a wav at all", False, spool.BAD_RECORDING)
+    assert spool.read_audio(None) == spool.Audio(None, False, spool.NO_RECORDING)
