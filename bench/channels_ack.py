@@ -36,9 +36,10 @@ from urllib.parse import urlencode
 import httpx
 
 from bench.common import free_port, latency_stats, start_serve
-from channels.http import TwilioConfig, WechatConfig
 from channels.twilio_sms import demo as sms_demo
+from channels.twilio_sms.config import TwilioConfig
 from channels.wechat import demo as wechat_demo
+from channels.wechat.config import Mode, WechatConfig
 from router import apikeys
 from router.apikeys import Scope
 from router.db import Database
@@ -48,11 +49,11 @@ RESULTS = Path(__file__).parent / "results"
 PUBLIC_URL = "https://bench.hotline.example.cn"
 TWILIO = TwilioConfig(account_sid="AC" + "b" * 32, auth_token="bench-twilio-token-0123456789ab",
                       public_url=PUBLIC_URL)
-WECHAT_PLAIN = WechatConfig(token="bench-wechat-token")
+WECHAT_PLAIN = WechatConfig(token="bench-wechat-token", mode=Mode.compatible)
 WECHAT_SAFE = WechatConfig(token="bench-wechat-token", app_id="wxbench0123456789",
                            aes_key="kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR")
 TEXT = "幸福路12号门口井盖丢失，晚上很危险，请尽快处理。"
-NUMBER = re.compile(rb"\d{10}")
+NUMBER = re.compile(rb"\d{10,16}")
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "HOTLINE_TWILIO_AUTH_TOKEN": str(TWILIO.auth_token),
         "HOTLINE_WECHAT_TOKEN": str(WECHAT_SAFE.token),
         "HOTLINE_WECHAT_APP_ID": str(WECHAT_SAFE.app_id),
-        "HOTLINE_WECHAT_AES_KEY": str(WECHAT_SAFE.aes_key)})
+        "HOTLINE_WECHAT_AES_KEY": str(WECHAT_SAFE.aes_key),
+        "HOTLINE_WECHAT_MODE": "compatible"})  # both kinds of push are measured
 
 
 async def run_phase(base: str, name: str, requests: list[Request], concurrency: int) -> Phase:

@@ -37,10 +37,13 @@ def latency_stats(latencies_ms: list[float], wall_s: float) -> dict[str, float]:
 
 
 def start_serve(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``hotline serve`` on 127.0.0.1:``port`` with a development data dir; waits for /healthz."""
+    """``hotline migrate`` then ``hotline serve`` on 127.0.0.1:``port`` with a development data
+    dir (no Redis: rate limits off unless ``env`` turns them on); waits for /healthz."""
     full_env = {**os.environ, "HOTLINE_ENV": "development", "HOTLINE_DATA_DIR": str(data_dir),
-                "HOTLINE_LOG_LEVEL": "WARNING", **env}
+                "HOTLINE_LOG_LEVEL": "WARNING", "HOTLINE_RATE_LIMITS": "false", **env}
     hotline = Path(sys.executable).parent / "hotline"
+    subprocess.run([str(hotline), "migrate"], env=full_env, cwd=data_dir, check=True,
+                   capture_output=True)
     with open(data_dir / "serve.log", "wb") as log:
         proc = subprocess.Popen(
             [str(hotline), "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -161,13 +161,14 @@ def asterisk_latency(engine: Engine, calls: int) -> dict[str, Any]:
     if os.geteuid() != 0:
         return {"skipped": "needs root for the Asterisk chroot"}
     from tests.integration.transcription.rig import gateway
-    from transcription.live import LivePolicy
+    from tests.support.services import wait_until
+    from transcription.stream import StreamPolicy
 
-    policy = LivePolicy()  # production defaults: 3 s of silence ends a message
+    policy = StreamPolicy()  # production defaults: 3 s of silence ends a message
     out: dict[str, Any] = {"silence_seconds": policy.silence_seconds, "grammar": None,
                            "model": engine.name}
     with tempfile.TemporaryDirectory(prefix="bench-ast-") as tmp, \
-            gateway(Path(tmp), engine, grammar=None, policy=policy) as rig:
+            gateway(Path(tmp), grammar=None, policy=policy) as rig:
         for how, tail in (("dtmf", [("dtmf", "#")]), ("silence", [("wait", "20")])):
             latencies, silence_latencies = [], []
             for i in range(calls):
@@ -176,12 +177,12 @@ def asterisk_latency(engine: Engine, calls: int) -> dict[str, Any]:
                     script=[("wait", "2"), ("dtmf", "1"), ("wait", "13"),
                             ("play", str(rig.speech)), *tail],
                 )
-                [live] = [r for r in rig.results if r.call == result.unique_id]
+                [live] = [r for r in rig.results if r.call == result.ref]
                 assert live.ended_by == how, live
-                latencies.append(live.final_at - live.ended_at)
-                if how == "silence":
-                    assert live.speech_end_at is not None
-                    silence_latencies.append(live.final_at - live.speech_end_at)
+                wait_until(lambda ref=result.ref: ref in rig.final_at, timeout=60)
+                latencies.append(rig.final_at[result.ref] - live.ended_at)
+                if how == "silence":  # the end was decided silence_seconds after speech
+                    silence_latencies.append(latencies[-1] + policy.silence_seconds)
             entry = {
                 "calls": calls,
                 "end_decided_to_final_ms_median": round(statistics.median(latencies) * 1000, 1),

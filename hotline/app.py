@@ -1,4 +1,10 @@
-"""The FastAPI application factory: the gateway's HTTP face."""
+"""The FastAPI application factory: the gateway's HTTP face, assembled from every room.
+
+Each room contributes routers built from its own config: the back-office API (router), one
+router per text channel (channels). The objects routes depend on are put on ``app.state``
+(read through :mod:`router.deps`): the store, the feed notifier, the media folder and the
+rate limiter. Nothing is migrated here: ``hotline migrate`` (or ``run`` / ``dev-setup``) does it.
+"""
 
 from __future__ import annotations
 
@@ -12,32 +18,52 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from channels.http import build_router as channel_routes
+from channels.twilio_sms.route import build_router as twilio_routes
+from channels.webform.imaging import PhotoWorkers
+from channels.webform.route import build_router as webform_routes
+from channels.wechat.replay import ReplayGuard
+from channels.wechat.route import build_router as wechat_routes
 from hotline.bodylimit import BodyLimit
-from hotline.channels_config import channels_config
+from hotline.channels_config import twilio_config, webform_config, wechat_config
+from hotline.requestlog import RequestLog
 from hotline.settings import Settings
 from router import httperrors
 from router.api import api
 from router.db import Database
 from router.feed import FeedNotifier
-from router.migrate import upgrade
+from router.ratelimit import RateLimiter
 from router.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, store: Store | None = None, migrate: bool = True) -> FastAPI:
+def create_app(settings: Settings, *, store: Store | None = None,
+               redis_url: str | None = None) -> FastAPI:
+    """The app over ``store`` (default: the settings' database). ``redis_url`` (default the
+    settings') holds the shared rate limits and WeChat's replay memory."""
     if store is None:
         store = Store(Database(settings.resolved_database_url), timezone=settings.timezone)
-    if migrate:
-        upgrade(store.db)
-    notifier = FeedNotifier()
+    redis = redis_url if redis_url is not None else settings.resolved_redis_url
+    notifier = FeedNotifier(store.current_seq)
     store.on_change(notifier.notify)
+    photos = PhotoWorkers(settings.photo_workers)
+    wechat = wechat_config(settings)
+    guard = ReplayGuard(redis or None, ttl=2 * wechat.max_clock_skew)
+    limiter = RateLimiter(
+        {"sender": settings.rate_limit_sender, "web": settings.rate_limit_web,
+         "api": settings.rate_limit_api},
+        redis or None, enabled=settings.rate_limits)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         notifier.bind(asyncio.get_running_loop())
-        yield
+        try:
+            yield
+        finally:
+            await notifier.close()
+            await guard.close()
+            await limiter.aclose()
+            photos.close()
 
     app = FastAPI(
         title="96010 intake gateway",
@@ -49,11 +75,15 @@ def create_app(settings: Settings, *, store: Store | None = None, migrate: bool 
     app.state.store = store
     app.state.feed_notifier = notifier
     app.state.media_dir = settings.media_path
+    app.state.limiter = limiter
     httperrors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/report": settings.max_upload_bytes})
+    app.add_middleware(RequestLog)
     app.include_router(api)
-    app.include_router(channel_routes(channels_config(settings)))
+    app.include_router(twilio_routes(twilio_config(settings)))
+    app.include_router(wechat_routes(wechat, guard))
+    app.include_router(webform_routes(webform_config(settings), photos))
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -1,62 +1,62 @@
-"""The ``hotline`` command. Each room contributes its subcommands through a ``register``
-function in one of :data:`COMMAND_MODULES` (so rooms never edit each other's CLI code)."""
+"""The ``hotline`` command. Each room's commands live in a ``cmd_*`` module with a
+``register(subparsers)`` function; every handler is ``handler(ctx, args) -> exit status`` with
+the one :class:`~hotline.context.CliContext` built here."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import OperationalError
 
-COMMAND_MODULES = (
-    "hotline.cmd_core",
-    "hotline.cmd_channels",
-    "hotline.cmd_ivr",
-    "hotline.cmd_spool",
-    "hotline.cmd_transcription",
-    "hotline.cmd_run",
-    "hotline.cmd_demo",
+from hotline import (
+    cmd_core,
+    cmd_deliveries,
+    cmd_demo,
+    cmd_ivr,
+    cmd_jobs,
+    cmd_router,
+    cmd_run,
+    cmd_spool,
+    cmd_transcription,
+    logs,
 )
+from hotline.context import CliContext, database_error, settings_or_error
+from hotline.errors import CliError
 
-Handler = Callable[[argparse.Namespace], int]
+COMMANDS = (cmd_core, cmd_run, cmd_ivr, cmd_spool, cmd_transcription, cmd_jobs, cmd_deliveries,
+            cmd_router, cmd_demo)
 
-
-class CliError(Exception):
-    """A user-facing error: printed without a traceback, exit status 2."""
+Handler = Callable[[CliContext, argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="96010 intake gateway")
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO)")
+    parser.add_argument("--log-level", default=None,
+                        help="DEBUG, INFO, WARNING (default HOTLINE_LOG_LEVEL or INFO)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMANDS:
+        module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=(args.log_level or "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if (args.log_level or "INFO").upper() != "DEBUG":
-        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    args = build_parser().parse_args(argv)
     handler: Handler = args.handler
+    ctx: CliContext | None = None
     try:
-        return handler(args)
+        ctx = CliContext(settings_or_error())
+        logs.setup(args.log_level or ctx.settings.log_level, ctx.settings.log_format)
+        return handler(ctx, args)
     except CliError as exc:
         print(f"hotline: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        print(f"hotline: the database does not answer ({reason}); check HOTLINE_DATABASE_URL "
-              "and that the server is running", file=sys.stderr)
+        print(f"hotline: {database_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-
+    finally:
+        if ctx is not None:
+            ctx.close()

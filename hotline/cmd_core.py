@@ -9,65 +9,69 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from hotline.cli import CliError
-from hotline.services import make_redis, make_store
-from hotline.settings import load_settings
+from hotline.context import CliContext
+from hotline.errors import CliError
 from router import apikeys
-from router.migrate import upgrade
-from router.queues import ALL_QUEUES
+from router.queues import ALL_QUEUES, QueueName
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(ctx: CliContext, args: argparse.Namespace) -> int:
     import uvicorn
 
     from hotline.app import create_app
 
-    settings = load_settings()
-    app = create_app(settings, store=make_store(settings))
+    settings = ctx.settings
+    app = create_app(settings, store=ctx.store)
+    forwarded = settings.forwarded_allow_ips
     uvicorn.run(app, host=args.host or settings.http_host, port=args.port or settings.http_port,
-                log_level=settings.log_level.lower(), proxy_headers=False)
+                log_config=None, access_log=False, proxy_headers=bool(forwarded),
+                forwarded_allow_ips=forwarded, timeout_graceful_shutdown=10)
     return 0
 
 
-def _worker(args: argparse.Namespace) -> int:
+def _worker(ctx: CliContext, args: argparse.Namespace) -> int:
     from hotline.worker import run_worker
 
-    unknown = sorted(set(args.queues) - set(ALL_QUEUES))
+    names = {q.value for q in ALL_QUEUES}
+    unknown = sorted(set(args.queues) - names)
     if unknown:
-        raise CliError(f"unknown queue {', '.join(unknown)}; choose from: {', '.join(ALL_QUEUES)}")
-    return run_worker(load_settings(), args.queues or list(ALL_QUEUES), burst=args.burst,
-                      explicit=bool(args.queues))
+        raise CliError(f"unknown queue {', '.join(unknown)}; choose from: {', '.join(names)}")
+    queues = [QueueName(q) for q in args.queues] or list(ALL_QUEUES)
+    return run_worker(ctx, queues, burst=args.burst, explicit=bool(args.queues))
 
 
-def _relay(_: argparse.Namespace) -> int:
+def _relay(ctx: CliContext, _: argparse.Namespace) -> int:
+    from router import deliveries, escalation
     from router.relay import run_relay
 
-    settings = load_settings()
-    store = make_store(settings)
-    upgrade(store.db)
+    store = ctx.store
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    run_relay(store.db, make_redis(settings), stop)
+    run_relay(store.db, ctx.redis, stop, periodic=[
+        lambda now: escalation.schedule(store.db, now),
+        lambda now: deliveries.sweep(store, now),
+    ])
     return 0
 
 
-def _migrate(_: argparse.Namespace) -> int:
-    store = make_store(load_settings())
-    upgrade(store.db)
+def _migrate(ctx: CliContext, _: argparse.Namespace) -> int:
+    ctx.migrate()
     print("database is at the newest schema")
     return 0
 
 
-def _apikey(args: argparse.Namespace) -> int:
-    store = make_store(load_settings())
-    upgrade(store.db)
+def _apikey(ctx: CliContext, args: argparse.Namespace) -> int:
+    store = ctx.store
     if args.action == "create":
         try:
-            scopes = apikeys.parse_scopes(args.scope)
+            scopes = apikeys.parse_scopes(*args.scope)
         except ValueError as exc:
             raise CliError(f"{exc} (e.g. --scope intake,read,events)") from None
-        key, token = apikeys.create(store.db, args.name, scopes)
+        try:
+            key, token = apikeys.create(store.db, args.name, scopes)
+        except apikeys.DuplicateName as exc:
+            raise CliError(str(exc)) from None
         if args.out:
             out = Path(args.out)
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +95,7 @@ def _apikey(args: argparse.Namespace) -> int:
     return 0
 
 
-def _schema(args: argparse.Namespace) -> int:
+def _schema(_: CliContext, args: argparse.Namespace) -> int:
     from router.schema import ticket_json_schema
 
     text = json.dumps(ticket_json_schema(), indent=2, ensure_ascii=False) + "\n"
@@ -109,11 +113,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser("worker", help="RQ worker for the given queues (default: all)")
-    p.add_argument("queues", nargs="*", metavar="QUEUE", help=f"any of: {', '.join(ALL_QUEUES)}")
+    p.add_argument("queues", nargs="*", metavar="QUEUE",
+                   help=f"any of: {', '.join(q.value for q in ALL_QUEUES)}")
     p.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     p.set_defaults(handler=_worker)
 
-    p = sub.add_parser("relay", help="move outbox rows onto RQ (catches up after outages)")
+    p = sub.add_parser("relay", help="move outbox rows onto RQ (catches up after outages) and "
+                                     "sweep for stuck tickets")
     p.set_defaults(handler=_relay)
 
     p = sub.add_parser("migrate", help="bring the database to the newest schema")
@@ -122,8 +128,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("apikey", help="create, list or revoke back-office API keys")
     p.add_argument("action", choices=["create", "list", "revoke"])
     p.add_argument("id", nargs="?", help="key id (revoke)")
-    p.add_argument("--name", default="default", help="who uses the key (create)")
-    p.add_argument("--scope", default="", help="comma-separated: intake,read,events (create)")
+    p.add_argument("--name", default="default", help="who uses the key; unique among active "
+                                                      "keys (create)")
+    p.add_argument("--scope", action="append", default=[],
+                   help="intake, read, events; comma-separated or repeated (create)")
     p.add_argument("--out", help="write the token to this file (mode 600) instead of stdout")
     p.set_defaults(handler=_apikey)
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import httpx
 
-from hotline.channels_config import channels_config
-from hotline.cli import CliError
-from hotline.demo import follow, play_back_office, send_all
-from hotline.settings import load_settings
+from hotline.context import CliContext
+from hotline.errors import CliError
 
 
-def _demo(args: argparse.Namespace) -> int:
-    settings = load_settings()
+def _demo(ctx: CliContext, args: argparse.Namespace) -> int:
+    from hotline.demo import follow, play_back_office, send_all
+
+    settings = ctx.settings
     url = args.url or f"http://{settings.http_host}:{settings.http_port}"
     key = args.api_key or os.environ.get("HOTLINE_DEMO_API_KEY")
     key_file = settings.data_dir / "dev-api-key"
@@ -31,7 +31,7 @@ def _demo(args: argparse.Namespace) -> int:
             raise CliError(f"no gateway answers at {url} ({exc}); start it with 'make run'") \
                 from None
         print(f"Sending sample requests to {url}:")
-        sent = send_all(client, key, channels_config(settings), print)
+        sent = send_all(client, key, settings, print)
         numbers = [s.number for s in sent if s.number]
         if not numbers:
             raise CliError("no ticket was acknowledged; see the lines above")

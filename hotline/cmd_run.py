@@ -14,57 +14,29 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
 from hotline import devsetup
 from hotline.childproc import LinePrinter
-from hotline.cli import CliError
+from hotline.context import CliContext, settings_or_error
+from hotline.errors import CliError
 from hotline.redis_private import PrivateRedis, RedisSetupError
-from hotline.services import make_store
-from hotline.settings import Settings, load_settings
+from hotline.settings import Settings
 from hotline.supervisor import Program, Supervisor, SupervisorError
-from router.migrate import upgrade
 
 
-def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(str(e["msg"]) for e in exc.errors())
-        raise CliError(f"invalid settings: {problems}") from None
-
-
-def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
-
-
-def optional_parts(parser: argparse.ArgumentParser) -> tuple[bool, bool]:
-    """Whether ``hotline agi`` and ``hotline spool ingest --watch`` exist in ``parser`` (the
-    rooms that provide them register them once they are built)."""
-    commands = _subcommands(parser)
-    has_agi = "agi" in commands
-    ingest = _subcommands(commands["spool"]).get("ingest") if "spool" in commands else None
-    has_spool = ingest is not None and "--watch" in ingest._option_string_actions
-    return has_agi, has_spool
-
-
-def programs(
-    settings: Settings, *, agi: bool, spool: bool, log_level: str | None = None
-) -> list[Program]:
-    """The children of ``hotline run``: each a ``hotline`` subcommand in its own process."""
+def programs(settings: Settings, *, log_level: str | None = None,
+             grace: float = 10.0) -> list[Program]:
+    """The children of ``hotline run``: each a ``hotline`` subcommand in its own process. The
+    FastAGI server gets time to finish the calls it is taking (``HOTLINE_AGI_DRAIN_SECONDS``)."""
     base = [sys.executable, "-m", "hotline"]
     if log_level:
         base += ["--log-level", log_level]
-    found = [Program("http", [*base, "serve"]), Program("relay", [*base, "relay"])]
-    found += [Program(f"worker-{i}", [*base, "worker"]) for i in range(1, settings.workers + 1)]
-    if agi:
-        found.append(Program("agi", [*base, "agi"]))
-    if spool:
-        found.append(Program("spool", [*base, "spool", "ingest", "--watch"]))
+    found = [Program("http", [*base, "serve"], grace), Program("relay", [*base, "relay"], grace)]
+    found += [Program(f"worker-{i}", [*base, "worker"], grace)
+              for i in range(1, settings.workers + 1)]
+    found.append(Program("agi", [*base, "agi"], max(grace, settings.agi_drain_seconds + 30.0)))
+    found.append(Program("spool", [*base, "spool", "ingest", "--watch"], grace))
     return found
 
 
@@ -145,24 +117,18 @@ def banner(settings: Settings, children: list[Program], redis: PrivateRedis | No
     return "\n".join(lines)
 
 
-def _run(args: argparse.Namespace) -> int:
-    settings = _settings()
+def _run(ctx: CliContext, args: argparse.Namespace) -> int:
+    settings = ctx.settings
     with ExitStack() as stack:
         stack.enter_context(_lock_data_dir(settings.data_dir))
         _check_port_free(settings.http_host, settings.http_port, "HOTLINE_HTTP_PORT")
-        from hotline.cli import build_parser
-
-        has_agi, has_spool = optional_parts(build_parser())
-        if has_agi:
-            _check_port_free(settings.agi_host, settings.agi_port, "HOTLINE_AGI_PORT")
-            if settings.transcribe == "live":
-                _check_port_free(settings.agi_host, settings.audiosocket_port,
-                                 "HOTLINE_AUDIOSOCKET_PORT")
-        store = make_store(settings)
-        upgrade(store.db)
-        store.db.dispose()
+        _check_port_free(settings.agi_host, settings.agi_port, "HOTLINE_AGI_PORT")
+        if settings.transcribe == "live":
+            _check_port_free(settings.agi_host, settings.audiosocket_port,
+                             "HOTLINE_AUDIOSOCKET_PORT")
+        ctx.migrate().db.dispose()
         redis = None if settings.redis_url else PrivateRedis(settings.redis_socket)
-        children = programs(settings, agi=has_agi, spool=has_spool, log_level=args.log_level)
+        children = programs(settings, log_level=args.log_level, grace=args.grace)
         print(banner(settings, children, redis), flush=True)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         try:
@@ -171,7 +137,6 @@ def _run(args: argparse.Namespace) -> int:
                 env=env,
                 printer=LinePrinter(sys.stdout, width=max(len(p.name) for p in children) + 1),
                 redis=redis,
-                grace=args.grace,
                 ready=(
                     _answers(settings.http_host, settings.http_port),
                     f"ready: http://{settings.http_host}:{settings.http_port}/ "
@@ -184,19 +149,18 @@ def _run(args: argparse.Namespace) -> int:
             return 1
 
 
-def _dev_setup(_: argparse.Namespace) -> int:
+def _dev_setup(ctx: CliContext, _: argparse.Namespace) -> int:
     env_file = Path(".env")
-    defaults = _settings(env="development")
-    public_url = f"http://{defaults.http_host}:{defaults.http_port}"
+    public_url = f"http://{ctx.settings.http_host}:{ctx.settings.http_port}"
     if devsetup.ensure_env_file(env_file, public_url):
         print(f"wrote {env_file.resolve()} (mode 600) with fresh development secrets")
     else:
         print(f"kept the existing {env_file.resolve()}")
-    settings = _settings()
-    store = make_store(settings)
+    ctx = CliContext(settings_or_error())  # the settings now include the new .env
+    settings = ctx.settings
     key_file = settings.data_dir / devsetup.DEV_KEY_FILE
-    created = devsetup.ensure_dev_key(store.db, key_file)
-    store.db.dispose()
+    created = devsetup.ensure_dev_key(ctx.migrate().db, key_file)
+    ctx.close()
     state = "created" if created else "kept"
     print(f"{state} the development API key in {key_file} (scopes intake, read, events)")
     print()

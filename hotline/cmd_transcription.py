@@ -10,19 +10,19 @@ from typing import Any
 
 from tqdm import tqdm  # type: ignore[import-untyped]
 
-from hotline.cli import CliError
-from hotline.settings import load_settings
+from hotline.context import CliContext
+from hotline.errors import CliError
 
 
 def _size(n: int | None) -> str:
     return "?" if n is None else f"{n / 1_000_000:.1f} MB"
 
 
-def _models_list(_: argparse.Namespace) -> int:
+def _models_list(ctx: CliContext, _: argparse.Namespace) -> int:
     from transcription.catalogue import CATALOGUE
     from transcription.models import ModelNotFound, locate, models_dir
 
-    settings = load_settings()
+    settings = ctx.settings
     root = models_dir(settings.data_dir)
     print(f"{'NAME':28} {'LANG':6} {'SIZE':>10}  {'SHA256':10}  FETCHED")
     for info in CATALOGUE.values():
@@ -37,7 +37,7 @@ def _models_list(_: argparse.Namespace) -> int:
     return 0
 
 
-def _models_fetch(args: argparse.Namespace) -> int:
+def _models_fetch(ctx: CliContext, args: argparse.Namespace) -> int:
     from transcription.catalogue import CATALOGUE
     from transcription.fetch import FetchError, fetch
     from transcription.models import models_dir, problems
@@ -45,7 +45,7 @@ def _models_fetch(args: argparse.Namespace) -> int:
     info = CATALOGUE.get(args.name)
     if info is None:
         raise CliError(f"unknown model {args.name!r}; known: {', '.join(CATALOGUE)}")
-    settings = load_settings()
+    settings = ctx.settings
     existing = models_dir(settings.data_dir) / info.name
     if args.if_missing and existing.is_dir() and not problems(existing):
         print(f"{info.name}: already present in {existing}")
@@ -69,11 +69,11 @@ def _models_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _models_verify(args: argparse.Namespace) -> int:
+def _models_verify(ctx: CliContext, args: argparse.Namespace) -> int:
     from transcription.engine import shared_engine
     from transcription.models import ModelNotFound, locate, verify
 
-    settings = load_settings()
+    settings = ctx.settings
     try:
         location = locate(args.path or settings.vosk_model, settings.data_dir)
     except ModelNotFound as exc:
@@ -90,13 +90,13 @@ def _models_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _transcribe(args: argparse.Namespace) -> int:
+def _transcribe(ctx: CliContext, args: argparse.Namespace) -> int:
     from transcription.audio import AudioError
     from transcription.batch import transcribe_file
     from transcription.engine import shared_engine
     from transcription.models import ModelNotFound, locate
 
-    settings = load_settings()
+    settings = ctx.settings
     try:
         engine = shared_engine(locate(settings.vosk_model, settings.data_dir))
     except ModelNotFound as exc:

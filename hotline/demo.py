@@ -7,7 +7,6 @@ Twilio SMS webhook, a signed WeChat message and a web-form post (CSRF token from
 
 from __future__ import annotations
 
-import importlib
 import re
 import time
 import uuid
@@ -17,7 +16,13 @@ from typing import Any
 
 import httpx
 
-from channels.http import ChannelsConfig
+from channels.twilio_sms import demo as sms_demo
+from channels.twilio_sms.config import TwilioConfig
+from channels.wechat import demo as wechat_demo
+from channels.wechat import envelope, xmlsafe
+from channels.wechat.config import WechatConfig
+from hotline.channels_config import twilio_config, wechat_config
+from hotline.settings import Settings
 
 STEP_NAMES = {
     "received": "1 采集受理 received",
@@ -31,8 +36,8 @@ STEP_NAMES = {
     "rejected": "rejected",
 }
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
-TICKET_NUMBER = re.compile(r"工单号?\s*(\d{10})(?!\d)")
-NUMBER = re.compile(r"(?<!\d)(\d{10})(?!\d)")
+TICKET_NUMBER = re.compile(r"工单号?\s*(\d{10,16})(?!\d)")
+NUMBER = re.compile(r"(?<!\d)(\d{10,16})(?!\d)")
 
 
 @dataclass
@@ -57,32 +62,27 @@ def _api(client: httpx.Client, key: str, run: str) -> Sent:
     return Sent("api", r.json().get("number") if r.is_success else None, f"HTTP {r.status_code}")
 
 
-def _sms(client: httpx.Client, config: ChannelsConfig, run: str) -> Sent:
-    demo = importlib.import_module("channels.twilio_sms.demo")
-    path, headers, form = demo.sample_request(
-        config.twilio, "小区楼道的灯坏了一周了，请尽快修理。", "+8613900139000",
+def _sms(client: httpx.Client, config: TwilioConfig, run: str) -> Sent:
+    path, headers, form = sms_demo.sample_request(
+        config, "小区楼道的灯坏了一周了，请尽快修理。", "+8613900139000",
         "SM" + uuid.uuid5(uuid.NAMESPACE_URL, run).hex)
     r = client.post(path, headers=headers, data=form)
     return Sent("sms", _number(r.text), f"HTTP {r.status_code}")
 
 
-def _wechat(client: httpx.Client, config: ChannelsConfig, run: str) -> Sent:
-    demo = importlib.import_module("channels.wechat.demo")
-    path, headers, body = demo.sample_request(
-        config.wechat, "建议在胡同口增加垃圾分类投放点。", "oDemo" + run[:12],
+def _wechat(client: httpx.Client, config: WechatConfig, run: str) -> Sent:
+    path, headers, body = wechat_demo.sample_request(
+        config, "建议在胡同口增加垃圾分类投放点。", "oDemo" + run[:12],
         int(time.time() * 1000) % 10**15)
     r = client.post(path, headers=headers, content=body)
     return Sent("wechat", _number(_wechat_reply_text(config, r.content)), f"HTTP {r.status_code}")
 
 
-def _wechat_reply_text(config: ChannelsConfig, body: bytes) -> str:
+def _wechat_reply_text(config: WechatConfig, body: bytes) -> str:
     """The passive reply as the resident sees it (decrypted in safe mode)."""
-    xmlsafe = importlib.import_module("channels.wechat.xmlsafe")
-    envelope = importlib.import_module("channels.wechat.envelope")
     fields: dict[str, str] = xmlsafe.parse_fields(body) if body.strip() else {}
-    if "Encrypt" in fields and config.wechat.token and config.wechat.aes_key:
-        mode = envelope.SafeMode(config.wechat.token, config.wechat.aes_key,
-                                 config.wechat.app_id or "")
+    if "Encrypt" in fields and config.token and config.aes_key:
+        mode = envelope.SafeMode(config.token, config.aes_key, config.app_id or "")
         plain = mode.crypto().decrypt_message(
             {"Encrypt": fields["Encrypt"]}, fields.get("MsgSignature", ""),
             fields.get("TimeStamp", ""), fields.get("Nonce", ""))
@@ -106,24 +106,23 @@ def _number(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def send_all(client: httpx.Client, key: str | None, config: ChannelsConfig,
+def send_all(client: httpx.Client, key: str | None, settings: Settings,
              say: Callable[[str], None]) -> list[Sent]:
     run = uuid.uuid4().hex
+    twilio, wechat = twilio_config(settings), wechat_config(settings)
     senders: list[tuple[str, Callable[[], Sent]]] = []
     if key:
         senders.append(("api", lambda: _api(client, key, run)))
-    if config.twilio.auth_token and config.twilio.public_url:
-        senders.append(("sms", lambda: _sms(client, config, run)))
-    if config.wechat.token:
-        senders.append(("wechat", lambda: _wechat(client, config, run)))
-    if config.web.csrf_secret:
+    if twilio.auth_token and twilio.public_url:
+        senders.append(("sms", lambda: _sms(client, twilio, run)))
+    if wechat.token:
+        senders.append(("wechat", lambda: _wechat(client, wechat, run)))
+    if settings.web_secret is not None:
         senders.append(("web", lambda: _web(client, run)))
     sent: list[Sent] = []
     for name, send in senders:
         try:
             result = send()
-        except (ImportError, AttributeError) as exc:
-            result = Sent(name, None, f"channel not available: {exc}")
         except httpx.HTTPError as exc:
             result = Sent(name, None, f"request failed: {exc}")
         say(f"  {result.channel:7} → ticket {result.number or '—'} ({result.detail})")

@@ -69,6 +69,9 @@ def ensure_dev_key(db: Database, path: Path) -> bool:
         if apikeys.verify(db, token) is not None:
             return False
         path.unlink()
+    for key, _, revoked in apikeys.list_keys(db):
+        if key.name == DEV_KEY_NAME and revoked is None:
+            apikeys.revoke(db, key.id)  # its token is lost: the new key takes its name
     _, token = apikeys.create(db, DEV_KEY_NAME, DEV_KEY_SCOPES)
     write_private(path, token + "\n")
     return True

@@ -6,11 +6,21 @@ secrets are unset is disabled, and placeholder secrets are refused outside devel
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+import router
+from router.destinations import (
+    WebhookTarget,
+    check_pattern,
+    parse_webhooks,
+    placeholder_problems,
+)
+from router.ratelimit import parse_rules
 
 # listening addresses that are no address to connect to
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - compared, never bound
@@ -39,20 +49,48 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     # The resident web form carries up to four photos: its own, larger limit.
     max_upload_bytes: int = 4 * 8 * 1024 * 1024 + 256 * 1024
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # text: one readable line per record; json: one JSON object per line (for log shippers)
+    log_format: Literal["text", "json"] = "text"
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     wechat_token: SecretStr | None = None
     wechat_app_id: str | None = None
     wechat_aes_key: SecretStr | None = None
-    wechat_max_clock_skew: int = 300
+    wechat_max_clock_skew: int = Field(default=300, ge=10, le=3600)
+    # safe | compatible | plain; unset: safe when an AES key is set, else plain
+    wechat_mode: Literal["safe", "compatible", "plain"] | None = None
     web_secret: SecretStr | None = None
+    photo_workers: int = Field(default=2, ge=1, le=16)
+
+    # Per-sender limits ("N/second|minute|hour|day", several joined by ';'; "" = none),
+    # shared by every gateway process through Redis.
+    rate_limits: bool = True
+    rate_limit_sender: str = "10/minute;60/hour;200/day"  # one SMS number or WeChat openid
+    rate_limit_web: str = "20/minute;200/hour"  # one client address on /report
+    rate_limit_api: str = "1200/minute"  # one API key
+    # Client addresses of reverse proxies whose X-Forwarded-For is believed (uvicorn's
+    # forwarded_allow_ips), e.g. "10.0.0.5"; unset: the TCP peer is the client.
+    forwarded_allow_ips: str | None = None
 
     vosk_model: Path | None = None
     # live: the call streams over AudioSocket to Vosk in `hotline agi` and the transcript is on
     # the ticket when the caller stops talking; batch: RECORD FILE, then the RQ job.
     transcribe: Literal["live", "batch"] = "live"
+    # Live recognition capacity: recognizer processes (each decodes on one core, at a lower
+    # CPU priority than the call path) and the live streams each takes; calls beyond it are
+    # recorded all the same and transcribed by the batch job. Measured: README "Measured".
+    live_processes: int = Field(default=1, ge=0, le=64)
+    live_streams_per_process: int = Field(default=4, ge=1, le=8)
+    max_record_seconds: int = Field(default=120, ge=10, le=600)
+    # On SIGTERM `hotline agi` stops taking calls and lets running ones finish this long
+    # (a whole message and its number), then hands what is left back to the dialplan.
+    agi_drain_seconds: int = Field(default=150, ge=0, le=3600)
+    # the router: its reviewed configuration (catalogue, places, gazetteer, rules) and the
+    # classifier `hotline router train` writes
+    router_config: Path | None = None
+    classifier: Path | None = None
     prompts_dir: Path | None = None
     recordings_dir: Path | None = None
     spool_dir: Path | None = None
@@ -63,6 +101,16 @@ class Settings(BaseSettings):
     ami_secret: SecretStr | None = None
 
     workers: int = Field(default=1, ge=0)
+
+    # Delivery to destinations (docs/deliveries.md). Webhooks: a JSON object
+    # {"street:DS": {"url": "https://…", "secret": "…"}, "dept:*": {…}}; streams: a JSON list
+    # of ids or patterns (["district", "street:*"]) whose tickets also go to the Redis stream
+    # hotline:dest:<id>. A destination with neither is served by the feed alone.
+    webhooks: Annotated[dict[str, WebhookTarget], NoDecode] = Field(default_factory=dict)
+    streams: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # attempts before a delivery is set aside (10 s doubling to 15 min: 30 span about 6 hours)
+    delivery_max_attempts: int = Field(default=30, ge=1, le=1000)
+    delivery_timeout: float = Field(default=10.0, gt=0, le=120)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -77,7 +125,41 @@ class Settings(BaseSettings):
                     f"HOTLINE_{name.upper()} is a placeholder; set a real secret "
                     "(or HOTLINE_ENV=development for local experiments)"
                 )
+        for problem in placeholder_problems(self.webhooks):
+            raise ValueError(f"HOTLINE_WEBHOOKS: {problem} "
+                             "(or HOTLINE_ENV=development for local experiments)")
         return self
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _webhooks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = _json(value, "an object") if value.strip() else {}
+        if not isinstance(value, dict):
+            raise ValueError('must be a JSON object {"<destination>": {"url": …, "secret": …}}')
+        return parse_webhooks(value)
+
+    @field_validator("streams", mode="before")
+    @classmethod
+    def _streams(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            value = (_json(text, "a list") if text.startswith(("[", "{"))
+                     else [p.strip() for p in text.split(",") if p.strip()])
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            raise ValueError('must be a JSON list of destination ids or patterns ["street:*"]')
+        return [check_pattern(p) for p in value]
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("rate_limit_sender", "rate_limit_web", "rate_limit_api")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        parse_rules(value)
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -118,8 +200,23 @@ class Settings(BaseSettings):
         return self.dir(None, "media")
 
     @property
+    def router_config_dir(self) -> Path:
+        return (self.router_config or Path(router.__file__).with_name("config")).resolve()
+
+    @property
+    def classifier_path(self) -> Path:
+        return self.dir(self.classifier, "router/classifier.joblib")
+
+    @property
     def spool_path(self) -> Path:
         return self.dir(self.spool_dir, "spool")
+
+
+def _json(text: str, what: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"is not JSON ({what} was expected): {exc}") from None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -30,10 +30,12 @@ class SupervisorError(Exception):
 
 @dataclass(frozen=True)
 class Program:
-    """One process to keep running: a name for its log lines and its command line."""
+    """One process to keep running: a name for its log lines, its command line, and how long
+    it may take to stop after SIGTERM before it is killed."""
 
     name: str
     argv: list[str]
+    grace: float = 10.0
 
 
 @dataclass
@@ -89,7 +91,6 @@ class Supervisor:
         env: Mapping[str, str],
         printer: LinePrinter,
         redis: PrivateRedis | None = None,
-        grace: float = 10.0,
         poll_interval: float = 0.1,
         redis_start_timeout: float = 20.0,
         ready: tuple[Callable[[], bool], str] | None = None,
@@ -97,7 +98,6 @@ class Supervisor:
         self.env = dict(env)
         self.printer = printer
         self.redis = redis
-        self.grace = grace
         self.poll_interval = poll_interval
         self.redis_start_timeout = redis_start_timeout
         self.redis_child = Child(Program("redis", redis.argv())) if redis else None
@@ -184,6 +184,10 @@ class Supervisor:
                 if child.proc is not None and child.restart_at is None:
                     code = child.proc.poll()
                     if code is not None:
+                        # what it left in its process group goes too (RQ's scheduler, which
+                        # holds copies of the dead worker's Redis sockets and would swallow
+                        # the next job popped for that worker's blocking read)
+                        signal_group(child.proc.pid, signal.SIGKILL)
                         ran = now - child.started_at
                         self._schedule_restart(
                             child, f"{describe_exit(code)} after {ran:.1f}s", ran
@@ -223,22 +227,30 @@ class Supervisor:
             self.log(f"stopping {child.name} (pid {child.proc.pid})")
             signal_group(child.proc.pid, signal.SIGTERM)
         signals_before = self._signals
-        deadline = time.monotonic() + self.grace
-        while (
-            any(c.alive() for c in running)
-            and time.monotonic() < deadline
-            and self._signals <= max(signals_before, 1)
-        ):
-            time.sleep(self.poll_interval)
-        for child in running:
-            assert child.proc is not None
-            if child.alive():
-                self.log(f"{child.name} did not stop in time: killing it")
-                kill_all(descendants(child.proc.pid))
-                signal_group(child.proc.pid, signal.SIGKILL)
-            try:
-                code = child.proc.wait(timeout=5.0)
-            except subprocess.TimeoutExpired:
-                self.log(f"{child.name} (pid {child.proc.pid}) is stuck in the kernel")
-                continue
-            self.log(f"{child.name} stopped ({describe_exit(code)})")
+        started = time.monotonic()
+        waiting = list(running)
+        while waiting:
+            # each child is killed once ITS grace is over (or at once on a second signal)
+            hurry = self._signals > max(signals_before, 1)
+            elapsed = time.monotonic() - started
+            for child in list(waiting):
+                if child.alive() and not hurry and elapsed < child.program.grace:
+                    continue
+                waiting.remove(child)
+                self._reap(child)
+            if waiting:
+                time.sleep(self.poll_interval)
+
+    def _reap(self, child: Child) -> None:
+        """Kill ``child`` (with its descendants) if it still runs; wait for it and log it."""
+        assert child.proc is not None
+        if child.alive():
+            self.log(f"{child.name} did not stop in time: killing it")
+            kill_all(descendants(child.proc.pid))
+            signal_group(child.proc.pid, signal.SIGKILL)
+        try:
+            code = child.proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            self.log(f"{child.name} (pid {child.proc.pid}) is stuck in the kernel")
+            return
+        self.log(f"{child.name} stopped ({describe_exit(code)})")

@@ -1,53 +1,112 @@
-"""``hotline worker``: an RQ worker with the gateway's store installed for its jobs."""
+"""``hotline worker``: an RQ worker whose jobs get one context with everything they use.
+
+The context is built once, before RQ forks its work horses: the store (its pool disposed, so
+no connection crosses a fork — each horse opens its own), the media folder, the Twilio
+credentials for MMS pictures and, when the ``transcribe`` queue is served, the Vosk engine
+with its model already loaded (shared by every horse instead of read once per job).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
-from rq import Worker
-from rq.serializers import JSONSerializer
+from redis import Redis
 
-from channels import media_jobs
-from hotline.channels_config import channels_config
-from hotline.cli import CliError
-from hotline.services import make_redis, make_store
+from channels.twilio_sms.config import TwilioConfig
+from channels.twilio_sms.media import TWILIO_MEDIA_HOSTS
+from hotline.channels_config import twilio_config
+from hotline.context import CliContext
+from hotline.errors import CliError
 from hotline.settings import Settings
-from router import runtime
-from router.migrate import upgrade
-from router.queues import TRANSCRIBE
+from router import classify, routerconfig
+from router.destinations import Destinations
+from router.dispatch import Router
+from router.queues import QueueName
+from router.store import Store, now_utc
+from router.worker import ContextWorker
+from router.yamlfile import ConfigError
+from transcription.engine import Engine, shared_engine
+from transcription.models import ModelNotFound, locate
 
 log = logging.getLogger(__name__)
 
 
-def run_worker(settings: Settings, queues: list[str], *, burst: bool = False,
+class NoEngine(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """Satisfies every room's job context (router, channels, transcription)."""
+
+    store: Store
+    media_dir: Path
+    twilio: TwilioConfig = field(default_factory=TwilioConfig)
+    twilio_media_hosts: frozenset[str] = TWILIO_MEDIA_HOSTS
+    asr: Engine | None = None
+    # delivery to destinations (router.deliveries): the gateway's Redis (locks, streams), how
+    # each destination is reached, and the clock deliveries are scheduled by
+    redis: Redis | None = None
+    destinations: Destinations = field(default_factory=Destinations)
+    clock: Callable[[], datetime] = now_utc
+    # routing (router.dispatch): the reviewed configuration and the trained classifier
+    router: Router | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self.asr is None:
+            raise NoEngine("this worker has no Vosk model (it does not serve 'transcribe')")
+        return self.asr
+
+
+def destinations_config(settings: Settings) -> Destinations:
+    """``HOTLINE_WEBHOOKS``, ``HOTLINE_STREAMS`` and the delivery policy (checked by
+    :class:`~hotline.settings.Settings` already)."""
+    return Destinations.from_settings(settings.webhooks, settings.streams,
+                                      max_attempts=settings.delivery_max_attempts,
+                                      timeout=settings.delivery_timeout)
+
+
+def load_router(settings: Settings) -> Router:
+    """The router's configuration (a bad file is a one-line error naming file:line) and its
+    classifier (without one, rules alone decide and the rest goes to a person)."""
+    try:
+        config = routerconfig.load(settings.router_config_dir)
+    except ConfigError as exc:
+        raise CliError(f"the router configuration has problems:\n{exc}") from None
+    try:
+        model = classify.load(settings.classifier_path)
+    except classify.ModelUnusable as exc:
+        log.warning("%s; categories come from the catalogue's rules alone until then", exc)
+        model = None
+    return Router(config, model)
+
+
+def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
                explicit: bool = True) -> int:
     """Serve ``queues``. ``explicit=False`` (no queue named on the command line): a missing
     Vosk model drops the transcribe queue with a loud error instead of stopping dispatch too."""
-    store = make_store(settings)
-    upgrade(store.db)
-    # RQ forks a work horse per job: no pooled connection may cross the fork (two processes
-    # on one PostgreSQL socket could share a transaction). Each horse opens its own.
+    settings = ctx.settings
+    store = ctx.store
     store.db.dispose()
-    runtime.install(store)
-    twilio = channels_config(settings).twilio
-    if twilio.account_sid and twilio.auth_token:  # MMS pictures fetched by the media job
-        media_jobs.install(media_jobs.MediaConfig(twilio.account_sid, twilio.auth_token,
-                                                  settings.media_path))
-    if TRANSCRIBE in queues:
-        from transcription import runtime as transcription_runtime
-        from transcription.models import ModelNotFound
-
+    engine = None
+    if QueueName.transcribe in queues:
         try:
-            # Load the model before RQ forks its work horses: one shared copy, not one per job.
-            transcription_runtime.install(data_dir=settings.data_dir,
-                                          vosk_model=settings.vosk_model,
-                                          media_dir=settings.media_path, preload=True)
+            engine = shared_engine(locate(settings.vosk_model, settings.data_dir))
+            engine.model()  # loaded before RQ forks: one shared copy
         except ModelNotFound as exc:
             if explicit:
                 raise CliError(str(exc)) from None
-            log.error("not serving the %s queue: %s", TRANSCRIBE, exc)
-            queues = [q for q in queues if q != TRANSCRIBE]
-    redis = make_redis(settings)
-    worker = Worker(queues, connection=redis, serializer=JSONSerializer)
-    ok = worker.work(burst=burst, with_scheduler=False)
+            log.error("not serving the %s queue: %s", QueueName.transcribe.value, exc)
+            queues = [q for q in queues if q is not QueueName.transcribe]
+    context = WorkerContext(store=store, media_dir=settings.media_path,
+                            twilio=twilio_config(settings), asr=engine, redis=ctx.redis,
+                            destinations=destinations_config(settings),
+                            router=load_router(settings))
+    worker = ContextWorker(queues, connection=ctx.redis, context=context)
+    ok = worker.work(burst=burst, with_scheduler=True)
     return 0 if ok or not burst else 1

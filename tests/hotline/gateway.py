@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -34,6 +35,14 @@ def base_env(workdir: Path) -> dict[str, str]:
 
 def hotline(*args: str) -> list[str]:
     return [sys.executable, "-m", "hotline", *args]
+
+
+def migrate(workdir: Path, env: dict[str, str]) -> None:
+    """``hotline migrate``: what a single command (serve, relay, worker, agi, ...) needs
+    first; ``hotline run`` and ``dev-setup`` migrate by themselves."""
+    done = subprocess.run(hotline("migrate"), env=env, cwd=workdir, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def marked_pids(env: dict[str, str]) -> set[int]:
@@ -100,11 +109,14 @@ class Gateway:
         return pids[0]
 
     def api_key(self, scopes: str = "intake,read") -> str:
+        """A new key (a name of its own: two active keys may not share one)."""
         out = self.workdir / "key.txt"
-        subprocess.run(
-            hotline("apikey", "create", "--scope", scopes, "--out", str(out)),
-            env=self.env, cwd=self.workdir, check=True, capture_output=True,
+        done = subprocess.run(
+            hotline("apikey", "create", "--scope", scopes, "--name",
+                    f"test-{secrets.token_hex(4)}", "--out", str(out)),
+            env=self.env, cwd=self.workdir, capture_output=True, text=True, check=False,
         )
+        assert done.returncode == 0, done.stderr
         return out.read_text().strip()
 
     def stop(self) -> None:

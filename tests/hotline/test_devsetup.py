@@ -108,3 +108,23 @@ def test_write_private_never_overwrites(tmp_path: Path) -> None:
     assert devsetup.write_private(path, "one")
     assert not devsetup.write_private(path, "two")
     assert path.read_text() == "one" and mode(path) == 0o600
+
+
+def test_dev_setup_replaces_a_lost_key_file(workdir: Path) -> None:
+    """The key file is gone but its key is still active in the database: the lost key is
+    revoked and a new one written (development keys are unique by name among active keys)."""
+    assert main(["dev-setup"]) == 0
+    key_file = workdir / "var" / "dev-api-key"
+    old = key_file.read_text().strip()
+    key_file.unlink()
+    assert main(["dev-setup"]) == 0
+    new = key_file.read_text().strip()
+    assert new != old and mode(key_file) == 0o600
+    db = Database(Settings().resolved_database_url)
+    try:
+        assert apikeys.verify(db, new) is not None
+        assert apikeys.verify(db, old) is None
+        active = [k for k, _, revoked in apikeys.list_keys(db) if revoked is None]
+        assert [k.name for k in active] == [devsetup.DEV_KEY_NAME]
+    finally:
+        db.dispose()

@@ -79,3 +79,24 @@ def test_private_redis_lives_in_its_own_folder_under_the_data_dir(clean_env: Pat
     assert settings.redis_socket == (clean_env / "data" / "redis" / "redis.sock").resolve()
     assert settings.resolved_redis_url == f"unix://{settings.redis_socket}"
     assert Settings(redis_url="redis://r:6379/0").resolved_redis_url == "redis://r:6379/0"
+
+
+def test_rate_limits_are_checked_when_the_settings_are_read() -> None:
+    settings = Settings(rate_limit_sender="5/second;100/day", rate_limit_web="")
+    assert settings.rate_limit_sender == "5/second;100/day"
+    assert settings.rate_limit_web == ""  # no limit
+    assert settings.rate_limits is True and settings.rate_limit_api == "1200/minute"
+    for bad in ("nonsense", "10/fortnight", "ten/minute"):
+        with pytest.raises(ValidationError, match="rate_limit_sender"):
+            Settings(rate_limit_sender=bad)
+
+
+def test_log_format_and_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().log_format == "text" and Settings().log_level == "INFO"
+    monkeypatch.setenv("HOTLINE_LOG_FORMAT", "json")
+    monkeypatch.setenv("HOTLINE_LOG_LEVEL", "debug")
+    settings = Settings()
+    assert settings.log_format == "json" and settings.log_level == "DEBUG"
+    monkeypatch.setenv("HOTLINE_LOG_FORMAT", "xml")
+    with pytest.raises(ValidationError, match="log_format"):
+        Settings()

@@ -63,8 +63,8 @@ def test_describe_exit() -> None:
 def test_a_dying_program_is_restarted_with_growing_delays() -> None:
     out = io.StringIO()
     sup = Supervisor(
-        [Program("flaky", python("print('up', flush=True); raise SystemExit(3)"))],
-        env=os.environ, printer=LinePrinter(out), grace=5,
+        [Program("flaky", python("print('up', flush=True); raise SystemExit(3)"), grace=5)],
+        env=os.environ, printer=LinePrinter(out),
     )
     stop_when(lambda: out.getvalue().count("flaky stopped: exit status 3") >= 3)
     assert sup.run() == 0
@@ -74,6 +74,37 @@ def test_a_dying_program_is_restarted_with_growing_delays() -> None:
     assert delays[:3] == ["0.5", "1.0", "2.0"], text
     assert "started flaky, pid" in text and "(restart 2)" in text
     assert "flaky      | up" in text
+
+
+def test_what_a_dead_program_left_in_its_process_group_is_killed(tmp_path: Path) -> None:
+    """A worker killed with SIGKILL leaves RQ's scheduler (its child, same process group)
+    behind, holding copies of the worker's Redis sockets: the supervisor kills the group."""
+    out = io.StringIO()
+    leader = python(
+        "import subprocess, time\n"
+        "p = subprocess.Popen(['sleep', '300'])\n"  # same process group, no parent-death signal
+        "print('left', p.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    sup = Supervisor([Program("leader", leader, grace=5)], env=os.environ,
+                     printer=LinePrinter(out))
+    found: list[int] = []
+
+    def kill_the_leader() -> bool:
+        if not found:
+            match = re.search(r"started leader, pid (\d+)", out.getvalue())
+            left = re.search(r"left (\d+)", out.getvalue())
+            if match is None or left is None:
+                return False
+            found.append(int(left.group(1)))
+            os.kill(int(match.group(1)), signal.SIGKILL)
+        return "leader stopped: killed by SIGKILL" in out.getvalue() and not alive(found[0])
+
+    stop_when(kill_the_leader)
+    assert sup.run() == 0
+    text = out.getvalue()
+    assert found and not alive(found[0]), text
+    assert "leader stopped: killed by SIGKILL" in text, text
 
 
 def record_term(log: Path) -> str:
@@ -104,8 +135,8 @@ def test_a_program_ignoring_sigterm_is_killed_with_its_descendants_after_the_gra
     )
     polite = python("import time\ntime.sleep(300)")
     sup = Supervisor(
-        [Program("stubborn", stubborn), Program("polite", polite)],
-        env=os.environ, printer=LinePrinter(out), grace=2.0,
+        [Program("stubborn", stubborn, grace=2.0), Program("polite", polite, grace=2.0)],
+        env=os.environ, printer=LinePrinter(out),
     )
     stop_when(lambda: "grandchild" in out.getvalue())
     assert sup.run() == 0
@@ -142,8 +173,8 @@ def test_a_program_slow_to_stop_is_given_the_grace_and_not_killed(tmp_path: Path
         "while True:\n"
         "    time.sleep(300)\n"
     )
-    sup = Supervisor([Program("slow", slow)], env=os.environ, printer=LinePrinter(out),
-                     grace=60.0)
+    sup = Supervisor([Program("slow", slow, grace=60.0)], env=os.environ,
+                     printer=LinePrinter(out))
     stop_when(lambda: "ready" in out.getvalue())
 
     def let_it_go() -> None:
@@ -158,6 +189,80 @@ def test_a_program_slow_to_stop_is_given_the_grace_and_not_killed(tmp_path: Path
     assert "slow       | clean exit" in text, text
     assert "slow stopped (exit status 0)" in text, text
     assert "did not stop in time" not in text, text
+
+
+def test_each_program_is_killed_after_its_own_grace(tmp_path: Path) -> None:
+    """A stubborn child (short grace) is killed while a patient one (long grace) is still
+    finishing: the patient one is let go only once the stubborn one was killed, so a shared
+    grace — the shortest or the longest — fails this test."""
+    out = io.StringIO()
+    stubborn_log, patient_log = tmp_path / "stubborn.signals", tmp_path / "patient.signals"
+    go = tmp_path / "patient.go"
+    stubborn = python(
+        record_term(stubborn_log)
+        + "signal.signal(signal.SIGTERM, lambda *_: record())\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    time.sleep(300)\n"
+    )
+    patient = python(
+        record_term(patient_log)
+        + f"go = pathlib.Path({str(go)!r})\n"
+        "def term(*_):\n"
+        "    record()\n"
+        "    while not go.exists():\n"
+        "        time.sleep(0.05)\n"
+        "    print('clean exit', flush=True)\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, term)\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    time.sleep(300)\n"
+    )
+    # the patient one first: a kill in list order would hit it first
+    sup = Supervisor([Program("patient", patient, grace=30.0),
+                      Program("stubborn", stubborn, grace=1.0)],
+                     env=os.environ, printer=LinePrinter(out))
+    stop_when(lambda: out.getvalue().count("| ready") == 2)
+
+    def let_it_go() -> None:
+        with contextlib.suppress(TimeoutError):
+            wait_until(lambda: "stubborn did not stop in time" in out.getvalue(), timeout=60)
+        go.touch()
+
+    threading.Thread(target=let_it_go, daemon=True).start()
+    assert sup.run() == 0
+    text = out.getvalue()
+    assert stubborn_log.read_text() == "TERM\n", text
+    assert patient_log.read_text() == "TERM\n", text
+    assert text.index("stubborn did not stop in time: killing it") < text.index(
+        "patient    | clean exit"), text
+    assert "stubborn stopped (killed by SIGKILL)" in text, text
+    assert "patient stopped (exit status 0)" in text, text
+    assert "patient did not stop in time" not in text, text
+
+
+def test_a_second_stop_signal_kills_at_once_whatever_the_grace(tmp_path: Path) -> None:
+    out = io.StringIO()
+    log = tmp_path / "deaf.signals"
+    deaf = python(
+        record_term(log)
+        + "signal.signal(signal.SIGTERM, lambda *_: record())\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    time.sleep(300)\n"
+    )
+    sup = Supervisor([Program("deaf", deaf, grace=600.0)], env=os.environ,
+                     printer=LinePrinter(out))
+    stop_when(lambda: "ready" in out.getvalue())
+    # the second SIGTERM once the child has had its first one
+    stop_when(lambda: log.exists() and "TERM" in log.read_text())
+    assert sup.run() == 0
+    text = out.getvalue()
+    assert log.read_text() == "TERM\n", text
+    assert "SIGTERM received again: killing what is left" in text, text
+    assert text.index("stopping deaf") < text.index("deaf did not stop in time") < text.index(
+        "deaf stopped (killed by SIGKILL)"), text
 
 
 @pytest.mark.integration
@@ -175,8 +280,8 @@ def test_private_redis_comes_first_and_goes_last(tmp_path: Path) -> None:
         "signal.signal(signal.SIGTERM, bye)\n"
         "signal.pause()\n"
     )
-    sup = Supervisor([Program("client", uses_redis)], env=os.environ,
-                     printer=LinePrinter(out), redis=redis, grace=10)
+    sup = Supervisor([Program("client", uses_redis, grace=10)], env=os.environ,
+                     printer=LinePrinter(out), redis=redis)
     stop_when(lambda: "ping True" in out.getvalue())
     assert sup.run() == 0
     text = out.getvalue()

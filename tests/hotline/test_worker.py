@@ -1,45 +1,65 @@
 """``hotline worker``: a missing Vosk model stops only the transcribe queue, unless it was asked
-for by name; the dispatch job runs either way."""
+for by name; the dispatch job runs either way, with the one worker context."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hotline.cli import CliError
+from hotline.context import CliContext
+from hotline.errors import CliError
 from hotline.settings import Settings
-from hotline.worker import run_worker
-from router.model import Channel, Intake, Status
-from router.queues import ALL_QUEUES, connect
+from hotline.worker import NoEngine, WorkerContext, run_worker
+from router.model import Channel, Status
+from router.queues import ALL_QUEUES, QueueName
 from router.relay import relay_once
-from router.store import Store
-from tests.conftest import make_store
+from tests.support.intakes import intake
 from tests.support.services import RedisServer
 
 
 def settings(tmp_path: Path, redis: RedisServer) -> Settings:
-    return Settings(_env_file=None, env="development", data_dir=tmp_path,  # type: ignore[call-arg]
+    return Settings(_env_file=None, env="development", data_dir=tmp_path,
                     redis_url=redis.url, vosk_model=tmp_path / "no-such-model")
 
 
+@pytest.fixture
+def ctx(tmp_path: Path, redis_server: RedisServer) -> Iterator[CliContext]:
+    context = CliContext(settings(tmp_path, redis_server))
+    context.migrate()
+    yield context
+    context.close()
+
+
 def test_missing_model_drops_only_the_transcribe_queue(
-    tmp_path: Path, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+    ctx: CliContext, caplog: pytest.LogCaptureFixture
 ) -> None:
-    s = settings(tmp_path, redis_server)
-    store: Store = make_store(s.resolved_database_url)
-    ticket = store.submit(Intake(channel=Channel.api, channel_ref="w-1",
-                                 received_at=datetime.now(UTC), text="测试")).ticket
-    relay_once(store.db, connect(redis_server.url))
-    assert run_worker(s, list(ALL_QUEUES), burst=True, explicit=False) == 0
+    store = ctx.store
+    ticket = store.submit(intake("w-1", "测试", channel=Channel.api)).ticket
+    assert relay_once(store.db, ctx.redis) == 1
+    assert run_worker(ctx, list(ALL_QUEUES), burst=True, explicit=False) == 0
     assert "not serving the transcribe queue" in caplog.text
     assert "hotline models fetch" in caplog.text
     assert store.get(ticket.id).status is Status.registered
 
 
-def test_missing_model_is_an_error_when_transcribe_is_asked_for(
-    tmp_path: Path, redis_server: RedisServer
-) -> None:
+def test_missing_model_is_an_error_when_transcribe_is_asked_for(ctx: CliContext) -> None:
     with pytest.raises(CliError, match="hotline models fetch"):
-        run_worker(settings(tmp_path, redis_server), ["transcribe"], burst=True, explicit=True)
+        run_worker(ctx, [QueueName.transcribe], burst=True, explicit=True)
+
+
+def test_the_worker_needs_a_migrated_database(tmp_path: Path,
+                                              redis_server: RedisServer) -> None:
+    context = CliContext(settings(tmp_path, redis_server))
+    try:
+        with pytest.raises(CliError, match="run 'hotline migrate' first"):
+            run_worker(context, [QueueName.dispatch], burst=True)
+    finally:
+        context.close()
+
+
+def test_a_context_without_an_engine_says_which_queue_needs_one(ctx: CliContext) -> None:
+    context = WorkerContext(store=ctx.store, media_dir=ctx.settings.media_path)
+    with pytest.raises(NoEngine, match="transcribe"):
+        _ = context.engine

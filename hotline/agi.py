@@ -1,0 +1,127 @@
+"""``hotline agi``: the FastAGI server with the 96010 flow, the live transcriber and its
+recognizer processes in one asyncio process, stopped by draining its calls."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from functools import partial
+from pathlib import Path
+
+from hotline.context import CliContext
+from hotline.errors import CliError
+from hotline.settings import Settings
+from ivr.agi.server import AgiServer
+from ivr.capture import Capture
+from ivr.flow import CallFlow, FlowConfig, unavailable
+from ivr.persist import sweep
+from ivr.prompts import Prompts, default_prompts_dir
+from ivr.recorder import Recorder
+from router.store import Store
+from transcription.live import LiveTranscriber
+from transcription.models import ModelNotFound, locate
+from transcription.publish import RedisPublisher
+from transcription.recognizers import PoolConfig, RecognizerPool
+from transcription.stream import StreamPolicy
+
+log = logging.getLogger(__name__)
+SCRIPT = "96010"
+WARMUP_PROMPT = "record_instructions"  # Mandarin speech the recognizers are warmed with
+
+
+def prompts_for(settings: Settings) -> Prompts:
+    return Prompts(default_prompts_dir(settings.prompts_dir, settings.data_dir))
+
+
+def ready_prompts(settings: Settings) -> Prompts:
+    """The prompts folder, with placeholders generated for any prompt missing in it."""
+    prompts = prompts_for(settings)
+    missing = prompts.missing()
+    if missing:
+        from ivr.prompts.build import BuildError, build_prompts
+
+        try:
+            report = build_prompts(prompts.root)
+        except (BuildError, OSError) as exc:
+            raise CliError(
+                f"{len(missing)} prompt files are missing in {prompts.root} (e.g. "
+                f"{missing[0]}) and cannot be generated: {exc}; run 'make prompts' or set "
+                "HOTLINE_PROMPTS_DIR"
+            ) from None
+        log.info("generated %d missing prompts in %s", len(report.built), prompts.root)
+    return prompts
+
+
+def make_agi_server(settings: Settings, store: Store, *, recorder: Recorder | None = None,
+                    host: str | None = None, port: int | None = None,
+                    prompts: Prompts | None = None) -> tuple[AgiServer, CallFlow]:
+    """The FastAGI server with the 96010 flow, as ``hotline agi`` and the tests use it."""
+    prompts = prompts or ready_prompts(settings)
+    settings.recordings_path.mkdir(parents=True, exist_ok=True)
+    # a message the store cannot take goes to the spool that `hotline spool ingest` reads
+    config = FlowConfig(prompts=prompts, recordings_dir=settings.recordings_path,
+                        media_dir=settings.media_path, spool_dir=settings.spool_path,
+                        max_record_seconds=settings.max_record_seconds)
+    flow = CallFlow(config, store, recorder=recorder or Capture())
+    server = AgiServer({SCRIPT: flow}, host=host or settings.agi_host,
+                       port=port if port is not None else settings.agi_port,
+                       unknown=partial(unavailable, prompts))
+    return server, flow
+
+
+def recognizer_pool(settings: Settings, prompts: Prompts) -> RecognizerPool:
+    try:
+        model = locate(settings.vosk_model, settings.data_dir)
+    except ModelNotFound as exc:
+        raise CliError(str(exc)) from None
+    warmup = Path(prompts.path(WARMUP_PROMPT) + ".wav")
+    return RecognizerPool(PoolConfig(
+        model=model, processes=settings.live_processes,
+        streams_per_process=settings.live_streams_per_process,
+        warmup=warmup if warmup.is_file() else None))
+
+
+async def serve(ctx: CliContext, args: argparse.Namespace) -> None:
+    settings = ctx.settings
+    store = ctx.store
+    prompts = ready_prompts(settings)
+    # messages a previous run left behind (it stopped or crashed mid-call) become tickets now
+    swept = await asyncio.to_thread(sweep, store, settings.recordings_path, settings.media_path,
+                                    settings.spool_path, idle_after=0)
+    if swept:
+        log.warning("made tickets of %d message(s) left behind by the previous run", swept)
+    host = args.host or settings.agi_host
+    live = (args.transcribe or settings.transcribe) == "live"
+    pool = recognizer_pool(settings, prompts) if live else None
+    publisher = RedisPublisher(settings.resolved_redis_url) if live else None
+    transcriber = None
+    if pool is not None:
+        # the recognizers start in the background: until they are ready calls go to batch
+        pool_start = asyncio.get_running_loop().create_task(pool.start())
+        transcriber = LiveTranscriber(
+            pool=pool, host=host, port=settings.audiosocket_port, publisher=publisher,
+            policy=StreamPolicy(max_seconds=settings.max_record_seconds))
+        await transcriber.start()
+    recorder = Capture(transcriber, audiosocket_host=settings.audiosocket_connect_host(host))
+    server, flow = make_agi_server(settings, store, recorder=recorder, host=args.host,
+                                   port=args.port, prompts=prompts)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping: no new calls; %d call(s) may take up to %d s to finish",
+             server.active_calls, settings.agi_drain_seconds)
+    await server.close(grace=settings.agi_drain_seconds,
+                       before_handover=transcriber.end_all if transcriber else None)
+    await flow.drain()
+    if transcriber is not None:
+        await transcriber.stop()
+    if pool is not None:
+        pool_start.cancel()
+        await pool.stop()
+    if publisher is not None:
+        await publisher.close()
