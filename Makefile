@@ -8,9 +8,9 @@ DEB_PACKAGES := python3-venv redis-server postgresql sox espeak-ng sip-tester mm
 	chromium fonts-wqy-microhei docker-compose tshark
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test deps venv lint typecheck check prompts asterisk-root bench clean
+.PHONY: run test deps venv lint typecheck check prompts classifier asterisk-root bench clean
 
-run: deps venv prompts
+run: deps venv prompts classifier
 	$(BIN)/hotline dev-setup
 	$(BIN)/hotline run
 
@@ -40,6 +40,12 @@ asterisk-root:
 
 prompts: venv
 	$(BIN)/hotline prompts build
+
+# The router's classifier, trained on the reviewed labelled set (retrained when it changes).
+CLASSIFIER := var/router/classifier.joblib
+classifier: $(CLASSIFIER)
+$(CLASSIFIER): $(STAMP) router/config/labelled.csv router/config/catalogue.yaml
+	$(BIN)/hotline router train --out $(CLASSIFIER)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,0 +1,99 @@
+"""Escalation: a small-loop ticket that is overdue goes to the big loop (district center and the
+category's department), by a scheduled check.
+
+Overdue: still ``dispatched`` (nobody has started on it) after its ``respond_by``, or not
+resolved after its ``resolve_by`` (deadlines from the catalogue, by urgency). The relay's
+periodic check (:func:`schedule`) writes an :func:`escalate` job for each such ticket; the job
+changes the loop, plans the new deliveries and records why in the history. Both take the clock
+as an argument.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from router import deliveries, outbox
+from router.db import Database
+from router.dispatch import RouterContext
+from router.jobs import Job, job
+from router.model import Decided, Destination, HistoryEntry, Loop, Routing, Status, Ticket
+from router.queues import QueueName
+from router.store import now_utc
+from router.tables import tickets
+
+ACTOR = "router:escalation"
+STILL_OPEN = (Status.dispatched.value, Status.in_progress.value)
+
+
+def overdue(db: Database, now: datetime, limit: int = 500) -> list[str]:
+    """Ids of small-loop tickets past their deadline."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(tickets.c.id).where(
+                tickets.c.loop == Loop.small.value, tickets.c.status.in_(STILL_OPEN),
+                or_(and_(tickets.c.status == Status.dispatched.value,
+                         tickets.c.respond_by < now),
+                    tickets.c.resolve_by < now))
+            .order_by(tickets.c.resolve_by).limit(limit)
+        ).scalars()
+        return list(rows)
+
+
+def schedule(db: Database, now: datetime) -> list[str]:
+    """Write an escalation job for every overdue ticket (the relay calls this periodically;
+    the job is idempotent, so a ticket found twice is escalated once)."""
+    due = overdue(db, now)
+    if due:
+        with db.write() as conn:
+            for ticket_id in due:
+                outbox.write(conn, ticket_id, [Job.of(escalate, ticket_id, now.isoformat())],
+                             now)
+    return due
+
+
+def reason(ticket: Ticket, now: datetime) -> str | None:
+    routing = ticket.routing
+    if ticket.loop is not Loop.small or ticket.status.value not in STILL_OPEN or routing is None:
+        return None
+    if ticket.status is Status.dispatched and routing.respond_by and routing.respond_by < now:
+        return f"nobody started on it by {routing.respond_by:%Y-%m-%d %H:%M} UTC"
+    if routing.resolve_by and routing.resolve_by < now:
+        return f"not resolved by {routing.resolve_by:%Y-%m-%d %H:%M} UTC"
+    return None
+
+
+@job(QueueName.dispatch)
+def escalate(ctx: RouterContext, ticket_id: str, checked_at: str = "") -> str:
+    """Move an overdue small-loop ticket to the big loop; returns what happened."""
+    now = datetime.fromisoformat(checked_at) if checked_at else now_utc()
+    ticket = ctx.store.get(ticket_id)
+    why = reason(ticket, now)
+    if why is None or not ticket.category:
+        return "not overdue"
+    code = ticket.category
+    router = ctx.router
+    category = router.config.catalogue.category(code) if router else None
+    added = ["district", f"dept:{category.department if category else 'unknown'}"]
+
+    def mutate(current: Ticket, seq: int, at: datetime) -> Ticket | None:
+        if reason(current, now) is None:
+            return None
+        routing = current.routing or Routing()
+        known = {d.id for d in routing.destinations}
+        routing = routing.model_copy(update={
+            "loop": Decided(source="escalation", detail=why),
+            "destinations": [*routing.destinations,
+                             *(Destination(id=d, status="pending") for d in added
+                               if d not in known)],
+        })
+        entry = HistoryEntry(seq=seq, at=at, actor=ACTOR,
+                             note=f"escalated to the big loop: {why}; to {', '.join(added)}")
+        return current.model_copy(update={"loop": Loop.big, "routing": routing,
+                                          "history": [*current.history, entry]})
+
+    changed = ctx.store.change(
+        ticket_id, mutate, jobs=deliveries.drain_jobs(added),
+        also=lambda conn, t, at: deliveries.plan(conn, t, added, at))
+    return "escalated" if changed.loop is Loop.big else "not overdue"
