@@ -8,13 +8,13 @@ DEB_PACKAGES := python3-venv redis-server postgresql sox espeak-ng sip-tester mm
 	chromium fonts-wqy-microhei docker-compose tshark
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test deps venv lint typecheck check prompts asterisk-root bench clean
+.PHONY: run test deps venv lint typecheck check prompts asterisk-root softphone bench clean
 
-run: deps venv prompts
+run: deps venv prompts softphone
 	$(BIN)/hotline dev-setup
 	$(BIN)/hotline run
 
-test: deps venv asterisk-root prompts
+test: deps venv asterisk-root prompts softphone
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q --durations=30
@@ -41,6 +41,15 @@ asterisk-root:
 prompts: venv
 	$(BIN)/hotline prompts build
 
+# The console's softphone: JsSIP (pinned in package-lock.json) bundled by esbuild into one file;
+# rebuilt only when the lock file or the build inputs change.
+SOFTPHONE := console/softphone
+softphone: console/static/vendor/jssip.min.js
+console/static/vendor/jssip.min.js: $(SOFTPHONE)/package-lock.json $(SOFTPHONE)/package.json \
+		$(SOFTPHONE)/entry.js $(SOFTPHONE)/build.mjs
+	@command -v npm >/dev/null || { echo "npm (Node.js >= 18) is needed to build $@" >&2; exit 1; }
+	cd $(SOFTPHONE) && npm ci --no-audit --no-fund && node build.mjs
+
 lint: venv
 	$(BIN)/ruff check .
 typecheck: venv
@@ -51,4 +60,4 @@ bench: deps venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache $(SOFTPHONE)/node_modules console/static/vendor
