@@ -32,6 +32,7 @@
  *   incoming     a call rings (detail.from, detail.displayName, detail.callId, detail.headers)
  *   outgoing     a call is placed (detail.to)
  *   progress, accepted, confirmed                   SIP progress of the call
+ *   microphone   the result of prepareMicrophone() (detail.ok, detail.error)
  *   ice          ICE candidate gathering (detail.ice: gathering, complete); JsSIP sends the
  *                SDP once it is complete
  *   media        the peer connection state (detail.media: new, connecting, connected, failed,
@@ -45,6 +46,7 @@
  *
  * `window.hotlineSoftphone` is the page's Softphone (`history` keeps its last events):
  *
+ *   prepareMicrophone()         ask for the microphone at login; Promise of true/false
  *   answer(), hangup()          the ringing or current call (hangup also rejects a ringing one)
  *   dial(target)                an outgoing call ("96010" or a SIP URI), in from-operators
  *   mute(), unmute()            the operator's microphone
@@ -248,6 +250,26 @@
           reject(error);
         }
       });
+    }
+
+    // Ask for the microphone once, before any call: the browser's permission prompt then
+    // comes at login (call it from a click), not while a resident waits, and the audio device
+    // is initialised (the first answer is faster). Resolves true or false.
+    prepareMicrophone() {
+      var self = this;
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+        this._emit('microphone', { ok: false, error: 'getUserMedia unavailable (not https?)' });
+        return Promise.resolve(false);
+      }
+      return navigator.mediaDevices.getUserMedia({ audio: true, video: false })
+        .then(function (stream) {
+          stream.getTracks().forEach(function (track) { track.stop(); });
+          self._emit('microphone', { ok: true });
+          return true;
+        }, function (error) {
+          self._emit('microphone', { ok: false, error: String(error) });
+          return false;
+        });
     }
 
     // ------------------------------------------------------------------ stats

@@ -247,6 +247,9 @@ class Scenario:
         page.goto(server.url)
         page.wait_for_function("() => window.hotlineSoftphone && "
                                "hotlineSoftphone.registration === 'registered'", timeout=15000)
+        began = epoch_ms()
+        self.note("microphone", page.evaluate("hotlineSoftphone.prepareMicrophone()"))
+        self.note("microphone_ms", round(epoch_ms() - began, 1))
         marks = self._marks(page)
         self.note("register_ms", round(marks["registered"] - marks["starting"], 1))
         self.note("ws_open_ms", round(marks["connected"] - marks["starting"], 1))
@@ -356,6 +359,7 @@ class Scenario:
         incoming = marks["incoming"]
         self.note(key, {
             "originate_to_incoming_ms": round(incoming - asked, 1),
+            "incoming_to_ice_gathering_ms": round(marks["ice:gathering"] - incoming, 1),
             "incoming_to_ice_gathered_ms": round(marks["ice:complete"] - incoming, 1),
             "incoming_to_accepted_ms": round(marks["accepted"] - incoming, 1),
             "incoming_to_confirmed_ms": round(marks["confirmed"] - incoming, 1),

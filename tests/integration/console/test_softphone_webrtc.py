@@ -108,7 +108,8 @@ def test_resident_and_operator_browser_hear_each_other(tmp_path: Path) -> None:
 
     result, log = run_scenario(tmp_path / "out")
     assert "error" not in result, result.get("error", "") + log
-    timings = {key: result[key] for key in ("register_ms", "call_1", "call_2", "hangup")}
+    timings = {key: result[key] for key in ("register_ms", "microphone_ms", "call_1",
+                                            "call_2", "hangup")}
     print("softphone timings:", json.dumps(timings, ensure_ascii=False))
 
     # Registered over WebSocket, under a CSP that allows no inline script and no eval.
@@ -117,6 +118,7 @@ def test_resident_and_operator_browser_hear_each_other(tmp_path: Path) -> None:
     assert contact["UserAgent"] == "96010-console-softphone", contact
     assert contact["Status"] == "Reachable", contact  # it answers Asterisk's OPTIONS too
     assert result["csp_violations"] == []
+    assert result["microphone"] is True  # prepareMicrophone() (the console calls it at login)
     assert "(Not in use)" in "\n".join(result["queue_before"])
 
     # The queue rang the browser, which answered; ICE + DTLS-SRTP up over the veth address.
