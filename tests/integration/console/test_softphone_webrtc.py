@@ -113,6 +113,7 @@ def test_resident_and_operator_browser_hear_each_other(tmp_path: Path) -> None:
     print("softphone timings:", json.dumps(timings, ensure_ascii=False))
 
     # Registered over WebSocket, under a CSP that allows no inline script and no eval.
+    assert [line for line in result["contacts_cli"] if "op-test/sip:" in line], result
     [contact] = result["contacts"]
     assert contact["Endpoint"] == "op-test" and "transport=ws" in contact["Uri"], contact
     assert contact["UserAgent"] == "96010-console-softphone", contact
