@@ -8,21 +8,23 @@ DEB_PACKAGES := python3-venv redis-server postgresql sox espeak-ng sip-tester mm
 	chromium fonts-wqy-microhei docker-compose tshark
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test deps venv lint typecheck check prompts classifier asterisk-root bench clean
+.PHONY: run test deps venv lint typecheck check prompts classifier asterisk-root softphone bench clean
 
-run: deps venv prompts classifier
+run: deps venv prompts classifier softphone
 	$(BIN)/hotline dev-setup
 	$(BIN)/hotline run
 
-test: deps venv asterisk-root prompts
+test: deps venv asterisk-root prompts softphone
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q --durations=30
 
-# Debian packages the gateway and its tests use; installed only when one is missing.
+# Debian packages the gateway and its tests use; installed only when one is missing
+# (npm from Debian unless a Node.js with npm is already installed).
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
-		| grep -q 'install ok installed' || echo $$p; done); \
+		| grep -q 'install ok installed' || echo $$p; done; \
+		command -v npm >/dev/null || echo nodejs npm); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -47,6 +49,15 @@ classifier: $(CLASSIFIER)
 $(CLASSIFIER): $(STAMP) router/config/labelled.csv router/config/catalogue.yaml
 	$(BIN)/hotline router train --out $(CLASSIFIER)
 
+# The console's softphone: JsSIP (pinned in package-lock.json) bundled by esbuild into one file;
+# rebuilt only when the lock file or the build inputs change.
+SOFTPHONE := console/softphone
+softphone: console/static/vendor/jssip.min.js
+console/static/vendor/jssip.min.js: $(SOFTPHONE)/package-lock.json $(SOFTPHONE)/package.json \
+		$(SOFTPHONE)/entry.js $(SOFTPHONE)/build.mjs
+	@command -v npm >/dev/null || { echo "npm (Node.js >= 18) is needed to build $@" >&2; exit 1; }
+	cd $(SOFTPHONE) && npm ci --no-audit --no-fund && node build.mjs
+
 lint: venv
 	$(BIN)/ruff check .
 typecheck: venv
@@ -57,4 +68,4 @@ bench: deps venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache $(SOFTPHONE)/node_modules console/static/vendor

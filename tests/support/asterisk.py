@@ -55,6 +55,7 @@ DEFAULT_ROOT = Path(os.environ.get("HOTLINE_ASTERISK_ROOT", str(CACHE / "asteris
 CONFIG_MOUNT = "/etc/asterisk-test"
 ASTERISK = "/usr/sbin/asterisk"
 PR_SET_PDEATHSIG = 1
+OPERATOR = "op-test"
 SCRIPT_OPS = frozenset({"wait", "dtmf", "play", "hangup"})
 DEV_NODES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
              "urandom": (1, 9), "tty": (5, 0)}
@@ -194,7 +195,8 @@ class Asterisk:
                  shared_dir: Path, prompts_dir: Path | None = None,
                  spool_dir: Path | None = None, binds: Iterable[Path] = (),
                  overrides: Mapping[str, str] | None = None,
-                 root: Path | None = None, pbx_id: str = "testpbx") -> None:
+                 root: Path | None = None, pbx_id: str = "testpbx",
+                 http_address: str = "127.0.0.1") -> None:
         self.workdir = workdir.resolve()
         self.shared_dir = shared_dir.resolve()
         self.agi_port = agi_port
@@ -212,6 +214,12 @@ class Asterisk:
         self.log_dir = self.workdir / "var" / "log"
         self.ami_user = "hotline-test"
         self.ami_secret = secrets.token_hex(12)
+        # The operator endpoint of asterisk-conf/test/pjsip-operators.conf (a WebRTC softphone).
+        self.operator = OPERATOR
+        self.operator_password = secrets.token_hex(12)
+        # Where the HTTP server (ARI, SIP over WebSocket at /ws) listens; another address than
+        # 127.0.0.1 only inside a test's own network namespace.
+        self.http_address = http_address
         self.sip_port = 0
         self.ami_port = 0
         self.http_port = 0
@@ -265,6 +273,7 @@ class Asterisk:
         self.sip_port = free_udp_port()
         self.ami_port = free_port()
         self.http_port = free_port()
+        # Never port 10080: browsers refuse media to it (a WebRTC call would have no audio).
         self.rtp_start = random.randrange(20000, 39000, 2)
 
     def config_values(self) -> dict[str, str]:
@@ -272,6 +281,7 @@ class Asterisk:
             "WORKDIR": str(self.workdir),
             "SIP_PORT": str(self.sip_port),
             "AMI_PORT": str(self.ami_port),
+            "HTTP_ADDRESS": self.http_address,
             "HTTP_PORT": str(self.http_port),
             "RTP_START": str(self.rtp_start),
             "RTP_END": str(self.rtp_start + 400),
@@ -283,6 +293,7 @@ class Asterisk:
             "SPOOL": str(self.spool_dir),
             "SIM_DIR": str(self.sim_dir),
             "PBX_ID": self.pbx_id,
+            "OPERATOR_PASSWORD": self.operator_password,
         }
 
     def _write_config(self) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.asterisk import CONF_DIR, DEFAULT_ROOT
+from tests.support.asterisk import CONF_DIR, DEFAULT_ROOT, TEST_CONF_DIR, Asterisk, render
 
 CHECK = CONF_DIR / "check-secrets.sh"
 FILL = CONF_DIR / "fill-secrets.sh"
@@ -69,3 +69,23 @@ def test_modules_conf_names_only_shipped_modules() -> None:
     wanted = re.findall(r"^load\s*=>\s*(\S+)", (CONF_DIR / "modules.conf").read_text(), re.M)
     assert wanted and set(wanted) <= shipped
     assert "autoload = no" in (CONF_DIR / "modules.conf").read_text()
+
+
+def _rtp_range(text: str) -> tuple[int, int]:
+    start = re.search(r"^rtpstart\s*=\s*(\d+)", text, re.M)
+    end = re.search(r"^rtpend\s*=\s*(\d+)", text, re.M)
+    assert start and end
+    return int(start[1]), int(end[1])
+
+
+def test_rtp_ranges_never_include_port_10080(tmp_path: Path) -> None:
+    """Browsers refuse media to port 10080 (Fetch "bad ports"): a WebRTC call given it has no
+    audio. Neither the production range nor any range the test harness picks contains it."""
+    start, end = _rtp_range((CONF_DIR / "rtp.conf").read_text())
+    assert start <= end and not start <= 10080 <= end
+    ast = Asterisk(tmp_path / "ast", agi_port=1, shared_dir=tmp_path / "shared")
+    for _ in range(200):
+        ast._pick_ports()
+        start, end = _rtp_range(render((TEST_CONF_DIR / "rtp.conf").read_text(),
+                                       ast.config_values()))
+        assert start < end and not start <= 10080 <= end
