@@ -21,12 +21,22 @@ _CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
 
 
 def _printable(value: str) -> str:
-    if any(c in _CONTROL for c in value):
+    if has_controls(value):
         raise ValueError("control characters (such as NUL) are not allowed")
     return value
 
 
 Printable = AfterValidator(_printable)
+
+
+def has_controls(value: str) -> bool:
+    return any(c in _CONTROL for c in value)
+
+
+def without_controls(value: str) -> str:
+    """What a person wrote, minus the control characters a phone or a browser slipped in
+    (channels clean free text with this rather than refuse a resident's words)."""
+    return "".join(c for c in value if c not in _CONTROL) if has_controls(value) else value
 
 
 class Channel(StrEnum):

@@ -6,7 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from router.model import TEXT_LIMIT, Attachment, Channel, Citizen, Intake
+from router.model import (
+    TEXT_LIMIT,
+    Attachment,
+    Channel,
+    Citizen,
+    Intake,
+    has_controls,
+    without_controls,
+)
 from router.phone import DEFAULT_REGION, to_e164
 
 MAX_MEDIA = 10  # Twilio sends at most 10 media per MMS
@@ -38,7 +46,7 @@ def e164(raw: str, region: str = DEFAULT_REGION) -> str | None:
 
 def parse(form: Mapping[str, str]) -> SmsMessage:
     sid = form.get("MessageSid", "").strip()
-    if not sid or len(sid) > 64:
+    if not sid or len(sid) > 64 or has_controls(sid):
         raise BadMessage("'MessageSid' is missing: this is not a Twilio message webhook")
     try:
         count = int(form.get("NumMedia", "0") or "0")
@@ -49,15 +57,17 @@ def parse(form: Mapping[str, str]) -> SmsMessage:
     media = []
     for i in range(count):
         url = form.get(f"MediaUrl{i}", "").strip()
-        if not url.startswith(("https://", "http://")):
+        if not url.startswith(("https://", "http://")) or has_controls(url):
             raise BadMessage(f"'MediaUrl{i}' is missing or not an http(s) URL")
         content_type = form.get(f"MediaContentType{i}", "").strip() or "application/octet-stream"
+        if has_controls(content_type):
+            raise BadMessage(f"'MediaContentType{i}' is not a content type")
         media.append(Media(url, content_type[:100]))
     return SmsMessage(
         sid=sid,
         from_=e164(form.get("From", "")),
         to=e164(form.get("To", "")),
-        body=form.get("Body", "").strip()[:TEXT_LIMIT],
+        body=without_controls(form.get("Body", "")).strip()[:TEXT_LIMIT],
         media=tuple(media),
     )
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from channels.texts import texts
-from router.model import Kind
+from router.model import Kind, without_controls
 from router.phone import DEFAULT_REGION, to_e164
 
 # what a resident may choose on the form (every kind but "unknown"), in this order
@@ -86,7 +86,9 @@ def _checked(raw: Mapping[str, str], name: str) -> bool:
 
 
 def validate(raw: Mapping[str, str], photo_count: int = 0) -> Checked:
-    values = {name: raw.get(name, "") for name in TEXT_FIELDS}
+    # Control characters are never part of what a resident typed (a paste or a browser's quirk):
+    # dropped here, so the words are kept rather than refused.
+    values = {name: without_controls(raw.get(name, "")) for name in TEXT_FIELDS}
     for name in CHECKBOXES:
         values[name] = "on" if _checked(raw, name) else ""
     errors: dict[str, str] = {}

@@ -59,7 +59,18 @@ def test_plain_sms_without_num_media() -> None:
     ({"MessageSid": "SM1", "NumMedia": "11"}, "NumMedia"),
     ({"MessageSid": "SM1", "NumMedia": "1"}, "MediaUrl0"),
     ({"MessageSid": "SM1", "NumMedia": "1", "MediaUrl0": "file:///etc/passwd"}, "MediaUrl0"),
+    ({"MessageSid": "SM\x001"}, "MessageSid"),
+    ({"MessageSid": "SM1", "NumMedia": "1", "MediaUrl0": "https://x/\x01"}, "MediaUrl0"),
+    ({"MessageSid": "SM1", "NumMedia": "1", "MediaUrl0": "https://x/1",
+      "MediaContentType0": "image/\x00jpeg"}, "MediaContentType0"),
 ])
 def test_bad_forms(form: dict[str, str], message: str) -> None:
     with pytest.raises(BadMessage, match=message):
         parse(form)
+
+
+def test_control_characters_in_the_body_are_dropped_not_the_message() -> None:
+    message = parse({"MessageSid": "SM1", "From": "+8613912345678",
+                     "Body": "\x00路灯\x1b[0m坏了\x0b\x0c\n一周"})
+    assert message.body == "路灯[0m坏了\n一周"
+    assert to_intake(message, datetime(2026, 11, 30, tzinfo=UTC)).text == message.body

@@ -102,3 +102,12 @@ def test_values_echo_what_was_typed() -> None:
                                           ("A" * 32, True), ("A" * 33, False), (None, False)])
 def test_grid_code_format(code: str | None, ok: bool) -> None:
     assert (valid_grid(code) is not None) is ok
+
+
+def test_control_characters_are_dropped_from_every_text_field() -> None:
+    checked = validate({**GOOD, "description": "路灯\x00坏了\x1f", "name": "王\x01女士",
+                        "address": "幸福路\x0b12号", "phone": "138\x000013 8000"})
+    form = checked.form
+    assert checked.errors == {} and form is not None
+    assert (form.description, form.name, form.address) == ("路灯坏了", "王女士", "幸福路12号")
+    assert form.phone == "+8613800138000"
