@@ -131,10 +131,31 @@ async def get_media(name: str, media_dir: MediaDirDep) -> FileResponse:
     return FileResponse(path, media_type=media.content_type_of(name))
 
 
+def inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema with its local ``#/$defs/…`` references replaced by their definitions:
+    inside an OpenAPI document those references would resolve against the document's root,
+    where they do not exist (the intake models are not recursive)."""
+    defs: dict[str, Any] = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                rest = {k: walk(v) for k, v in node.items() if k != "$ref"}
+                return {**walk(defs[ref.removeprefix("#/$defs/")]), **rest}
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
 _INTAKE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": IntakeIn.model_json_schema()}},
+        "content": {"application/json": {"schema": inlined(IntakeIn.model_json_schema())}},
     }
 }
 
