@@ -14,7 +14,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
-from channels.webform.photos import Photo, check_photo
+from channels.webform.photos import Photo, check_photo, precheck
 
 TASKS_PER_CHILD = 100
 
@@ -32,7 +32,9 @@ class PhotoWorkers:
         return self._pool
 
     async def check(self, data: bytes, *, max_bytes: int, keep_location: bool) -> Photo:
-        """:func:`~channels.webform.photos.check_photo` in a worker process."""
+        """:func:`~channels.webform.photos.check_photo` in a worker process, after the
+        header-only :func:`~channels.webform.photos.precheck` here (refusals answer at once)."""
+        precheck(data, max_bytes=max_bytes)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._executor(), partial(check_photo, data, max_bytes=max_bytes,

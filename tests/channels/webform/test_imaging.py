@@ -46,3 +46,26 @@ def test_close_is_idempotent_and_a_closed_pool_starts_again() -> None:
         workers.close()
         workers.close()
     assert photo.source_format == "PNG"
+
+
+def test_refusals_that_need_only_the_header_never_wait_for_a_worker() -> None:
+    # A 40 MP PNG is refused on its pixel count; an empty or text file on sight. None of them
+    # starts (or queues behind) a decoding process.
+    workers = PhotoWorkers(1)
+    too_big = images.png(5000, 3300)  # 16.5 MP: over the full-decode limit for PNG
+
+    async def refusals() -> list[str]:
+        found = []
+        for data in (too_big, images.FAKE_IMAGE, b""):
+            with pytest.raises(PhotoError) as refused:
+                await workers.check(data, max_bytes=8 * MB, keep_location=False)
+            found.append(refused.value.message)
+        return found
+
+    try:
+        messages = asyncio.run(refusals())
+        assert workers._pool is None
+    finally:
+        workers.close()
+    assert messages == ["图片尺寸过大，请缩小后再上传",
+                        "文件不是可识别的图片，请上传 JPG、PNG 或 WebP 照片", "照片文件是空的"]
