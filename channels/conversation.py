@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from router.dispatch import dispatch
 from router.events import EvaluationIn, TicketEvent, apply_event
-from router.jobs import JobsFor, no_jobs
+from router.jobs import Job, JobsFor, no_jobs
 from router.model import TEXT_LIMIT, HistoryEntry, Intake, Status, Ticket
 from router.status import IllegalTransition
 from router.store import Store, citizen_key
@@ -129,6 +130,16 @@ def append_follow_up(ticket: Ticket, intake: Intake, seq: int, at: datetime) -> 
     })
 
 
+def _routed_again(jobs: JobsFor) -> JobsFor:
+    """A follow-up joins a ticket that is not dispatched yet, perhaps one waiting for a person
+    to name its place or matter: the router decides again with the added words (the dispatch
+    job leaves a ticket that is already routed as it is)."""
+    def both(ticket_id: str) -> list[Job]:
+        return [Job.of(dispatch, ticket_id), *jobs(ticket_id)]
+
+    return both
+
+
 def evaluation_event(intake: Intake, score: int) -> TicketEvent:
     return TicketEvent(
         actor=f"resident:{intake.channel.value}",
@@ -160,7 +171,8 @@ def handle(store: Store, intake: Intake, jobs: JobsFor = no_jobs,
             return Outcome(Action.evaluate, ticket, score=decision.score)
     if decision.action is Action.follow_up and target is not None:
         ticket = store.change(
-            target.id, lambda t, s, a: append_follow_up(t, intake, s, a), jobs=jobs
+            target.id, lambda t, s, a: append_follow_up(t, intake, s, a),
+            jobs=_routed_again(jobs),
         )
         return Outcome(Action.follow_up, ticket)
     result = store.submit(intake, jobs=jobs)

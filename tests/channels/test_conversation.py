@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from channels.conversation import (
@@ -22,6 +23,7 @@ from channels.conversation import (
 from channels.twilio_sms.config import TwilioConfig
 from channels.twilio_sms.demo import sample_request
 from hotline.app import create_app
+from router import tables
 from router.events import TicketEvent, apply_event
 from router.jobs import Job
 from router.model import Attachment, Channel, Citizen, Location, Status, Ticket
@@ -259,3 +261,15 @@ def test_web_form_then_sms_from_the_typed_number_through_the_app(
     assert f"工单号{sms.number}" in r.text and web.number not in r.text
     assert store.get(web.id).text == "幸福路井盖丢失"
     assert len(store.feed(0, 10)) == 2
+
+
+def test_a_follow_up_has_the_ticket_routed_again(store: Store) -> None:
+    # The first message names no place (the router waits for a person); the follow-up within
+    # the window names it: a second dispatch job is written with the follow-up.
+    now = datetime.now(UTC)
+    first = handle(store, intake("SM20", "路灯坏了", at=now, citizen=RESIDENT))
+    handle(store, intake("SM21", "在东四三条", at=now + timedelta(minutes=3), citizen=RESIDENT))
+    with store.db.read() as conn:
+        jobs = conn.execute(select(tables.outbox.c.job).where(
+            tables.outbox.c.ticket_id == first.ticket.id)).scalars().all()
+    assert jobs == ["router.dispatch.dispatch", "router.dispatch.dispatch"]
