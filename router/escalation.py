@@ -1,8 +1,8 @@
 """Escalation: a small-loop ticket that is overdue goes to the big loop (district center and the
 category's department), by a scheduled check.
 
-Overdue: still ``dispatched`` (nobody has started on it) after its ``respond_by``, or not
-resolved after its ``resolve_by`` (deadlines from the catalogue, by urgency). The relay's
+Overdue: still ``registered`` (its street never acknowledged the delivery) or ``dispatched``
+(nobody has started on it) after its ``respond_by``, or not resolved after its ``resolve_by`` (deadlines from the catalogue, by urgency). The relay's
 periodic check (:func:`schedule`) writes an :func:`escalate` job for each such ticket; the job
 changes the loop, plans the new deliveries and records why in the history. Both take the clock
 as an argument.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 
 from router import deliveries, outbox
 from router.db import Database
@@ -21,20 +21,24 @@ from router.jobs import Job, job
 from router.model import Decided, Destination, HistoryEntry, Loop, Routing, Status, Ticket
 from router.queues import QueueName
 from router.store import now_utc
+from router.tables import deliveries as deliveries_table
 from router.tables import tickets
 
 ACTOR = "router:escalation"
-STILL_OPEN = (Status.dispatched.value, Status.in_progress.value)
+NOT_STARTED = (Status.registered.value, Status.dispatched.value)
+STILL_OPEN = (*NOT_STARTED, Status.in_progress.value)
 
 
 def overdue(db: Database, now: datetime, limit: int = 500) -> list[str]:
-    """Ids of small-loop tickets past their deadline."""
+    """Ids of small-loop tickets past their deadline (a ``registered`` one only once its
+    deliveries are planned: one still waiting for a person is the console's, not overdue)."""
+    planned = exists().where(deliveries_table.c.ticket_id == tickets.c.id)
     with db.read() as conn:
         rows = conn.execute(
             select(tickets.c.id).where(
                 tickets.c.loop == Loop.small.value, tickets.c.status.in_(STILL_OPEN),
-                or_(and_(tickets.c.status == Status.dispatched.value,
-                         tickets.c.respond_by < now),
+                or_(tickets.c.status != Status.registered.value, planned),
+                or_(and_(tickets.c.status.in_(NOT_STARTED), tickets.c.respond_by < now),
                     tickets.c.resolve_by < now))
             .order_by(tickets.c.resolve_by).limit(limit)
         ).scalars()
@@ -57,7 +61,11 @@ def reason(ticket: Ticket, now: datetime) -> str | None:
     routing = ticket.routing
     if ticket.loop is not Loop.small or ticket.status.value not in STILL_OPEN or routing is None:
         return None
-    if ticket.status is Status.dispatched and routing.respond_by and routing.respond_by < now:
+    if routing.needs:  # waits for a person (the console), not for a street
+        return None
+    if ticket.status.value in NOT_STARTED and routing.respond_by and routing.respond_by < now:
+        if ticket.status is Status.registered:
+            return f"not delivered by {routing.respond_by:%Y-%m-%d %H:%M} UTC"
         return f"nobody started on it by {routing.respond_by:%Y-%m-%d %H:%M} UTC"
     if routing.resolve_by and routing.resolve_by < now:
         return f"not resolved by {routing.resolve_by:%Y-%m-%d %H:%M} UTC"

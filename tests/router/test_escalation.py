@@ -1,5 +1,6 @@
 """Escalation of overdue small-loop tickets (router/escalation.py) with a controllable clock, on
-SQLite and PostgreSQL: past ``respond_by`` while still ``dispatched``, or past ``resolve_by``,
+SQLite and PostgreSQL: past ``respond_by`` while still ``registered`` (never delivered) or
+``dispatched``, or past ``resolve_by``,
 the scheduled check writes an escalation job; the job moves the ticket to the big loop, plans
 the district center and the department, and says why in the history — not before the
 deadline, and only once."""
@@ -203,3 +204,24 @@ def test_the_clock_defaults_to_now(ctx: WorkerContext) -> None:
     assert escalation.escalate(ctx, t.id) == "not overdue"  # its deadline is hours away
     assert escalation.reason(t, deadlines(t)[0] + timedelta(seconds=1)) is not None
     assert escalation.reason(t, deadlines(t)[0] - timedelta(seconds=1)) is None
+
+
+def test_a_ticket_its_street_never_acknowledged_escalates(ctx: WorkerContext) -> None:
+    # The street's webhook is down for good: the ticket stays registered with its delivery
+    # pending; past respond_by it goes to the district center and the department.
+    t = ctx.store.submit(intake("e-7", LAMP)).ticket
+    dispatch(ctx, t.id)
+    routed = ctx.store.get(t.id)
+    assert routed.status is Status.registered and routed.loop is Loop.small
+    respond_by = deadlines(routed)[0]
+    clock = Clock(respond_by - timedelta(minutes=1))
+    assert check(ctx, clock) == {}
+    clock.advance(minutes=2)
+    assert check(ctx, clock) == {t.id: "escalated"}
+    up = ctx.store.get(t.id)
+    assert up.loop is Loop.big and up.status is Status.registered
+    assert up.history[-1].note == (
+        f"escalated to the big loop: not delivered by {respond_by:%Y-%m-%d %H:%M} UTC; "
+        f"to {', '.join(ESCALATED_TO)}")
+    assert planned(ctx.store, t.id) == [("street:DS", PENDING), ("district", PENDING),
+                                        ("dept:dept.urban-management", PENDING)]
