@@ -71,6 +71,9 @@ def place(config: RouterConfig, ticket: Ticket, text: str) -> Placed:
             return Placed(loc.model_copy(update={"community": cell.community,
                                                  "street": cell.street}),
                           Decided(source="grid_qr", confidence=1.0, detail=cell.grid))
+        # a code that is no cell of ours (an old poster, a typo): it must not stand for a
+        # place later (repeats are counted by grid)
+        loc = loc.model_copy(update={"grid": None})
     if loc is not None and loc.lat is not None and loc.lon is not None:
         lon, lat = loc.lon, loc.lat
         if ticket.channel is Channel.wechat and in_china(lon, lat):

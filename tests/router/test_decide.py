@@ -56,6 +56,14 @@ def test_an_unknown_grid_code_falls_back_to_the_point(config: RouterConfig, mode
     assert cell is not None and d.ticket.location and d.ticket.location.grid == cell.grid
 
 
+def test_an_unknown_grid_code_is_dropped_when_the_street_comes_from_the_text(
+        config: RouterConfig, model: Model) -> None:
+    d = run(config, model, ticket(f"东四三条{LAMP}", channel=Channel.web,
+                                  location=Location(grid="DC-XX-9999")))
+    assert placed(d) == ("DS", "gazetteer")
+    assert d.ticket.location is not None and d.ticket.location.grid is None
+
+
 def test_a_point_wins_over_place_names(config: RouterConfig, model: Model) -> None:
     loc = Location(lon=GUGONG[0], lat=GUGONG[1])
     d = run(config, model, ticket(f"雍和宫门口{LAMP}", channel=Channel.web, location=loc))
