@@ -27,6 +27,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "kind_prompt": frozenset({"kind"}),
     "progress": frozenset({"number", "status"}),
     "progress_rejected": frozenset({"reason"}),
+    "progress_merged": frozenset({"number", "status"}),
 }
 WECHAT_PLACEHOLDERS = {**PLACEHOLDERS, "acknowledged": frozenset({"kind", "number"})}
 
@@ -75,6 +76,7 @@ class WechatTexts(_Slots):
     progress: str
     progress_rate: str
     progress_rejected: str
+    progress_merged: str
     rate_limited: str
 
 

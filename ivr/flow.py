@@ -198,7 +198,9 @@ class CallFlow:
                 except TicketNotFound:
                     await self._play(session, "ticket_not_found")
                     break
-                for name in status_prompts(ticket.status):
+                survivor = await self._in_thread(partial(self.store.survivor_of, ticket))
+                for name in status_prompts(ticket.status,
+                                           survivor.status if survivor.id != ticket.id else None):
                     await self._play(session, name)
                 break
             await self._play(session, "invalid" if digits else "no_input")

@@ -115,6 +115,8 @@ def _row_values(ticket: Ticket) -> dict[str, Any]:
         "loop": ticket.loop.value if ticket.loop else None,
         "respond_by": routing.respond_by if routing else None,
         "resolve_by": routing.resolve_by if routing else None,
+        "kind": ticket.kind.value,
+        "phone": ticket.citizen.phone,
     }
 
 
@@ -212,6 +214,19 @@ class Store:
         if doc is None:
             raise TicketNotFound(ticket_ref)
         return Ticket.model_validate(doc)
+
+    def survivor_of(self, ticket: Ticket, hops: int = 5) -> Ticket:
+        """The ticket a merged ``ticket`` now lives on (itself when not merged): residents
+        of a merged ticket are told about the survivor."""
+        current = ticket
+        for _ in range(hops):
+            if current.status is not Status.merged or not current.merged_into:
+                break
+            try:
+                current = self.get(current.merged_into)
+            except TicketNotFound:
+                break
+        return current
 
     def latest_for_citizen(self, key: str) -> Ticket | None:
         with self.db.read() as conn:

@@ -31,11 +31,16 @@ def kind_prompt(kind: Kind) -> str:
     return texts().wechat.kind_prompt.format(kind=texts().kind(kind))
 
 
-def progress(ticket: Ticket | None) -> str:
+def progress(ticket: Ticket | None, survivor: Ticket | None = None) -> str:
+    """The resident's latest ticket; for a merged one, also the ticket it joined
+    (``survivor``), which is where the matter is now handled."""
     say = texts().wechat
     if ticket is None:
         return say.no_ticket
     text = say.progress.format(number=ticket.number, status=texts().status(ticket.status))
+    if ticket.status is Status.merged and survivor is not None and survivor.id != ticket.id:
+        text += say.progress_merged.format(number=survivor.number,
+                                           status=texts().status(survivor.status))
     if ticket.status is Status.closed and ticket.evaluation is None:
         text += say.progress_rate
     if ticket.status is Status.rejected and ticket.reject_reason:

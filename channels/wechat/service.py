@@ -81,7 +81,8 @@ def respond(store: Store, inbound: Inbound, now: datetime) -> str | None:
 
 def _menu(store: Store, click: MenuClick, now: datetime) -> str:
     if click.key == menu.MENU_PROGRESS:
-        return menu.progress(store.latest_for_citizen(f"wechat:{click.openid}"))
+        latest = store.latest_for_citizen(f"wechat:{click.openid}")
+        return menu.progress(latest, store.survivor_of(latest) if latest else None)
     kind = menu.MENU_KINDS.get(click.key)
     if kind is None:
         return texts().wechat.menu_unknown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -197,6 +198,25 @@ def test_status_by_ticket_number(sqlite_store: Store, tmp_path: Path) -> None:
                                                                     ("data", number)]))
     assert fake.played[-4:] == ["ask_ticket_number", "status_is", "status/received", "thanks"]
     assert len(sqlite_store.feed(0, 10)) == 1  # a status call makes no ticket
+
+
+def test_status_of_a_merged_ticket_tells_the_survivors(sqlite_store: Store,
+                                                     tmp_path: Path) -> None:
+    from router.events import TicketEvent, apply_event
+    from router.model import Ticket
+
+    number = _existing_ticket(sqlite_store)
+    kept = sqlite_store.submit(intake("w2", "同一个路灯", channel=Channel.web)).ticket
+    event = TicketEvent(actor="test", status=Status.merged, merged_into=kept.id)
+
+    def merge(t: Ticket, seq: int, at: datetime) -> Ticket | None:
+        return apply_event(t, event, seq, at)
+
+    sqlite_store.change(number, merge)
+    fake = place_call(sqlite_store, config(tmp_path), Caller(keys=[("menu", "9"),
+                                                                    ("data", number)]))
+    assert fake.played[-5:] == ["status_is", "status/merged", "merged_status_is",
+                                "status/received", "thanks"]
 
 
 def test_status_unknown_number_and_bad_input(sqlite_store: Store, tmp_path: Path) -> None:

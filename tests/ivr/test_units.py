@@ -49,6 +49,9 @@ def test_menu() -> None:
 
 def test_status_and_numbers() -> None:
     assert status_prompts(Status.in_progress) == ("status_is", "status/in_progress")
+    assert status_prompts(Status.merged, Status.in_progress) == (
+        "status_is", "status/merged", "merged_status_is", "status/in_progress")
+    assert status_prompts(Status.merged) == ("status_is", "status/merged")
     assert valid_number("2611260001") and not valid_number("261126000")
     assert valid_number("26112610000")  # the 10,000th ticket of a day has 11 digits
     assert not valid_number("2" * 17) and not valid_number("26112600*1")

@@ -35,6 +35,7 @@ from router.store import Store
 from router.tables import channel_state
 from tests.channels.wechat import samples as s
 from tests.channels.wechat.conftest import AES_KEY, APP_ID, TOKEN, settings
+from tests.support.intakes import intake
 from tests.support.services import RedisServer
 
 Req = tuple[str, bytes]
@@ -226,6 +227,25 @@ def test_menu_kind_then_report_and_progress(client: TestClient, store: Store) ->
     assert ticket.kind is Kind.complaint and f"您的投诉已受理，工单号{ticket.number}" in ack
     progress = reply_content(post(client, plain(s.CLICK_PROGRESS)))
     assert ticket.number in progress and "已受理" in progress
+
+
+def test_progress_of_a_merged_ticket_tells_about_the_survivor(
+        client: TestClient, store: Store) -> None:
+    reply_content(post(client, plain(s.TEXT)))
+    [mine] = store.feed(0, 10)
+    kept = store.submit(intake("merge-survivor", "同一个路灯坏了")).ticket
+    for ticket_id, event in (
+            (kept.id, TicketEvent(actor="test", status=Status.registered)),
+            (kept.id, TicketEvent(actor="test", status=Status.dispatched)),
+            (kept.id, TicketEvent(actor="test", status=Status.in_progress)),
+            (mine.id, TicketEvent(actor="test", status=Status.merged, merged_into=kept.id))):
+        def mutate(t: Ticket, seq: int, at: datetime, e: TicketEvent = event) -> Ticket | None:
+            return apply_event(t, e, seq, at)
+
+        store.change(ticket_id, mutate)
+    progress = reply_content(post(client, plain(s.CLICK_PROGRESS)))
+    assert progress == (f"您最近的工单{mine.number}：已与其他工单合并办理。"
+                        f"合并后的工单{kept.number}：正在办理。")
 
 
 def test_rating_after_closure(client: TestClient, store: Store) -> None:
