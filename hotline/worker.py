@@ -1,14 +1,15 @@
 """``hotline worker``: an RQ worker whose jobs get one context with everything they use.
 
-The context is built once, before RQ forks its work horses: the store (its pool disposed, so
-no connection crosses a fork — each horse opens its own), the media folder, the Twilio
-credentials for MMS pictures and, when the ``transcribe`` queue is served, the Vosk engine
-with its model already loaded (shared by every horse instead of read once per job).
+The context is built once and serves every job (the worker does not fork per job, see
+:mod:`router.worker`): the store, the media folder, the Twilio credentials for MMS pictures,
+the router and, when the ``transcribe`` queue is served, the Vosk engine with its model loaded
+and a recognizer warmed on speech before the first job.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from hotline.channels_config import twilio_config
 from hotline.context import CliContext
 from hotline.errors import CliError
 from hotline.settings import Settings
+from hotline.warmup import warmup_speech
 from router import classify, routerconfig
 from router.destinations import Destinations
 from router.dispatch import Router
@@ -31,6 +33,7 @@ from router.worker import ContextWorker
 from router.yamlfile import ConfigError
 from transcription.engine import Engine, shared_engine
 from transcription.models import ModelNotFound, locate
+from transcription.warmup import warm
 
 log = logging.getLogger(__name__)
 
@@ -86,18 +89,32 @@ def load_router(settings: Settings) -> Router:
     return Router(config, model)
 
 
+def _warm_in_background(engine: Engine, speech: Path | None) -> None:
+    """Load the model and warm a recognizer beside the first jobs (about 3 s and 6 s of CPU):
+    dispatch does not wait for it, and a transcription job that comes first waits only for
+    the model (loaded once, under the engine's lock)."""
+    def run() -> None:
+        try:
+            seconds = warm(engine, 1, speech)
+        except Exception:
+            log.exception("transcription: warming a recognizer failed (jobs start cold)")
+        else:
+            log.info("transcription: model loaded and a recognizer warmed in %.1f s", seconds)
+
+    threading.Thread(target=run, name="asr-warm-up", daemon=True).start()
+
+
 def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
                explicit: bool = True) -> int:
     """Serve ``queues``. ``explicit=False`` (no queue named on the command line): a missing
     Vosk model drops the transcribe queue with a loud error instead of stopping dispatch too."""
     settings = ctx.settings
     store = ctx.store
-    store.db.dispose()
     engine = None
     if QueueName.transcribe in queues:
         try:
             engine = shared_engine(locate(settings.vosk_model, settings.data_dir))
-            engine.model()  # loaded before RQ forks: one shared copy
+            _warm_in_background(engine, warmup_speech(settings))
         except ModelNotFound as exc:
             if explicit:
                 raise CliError(str(exc)) from None

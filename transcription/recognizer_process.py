@@ -17,34 +17,14 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-from transcription.audio import AudioError, load_pcm
 from transcription.audiosocket import BYTES_PER_SECOND
 from transcription.chinese import postprocess
 from transcription.engine import Engine, Stream
 from transcription.models import ModelLocation
 from transcription.recproto import Decoder, Kind, Message, encode_json
+from transcription.warmup import warm
 
 DECODE_BYTES = BYTES_PER_SECOND // 5  # at most 200 ms per decoder call
-WARMUP_SECONDS = 4.0
-
-
-def warm(engine: Engine, streams: int, warmup: Path | None) -> float:
-    """Decode a few seconds of speech on ``streams`` recognizers and pool them; seconds taken."""
-    started = time.perf_counter()
-    pcm = b""
-    if warmup is not None:
-        try:
-            pcm = load_pcm(warmup)[: int(WARMUP_SECONDS * BYTES_PER_SECOND)]
-        except AudioError:
-            pcm = b""
-    pcm = pcm or bytes(int(WARMUP_SECONDS * BYTES_PER_SECOND))
-    opened = [engine.stream() for _ in range(streams)]
-    for stream in opened:
-        for offset in range(0, len(pcm), DECODE_BYTES):
-            stream.accept(pcm[offset:offset + DECODE_BYTES])
-    for stream in opened:
-        stream.finish()  # back into the engine's pool, graph cache kept
-    return time.perf_counter() - started
 
 
 class Server:

@@ -9,11 +9,10 @@ import io
 import json
 import os
 import threading
-from pathlib import Path
 
 from tests.transcription.speech import EXPECTED, GRAMMAR, WORDS, silence
 from transcription.engine import Engine
-from transcription.recognizer_process import Server, serve, warm
+from transcription.recognizer_process import Server, serve
 from transcription.recproto import Decoder, Kind, Message, encode, encode_json
 
 
@@ -107,11 +106,3 @@ def test_serve_reads_the_pipe_until_it_closes(fresh: Engine, words: bytes) -> No
     writer.join()
     final = sent(out)[-1]
     assert (final.kind, final.stream, final.data()["text"]) == (Kind.FINAL, 3, EXPECTED)
-
-
-def test_warm_up_without_a_readable_file_does_not_fail(engine: Engine, tmp_path: Path) -> None:
-    broken = tmp_path / "broken.wav"
-    broken.write_bytes(b"RIFF not really")
-    # zero recognizers: only the reading of the file is tried (decoding costs seconds)
-    assert warm(engine, 0, broken) >= 0
-    assert warm(engine, 0, tmp_path / "missing.wav") >= 0
