@@ -14,7 +14,7 @@ NUMBER_DIGITS = 16
 def status_prompts(status: Status, survivor: Status | None = None) -> tuple[str, ...]:
     """The prompts for a ticket's status; a merged ticket's caller also hears the status of
     the ticket it joined (``survivor``), where the matter is now handled."""
-    said = ("status_is", f"status/{status.value}")
+    said: tuple[str, ...] = ("status_is", f"status/{status.value}")
     if status is Status.merged and survivor is not None and survivor is not Status.merged:
         said += ("merged_status_is", f"status/{survivor.value}")
     return said

@@ -2,10 +2,11 @@
 category's department), by a scheduled check.
 
 Overdue: still ``registered`` (its street never acknowledged the delivery) or ``dispatched``
-(nobody has started on it) after its ``respond_by``, or not resolved after its ``resolve_by`` (deadlines from the catalogue, by urgency). The relay's
-periodic check (:func:`schedule`) writes an :func:`escalate` job for each such ticket; the job
-changes the loop, plans the new deliveries and records why in the history. Both take the clock
-as an argument.
+(nobody has started on it) after its ``respond_by``, or not resolved after its
+``resolve_by`` (deadlines from the catalogue, by urgency). The relay's periodic check
+(:func:`schedule`) writes an :func:`escalate` job for each such ticket; the job changes the
+loop, plans the new deliveries and records why in the history. Both take the clock as an
+argument.
 """
 
 from __future__ import annotations
