@@ -24,8 +24,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
     # E.164 (+8613800138000) and Chinese mobile numbers (13800138000)
     (re.compile(r"(?<![\w+])\+\d{7,15}(?!\d)"), lambda m: mask_phone(m.group())),
     (re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), lambda m: mask_phone(m.group())),
-    # landlines in national form with their area code (01065123456, 0755-12345678)
-    (re.compile(r"(?<![\d.])0\d{2,3}-?\d{7,8}(?![\d.])"), lambda m: mask_phone(m.group())),
+    # landlines in national form with their area code (01065123456, 0755-12345678); not
+    # inside an ASCII word such as a hex request id (Chinese text around them is fine)
+    (re.compile(r"(?<![0-9A-Za-z.])0\d{2,3}-?\d{7,8}(?![0-9A-Za-z.])"),
+     lambda m: mask_phone(m.group())),
     # openid=... anywhere, and bare WeChat openids (28 characters starting with 'o')
     (re.compile(r"(openid=)([^&\s\"']+)", re.IGNORECASE),
      lambda m: m.group(1) + mask_openid(m.group(2))),

@@ -24,6 +24,9 @@ OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"  # 28 characters, WeChat's shape
     ("13800138000", "138****8000"),
     ("caller 19912345678 rang", "caller 199****5678 rang"),
     ('{"phone": "15012345678"}', '{"phone": "150****5678"}'),
+    # landlines with their area code, Chinese text around them
+    ("电话01065123456请回电", "电话010****3456请回电"),
+    ("0755-12345678", "0755-****5678"),
     # openid=... in query strings and key=value text, any case
     (f"GET /channels/wechat?openid={OPENID}&signature=ab12",
      "GET /channels/wechat?openid=oUpF…eS6o&signature=ab12"),
@@ -52,6 +55,7 @@ def test_mask_known_answers(text: str, masked: str) -> None:
     "2026-11-30 22:38:28,023 seq=1234567",
     "ticket 3bfa074d4e3646e4996eeda587c7e5f4",  # a ticket id
     "hk_3e9de2790e22_…",  # an API key id
+    "[abcdef0123456789]",  # a request id whose hex holds a landline-like run
     "GET /api/v1/tickets 200 12.5ms",
     "overwrite_everything_in_the_27chars",  # a word starting with 'o', but not 28 long
 ])
