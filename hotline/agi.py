@@ -8,13 +8,14 @@ import asyncio
 import logging
 import signal
 from functools import partial
-from pathlib import Path
 
 from hotline.context import CliContext
 from hotline.errors import CliError
 from hotline.settings import Settings
+from hotline.warmup import warmup_speech
 from ivr.agi.server import AgiServer
 from ivr.capture import Capture
+from ivr.events import CallEvents
 from ivr.flow import CallFlow, FlowConfig, unavailable
 from ivr.persist import sweep
 from ivr.prompts import Prompts, default_prompts_dir
@@ -28,7 +29,6 @@ from transcription.stream import StreamPolicy
 
 log = logging.getLogger(__name__)
 SCRIPT = "96010"
-WARMUP_PROMPT = "record_instructions"  # Mandarin speech the recognizers are warmed with
 
 
 def prompts_for(settings: Settings) -> Prompts:
@@ -56,7 +56,8 @@ def ready_prompts(settings: Settings) -> Prompts:
 
 def make_agi_server(settings: Settings, store: Store, *, recorder: Recorder | None = None,
                     host: str | None = None, port: int | None = None,
-                    prompts: Prompts | None = None) -> tuple[AgiServer, CallFlow]:
+                    prompts: Prompts | None = None,
+                    events: CallEvents | None = None) -> tuple[AgiServer, CallFlow]:
     """The FastAGI server with the 96010 flow, as ``hotline agi`` and the tests use it."""
     prompts = prompts or ready_prompts(settings)
     settings.recordings_path.mkdir(parents=True, exist_ok=True)
@@ -64,7 +65,7 @@ def make_agi_server(settings: Settings, store: Store, *, recorder: Recorder | No
     config = FlowConfig(prompts=prompts, recordings_dir=settings.recordings_path,
                         media_dir=settings.media_path, spool_dir=settings.spool_path,
                         max_record_seconds=settings.max_record_seconds)
-    flow = CallFlow(config, store, recorder=recorder or Capture())
+    flow = CallFlow(config, store, recorder=recorder or Capture(), events=events)
     server = AgiServer({SCRIPT: flow}, host=host or settings.agi_host,
                        port=port if port is not None else settings.agi_port,
                        unknown=partial(unavailable, prompts))
@@ -76,11 +77,10 @@ def recognizer_pool(settings: Settings, prompts: Prompts) -> RecognizerPool:
         model = locate(settings.vosk_model, settings.data_dir)
     except ModelNotFound as exc:
         raise CliError(str(exc)) from None
-    warmup = Path(prompts.path(WARMUP_PROMPT) + ".wav")
     return RecognizerPool(PoolConfig(
         model=model, processes=settings.live_processes,
         streams_per_process=settings.live_streams_per_process,
-        warmup=warmup if warmup.is_file() else None))
+        warmup=warmup_speech(settings)))
 
 
 async def serve(ctx: CliContext, args: argparse.Namespace) -> None:
@@ -105,8 +105,10 @@ async def serve(ctx: CliContext, args: argparse.Namespace) -> None:
             policy=StreamPolicy(max_seconds=settings.max_record_seconds))
         await transcriber.start()
     recorder = Capture(transcriber, audiosocket_host=settings.audiosocket_connect_host(host))
+    # each call's lifecycle for the operators' console (dropped while Redis is away)
+    events = CallEvents.from_url(settings.resolved_redis_url)
     server, flow = make_agi_server(settings, store, recorder=recorder, host=args.host,
-                                   port=args.port, prompts=prompts)
+                                   port=args.port, prompts=prompts, events=events)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -118,6 +120,7 @@ async def serve(ctx: CliContext, args: argparse.Namespace) -> None:
     await server.close(grace=settings.agi_drain_seconds,
                        before_handover=transcriber.end_all if transcriber else None)
     await flow.drain()
+    await events.close()
     if transcriber is not None:
         await transcriber.stop()
     if pool is not None:

@@ -23,8 +23,17 @@ from channels.webform.imaging import PhotoWorkers
 from channels.webform.route import build_router as webform_routes
 from channels.wechat.replay import ReplayGuard
 from channels.wechat.route import build_router as wechat_routes
+from console import board_routes
+from console.ami import AmiConfig
+from console.board_routes import LiveConsole
+from console.routes import build_console_router
+from console.routes import mount as mount_console
+from console.state import Console
+from console.ticket_routes import build_router as ticket_routes
+from console.ticket_routes import config_loader
 from hotline.bodylimit import BodyLimit
 from hotline.channels_config import twilio_config, webform_config, wechat_config
+from hotline.console_config import console_config
 from hotline.requestlog import RequestLog
 from hotline.settings import Settings
 from router import httperrors
@@ -35,6 +44,14 @@ from router.ratelimit import RateLimiter
 from router.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def ami_config(settings: Settings) -> AmiConfig | None:
+    """The console's AMI link, when ``HOTLINE_AMI_USERNAME`` and ``_SECRET`` are set."""
+    if not settings.ami_username or settings.ami_secret is None:
+        return None
+    return AmiConfig(settings.ami_host, settings.ami_port, settings.ami_username,
+                     settings.ami_secret.get_secret_value())
 
 
 def create_app(settings: Settings, *, store: Store | None = None,
@@ -54,12 +71,23 @@ def create_app(settings: Settings, *, store: Store | None = None,
          "api": settings.rate_limit_api},
         redis or None, enabled=settings.rate_limits)
 
+    console = console_config(settings)
+    console_state = Console.over(store.db, console) if console is not None else None
+    # the live board: one Redis subscriber and one AMI link per process (console/board_routes)
+    live = (LiveConsole(store=store, people=console_state.people, redis_url=redis or None,
+                        ami=ami_config(settings))
+            if console_state is not None else None)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         notifier.bind(asyncio.get_running_loop())
+        if live is not None:
+            await live.start()
         try:
             yield
         finally:
+            if live is not None:
+                await live.close()
             await notifier.close()
             await guard.close()
             await limiter.aclose()
@@ -84,6 +112,11 @@ def create_app(settings: Settings, *, store: Store | None = None,
     app.include_router(twilio_routes(twilio_config(settings)))
     app.include_router(wechat_routes(wechat, guard))
     app.include_router(webform_routes(webform_config(settings), photos))
+    app.state.console_live = live
+    mount_console(app, console_state,
+                  build_console_router(
+                      board=board_routes.router,
+                      tickets=ticket_routes(config_loader(settings.router_config_dir))))
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -16,6 +16,7 @@ from hotline import (
     cmd_demo,
     cmd_ivr,
     cmd_jobs,
+    cmd_operator,
     cmd_router,
     cmd_run,
     cmd_spool,
@@ -26,7 +27,7 @@ from hotline.context import CliContext, database_error, settings_or_error
 from hotline.errors import CliError
 
 COMMANDS = (cmd_core, cmd_run, cmd_ivr, cmd_spool, cmd_transcription, cmd_jobs, cmd_deliveries,
-            cmd_router, cmd_demo)
+            cmd_router, cmd_operator, cmd_demo)
 
 Handler = Callable[[CliContext, argparse.Namespace], int]
 

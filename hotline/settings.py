@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -102,6 +103,21 @@ class Settings(BaseSettings):
 
     workers: int = Field(default=1, ge=0)
 
+    # The operators' console (/console): off (503) until its secret is set. The secret signs
+    # the session cookies and the CSRF tokens; at least 32 characters outside development.
+    console_secret: SecretStr | None = None
+    # The softphone's SIP-over-WebSocket URL as the operators' browsers reach it
+    # (wss://console.example/ws behind the reverse proxy, docs/softphone.md); the console's
+    # Content-Security-Policy allows connecting to it. Unset: no browser softphone.
+    console_sip_ws: str | None = None
+    # A console session ends after this long without a request, and in any case after
+    # console_session_hours.
+    console_idle_minutes: int = Field(default=120, ge=5, le=24 * 60)
+    console_session_hours: int = Field(default=12, ge=1, le=7 * 24)
+    # Where `hotline operator` writes the operators' PJSIP endpoints (the file pjsip.conf
+    # #tryincludes); unset: DATA_DIR/asterisk/pjsip-operators.conf.
+    pjsip_operators: Path | None = None
+
     # Delivery to destinations (docs/deliveries.md). Webhooks: a JSON object
     # {"street:DS": {"url": "https://…", "secret": "…"}, "dept:*": {…}}; streams: a JSON list
     # of ids or patterns (["district", "street:*"]) whose tickets also go to the Redis stream
@@ -117,7 +133,8 @@ class Settings(BaseSettings):
         if self.env == "development":
             return self
         for name in (
-            "twilio_auth_token", "wechat_token", "wechat_aes_key", "ami_secret", "web_secret"
+            "twilio_auth_token", "wechat_token", "wechat_aes_key", "ami_secret", "web_secret",
+            "console_secret",
         ):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
@@ -125,6 +142,11 @@ class Settings(BaseSettings):
                     f"HOTLINE_{name.upper()} is a placeholder; set a real secret "
                     "(or HOTLINE_ENV=development for local experiments)"
                 )
+        console = self.console_secret
+        if console is not None and len(console.get_secret_value()) < 32:
+            raise ValueError("HOTLINE_CONSOLE_SECRET is too short: use at least 32 random "
+                             "characters, e.g. `openssl rand -hex 32` "
+                             "(or HOTLINE_ENV=development for local experiments)")
         for problem in placeholder_problems(self.webhooks):
             raise ValueError(f"HOTLINE_WEBHOOKS: {problem} "
                              "(or HOTLINE_ENV=development for local experiments)")
@@ -149,6 +171,19 @@ class Settings(BaseSettings):
         if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
             raise ValueError('must be a JSON list of destination ids or patterns ["street:*"]')
         return [check_pattern(p) for p in value]
+
+    @field_validator("console_sip_ws")
+    @classmethod
+    def _sip_ws(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parsed = urlsplit(value)
+        # it goes into a Content-Security-Policy header: no separators of that grammar
+        if (parsed.scheme not in ("ws", "wss") or not parsed.netloc
+                or any(c.isspace() or c in ";,'\"" for c in value)):
+            raise ValueError("must be a WebSocket URL such as wss://console.example/ws")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -206,6 +241,10 @@ class Settings(BaseSettings):
     @property
     def classifier_path(self) -> Path:
         return self.dir(self.classifier, "router/classifier.joblib")
+
+    @property
+    def pjsip_operators_path(self) -> Path:
+        return self.dir(self.pjsip_operators, "asterisk/pjsip-operators.conf")
 
     @property
     def spool_path(self) -> Path:

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from ivr import menu, recordings, tickets
-from ivr.agi.session import AgiSession, ChannelHungUp
+from ivr.agi.session import AgiSession, ChannelHungUp, HandedOver
 from ivr.caller import caller_e164
 from ivr.capture import Capture
+from ivr.events import CallEvents, Step
 from ivr.menu import Action, Choice
 from ivr.persist import Persisted, Saved, persist
 from ivr.prompts import BEEP, Prompts
@@ -65,9 +66,11 @@ class CallFlow:
     """The handler for ``/96010``; one instance serves every call."""
 
     def __init__(self, config: FlowConfig, store: Store, *, recorder: Recorder | None = None,
-                 executor: Executor | None = None) -> None:
+                 executor: Executor | None = None, events: CallEvents | None = None) -> None:
         self.config = config
         self.store = store
+        # the console's live view of each call (never blocks the call; see ivr.events)
+        self.events = events or CallEvents(None)
         self.recorder: Recorder = recorder or Capture()
         self.executor = executor or ThreadPoolExecutor(
             config.store_threads, thread_name_prefix="ivr-store"
@@ -90,17 +93,36 @@ class CallFlow:
             phone=caller_e164(env.caller_id, env.calling_pres or "0"),
             received_at=datetime.now(UTC),
         )
+        self.events.started(call.ref, env.channel, call.phone)
+        ended = "done"
         try:
             await session.answer()
             choice = await self._menu(session)
+            self.events.step(call.ref, Step(choice.action.value), choice.kind.value)
             if choice.action is Action.record:
                 await self._take_matter(session, call, choice.kind)
             elif choice.action is Action.status:
                 await self._status(session)
             else:
                 await self._to_operator(session, call, "operator")
+        except HandedOver:
+            log.info("call %s: handed back to the dialplan (the gateway is stopping)", call.ref)
+            ended = "handover"
         except ChannelHungUp:
-            log.info("call %s: caller hung up", call.ref)
+            ended = await self._cut(call)
+        finally:
+            self.events.ended(call.ref, ended)
+
+    async def _cut(self, call: tickets.Call) -> str:
+        """The session ended under the flow: the caller hung up, or the console took the call
+        over (AMI Redirect to the operator queue: the blocked command answers -1, then Asterisk
+        closes the session). Either way what was recorded is already persisted."""
+        ticket_id = await self.events.taken_over(call.ref)
+        if ticket_id is not None:
+            log.info("call %s: taken over by an operator (ticket %s)", call.ref, ticket_id)
+            return "takeover"
+        log.info("call %s: caller hung up", call.ref)
+        return "hangup"
 
     async def drain(self) -> None:
         """Wait for the transcripts still being attached (shutdown)."""
@@ -133,6 +155,7 @@ class CallFlow:
         async def cue() -> None:
             await self._play(session, "record_instructions", "#")
             await self._play(session, BEEP)
+            self.events.recording(call.ref)
 
         try:
             recording = await self.recorder.record(
@@ -147,9 +170,9 @@ class CallFlow:
         if persisted.ticket is not None and recording.transcript is not None:
             self._attach_later(persisted.ticket, recording.transcript)
         if session.hung_up or session.closed:
-            log.info("call %s: caller gone after the message (%s)", call.ref,
+            log.info("call %s: session ended during the message (%s)", call.ref,
                      persisted.saved.value)
-            return
+            raise ChannelHungUp("the session ended during the message")
         await self._after_message(session, call, kind, persisted)
 
     async def _after_message(self, session: AgiSession, call: tickets.Call, kind: Kind,
@@ -223,6 +246,8 @@ class CallFlow:
             await session.set_variable("TICKET_ID", ticket.id)
             await session.set_variable("TICKET_NUMBER", ticket.number)
         await session.set_variable("IVR_ACTION", "operator")
+        self.events.operator(call.ref, ticket.id if ticket else None,
+                             ticket.number if ticket else None)
         log.info("call %s: to the operator queue (%s)", call.ref, why)
         # returning ends the AGI; the dialplan continues with Queue(operators-96010)
 

@@ -39,11 +39,16 @@ tickets = Table(
     Column("loop", String(8), nullable=True),
     Column("respond_by", DateTime(timezone=True), nullable=True),
     Column("resolve_by", DateTime(timezone=True), nullable=True),
+    # for the operators' inbox (router/inbox.py): filter by kind, search by phone, newest first
+    Column("kind", String(16), nullable=True),
+    Column("phone", String(16), nullable=True),
     UniqueConstraint("channel", "channel_ref", name="uq_tickets_channel_ref"),
     Index("ix_tickets_citizen_key", "citizen_key", "updated_at"),
     Index("ix_tickets_status", "status", "updated_at"),
     Index("ix_tickets_category_place", "category", "street", "received_at"),
     Index("ix_tickets_loop_status", "loop", "status"),
+    Index("ix_tickets_received", "received_at", "id"),
+    Index("ix_tickets_phone", "phone", "received_at"),
 )
 
 # Named monotonic counters: "seq" and one "number:YYMMDD" per day.

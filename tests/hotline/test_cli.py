@@ -61,7 +61,7 @@ COMMAND_LINES: dict[str, list[str]] = {
     "spool": ["spool", "list"], "models": ["models", "list"],
     "transcribe": ["transcribe", "call.wav"], "jobs": ["jobs", "failed"], "demo": ["demo"],
     "deliveries": ["deliveries", "list"], "check-config": ["check-config"],
-    "router": ["router", "explain", "路灯不亮"],
+    "router": ["router", "explain", "路灯不亮"], "operator": ["operator", "list"],
 }
 BAD_SETTINGS = {
     "HOTLINE_HTTP_PORT": "abc",

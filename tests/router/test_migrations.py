@@ -1,4 +1,5 @@
-"""Alembic migrations produce exactly the schema of ``router/tables.py`` (SQLite, PostgreSQL)."""
+"""Alembic migrations produce exactly the schema of ``router/tables.py`` and the tables other
+rooms put on its metadata (``console/tables.py``), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+import console.tables  # noqa: F401 - puts the console's tables on router's metadata
 from router.db import Database
 from router.migrate import upgrade
 from router.tables import metadata
@@ -20,4 +22,5 @@ def test_migrations_match_the_tables(database_url: str) -> None:
         tables = set(inspect(conn).get_table_names())
     db.dispose()
     assert diff == []
-    assert {"tickets", "counters", "outbox", "api_keys", "channel_state", "deliveries"} <= tables
+    assert {"tickets", "counters", "outbox", "api_keys", "channel_state", "deliveries",
+            "people", "console_sessions", "login_failures"} <= tables

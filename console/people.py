@@ -1,0 +1,277 @@
+"""Operators and supervisors: who may use the console, and their SIP endpoint.
+
+Invariants:
+
+* A login name is lower-case ASCII (``[a-z][a-z0-9_-]{0,31}``); what a person types at the
+  login form is normalised the same way (:func:`normalize_login`) before anything looks at it.
+* Every person has a SIP user ``op-<login>`` and a random SIP secret made when they are added;
+  they are the PJSIP endpoint of ``pjsip-operators.conf`` (console/pjsip.py) that the queue
+  rings and the browser softphone registers as. The SIP secret is not the login password.
+* People are never deleted, only disabled: a disabled person cannot log in, their sessions end
+  at once, and their endpoint leaves ``pjsip-operators.conf``. Ticket history keeps naming them
+  (:func:`actor_of`).
+* :meth:`People.attempt` answers a wrong password, an unknown name and a disabled person the
+  same way and with the same work (one argon2 verification), and counts every failure towards
+  the lockout of the name typed and of the client address (console/lockout.py).
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal, get_args
+
+from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from console import lockout
+from console.passwords import Passwords, check_new
+from console.tables import console_sessions, people
+from router.db import Database
+
+LOGIN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+SIP_PREFIX = "op-"
+# a desk phone beside the browser is op-<login>-desk (console/pjsip.py)
+DESK_SUFFIX = "-desk"
+PhoneKind = Literal["webrtc", "deskphone", "both"]
+PHONE_KINDS: tuple[str, ...] = get_args(PhoneKind)
+
+
+class Role(StrEnum):
+    operator = "operator"
+    supervisor = "supervisor"
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    login: str
+    display_name: str
+    role: Role
+    active: bool
+    sip_user: str
+    sip_secret: str = field(repr=False)
+    phone_kind: PhoneKind
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role is Role.supervisor
+
+
+def actor_of(person: Person) -> str:
+    """Who a change was made by, as ticket history records it: ``operator:<login>`` or
+    ``supervisor:<login>``."""
+    return f"{person.role.value}:{person.login}"
+
+
+def sip_user_of(login: str) -> str:
+    return f"{SIP_PREFIX}{login}"
+
+
+def normalize_login(text: str) -> str:
+    """What was typed at the login form, as the key of lookups and of the lockout."""
+    return text.strip().lower()[:64]
+
+
+class PeopleError(ValueError):
+    """A change that cannot be made; the message names why and what to do."""
+
+
+class InvalidLogin(PeopleError):
+    def __init__(self, login: str) -> None:
+        super().__init__(f"'{login}' is not a valid login name: 1-32 characters, lower-case "
+                         "letters, digits, '-' or '_', starting with a letter, not ending in "
+                         f"'{DESK_SUFFIX}'")
+
+
+class DuplicateLogin(PeopleError):
+    def __init__(self, login: str) -> None:
+        super().__init__(f"someone is already called '{login}' (see: hotline operator list)")
+
+
+class UnknownLogin(PeopleError):
+    def __init__(self, login: str) -> None:
+        super().__init__(f"nobody is called '{login}' (see: hotline operator list)")
+
+
+class Outcome(StrEnum):
+    ok = "ok"
+    invalid = "invalid"  # wrong password, unknown name or disabled person: never told apart
+    locked = "locked"  # too many failures for this name or from this address
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: Outcome
+    person: Person | None = None
+    until: datetime | None = None  # when locked: when the lock ends
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def person_from_row(row: Row[Any]) -> Person:
+    """A :class:`Person` from a row holding the columns of ``people``."""
+    m = row._mapping
+    kind = str(m["phone_kind"])
+    return Person(id=int(m["id"]), login=str(m["login"]), display_name=str(m["display_name"]),
+                  role=Role(m["role"]), active=bool(m["active"]), sip_user=str(m["sip_user"]),
+                  sip_secret=str(m["sip_secret"]),
+                  phone_kind=kind if kind in PHONE_KINDS else "webrtc")  # type: ignore[arg-type]
+
+
+def _display_name(text: str) -> str:
+    name = " ".join(text.split())
+    if not name or len(name) > 100:
+        raise PeopleError("the display name must have 1-100 characters")
+    return name
+
+
+class People:
+    """The people store over the ticket database."""
+
+    def __init__(self, db: Database, passwords: Passwords | None = None, *,
+                 clock: Callable[[], datetime] = _now,
+                 login_policy: lockout.Policy = lockout.LOGIN,
+                 client_policy: lockout.Policy = lockout.CLIENT) -> None:
+        self.db = db
+        self.passwords = passwords or Passwords()
+        self.clock = clock
+        self.login_policy = login_policy
+        self.client_policy = client_policy
+
+    # ------------------------------------------------------------------ changes
+
+    def add(self, login: str, display_name: str, role: Role, password: str,
+            phone_kind: PhoneKind = "webrtc") -> Person:
+        """A new, active person with a fresh SIP secret. :class:`InvalidLogin`,
+        :class:`DuplicateLogin`, :class:`~console.passwords.WeakPassword`."""
+        if not LOGIN.match(login) or login.endswith(DESK_SUFFIX):
+            raise InvalidLogin(login)
+        if phone_kind not in PHONE_KINDS:
+            raise PeopleError(f"unknown phone kind '{phone_kind}'; choose from: "
+                              f"{', '.join(PHONE_KINDS)}")
+        name = _display_name(display_name)
+        check_new(password)
+        digest = self.passwords.hash(password)
+        now = self.clock()
+        try:
+            with self.db.write() as conn:
+                person_id = conn.execute(
+                    people.insert().values(
+                        login=login, display_name=name, role=Role(role).value, active=True,
+                        password_hash=digest, sip_user=sip_user_of(login),
+                        sip_secret=secrets.token_hex(24), phone_kind=phone_kind,
+                        created_at=now, updated_at=now,
+                    ).returning(people.c.id)).scalar_one()
+        except IntegrityError:
+            raise DuplicateLogin(login) from None
+        person = self.get(int(person_id))
+        assert person is not None
+        return person
+
+    def disable(self, login: str) -> Person:
+        """Disable a person and end every session they have."""
+        return self._set_active(login, False)
+
+    def enable(self, login: str) -> Person:
+        return self._set_active(login, True)
+
+    def _set_active(self, login: str, active: bool) -> Person:
+        with self.db.write() as conn:
+            person_id = self._id(conn, login)
+            conn.execute(update(people).where(people.c.id == person_id)
+                         .values(active=active, updated_at=self.clock()))
+            if not active:
+                conn.execute(delete(console_sessions)
+                             .where(console_sessions.c.person_id == person_id))
+        return self._must(person_id)
+
+    def set_password(self, login: str, password: str) -> Person:
+        """A new password; the person's sessions end (they log in again with it)."""
+        check_new(password)
+        digest = self.passwords.hash(password)
+        with self.db.write() as conn:
+            person_id = self._id(conn, login)
+            conn.execute(update(people).where(people.c.id == person_id)
+                         .values(password_hash=digest, updated_at=self.clock()))
+            conn.execute(delete(console_sessions)
+                         .where(console_sessions.c.person_id == person_id))
+        return self._must(person_id)
+
+    def _id(self, conn: Connection, login: str) -> int:
+        found = conn.execute(select(people.c.id).where(people.c.login == login)).scalar()
+        if found is None:
+            raise UnknownLogin(login)
+        return int(found)
+
+    def _must(self, person_id: int) -> Person:
+        person = self.get(person_id)
+        assert person is not None
+        return person
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, person_id: int) -> Person | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(people).where(people.c.id == person_id)).first()
+        return person_from_row(row) if row is not None else None
+
+    def by_login(self, login: str) -> Person | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(people).where(people.c.login == login)).first()
+        return person_from_row(row) if row is not None else None
+
+    def by_sip_user(self, sip_user: str) -> Person | None:
+        """The person whose endpoint is ``sip_user`` (``op-<login>``), e.g. the queue member
+        a call was connected to."""
+        with self.db.read() as conn:
+            row = conn.execute(select(people).where(people.c.sip_user == sip_user)).first()
+        return person_from_row(row) if row is not None else None
+
+    def list(self) -> builtins.list[Person]:
+        """Everyone, active or not, by login name."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(people).order_by(people.c.login)).all()
+        return [person_from_row(r) for r in rows]
+
+    # ------------------------------------------------------------------ logging in
+
+    def attempt(self, login: str, password: str, client: str = "") -> Attempt:
+        """Check a login, counting failures towards the lockout; see the module docstring."""
+        key = normalize_login(login)
+        client = client[:64]
+        now = self.clock()
+        with self.db.write() as conn:
+            lockout.prune(conn, now, keep=max(self.login_policy.horizon,
+                                              self.client_policy.horizon))
+            check = lockout.begin(conn, key, client, now, login_policy=self.login_policy,
+                                  client_policy=self.client_policy)
+        if check.attempt is None:
+            return Attempt(Outcome.locked, until=check.until)
+        with self.db.read() as conn:
+            row = conn.execute(select(people).where(people.c.login == key)).first()
+        if row is None:
+            self.passwords.burn()
+            return Attempt(Outcome.invalid)
+        stored = str(row._mapping["password_hash"])
+        if not self.passwords.verify(stored, password) or not row._mapping["active"]:
+            return Attempt(Outcome.invalid)
+        fresh = self.passwords.hash(password) if self.passwords.needs_rehash(stored) else None
+        with self.db.write() as conn:
+            lockout.succeeded(conn, key)
+            if fresh is not None:
+                conn.execute(update(people).where(people.c.id == row._mapping["id"],
+                                                  people.c.password_hash == stored)
+                             .values(password_hash=fresh))
+        return Attempt(Outcome.ok, person_from_row(row))
+
+    def verify(self, login: str, password: str, client: str = "") -> Person | None:
+        """The person when ``login``/``password`` are right and not locked out, else None."""
+        return self.attempt(login, password, client).person

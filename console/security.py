@@ -1,0 +1,73 @@
+"""Security headers of every ``/console`` response (pages, JSON, event streams, static files,
+errors), as a small ASGI middleware.
+
+The Content-Security-Policy allows scripts, styles, images and media from this origin only
+(no inline script or style, no eval), connections to this origin (fetch, SSE) and to the
+softphone's SIP WebSocket (``HOTLINE_CONSOLE_SIP_WS``), forms posting to this origin only, and
+no framing. Console responses other than static files are never cached (pages carry the
+operator's SIP password and residents' data).
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PREFIX = "/console"
+STATIC_PREFIX = "/console/static/"
+HSTS = "max-age=31536000"
+
+
+def content_security_policy(sip_ws: str | None = None) -> str:
+    connect = "'self'" + (f" {sip_ws}" if sip_ws else "")
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+        f"media-src 'self' blob:; font-src 'self'; connect-src {connect}; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+def security_headers(sip_ws: str | None = None) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": content_security_policy(sip_ws),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Cross-Origin-Resource-Policy": "same-origin",
+        # the softphone needs the microphone; nothing needs the rest
+        "Permissions-Policy": "microphone=(self), camera=(), geolocation=(), payment=(), usb=()",
+    }
+
+
+def is_console(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+class ConsoleSecurityHeaders:
+    """Adds :func:`security_headers` to responses under ``/console``; ``Cache-Control:
+    no-store`` unless static or already set; HSTS over HTTPS."""
+
+    def __init__(self, app: ASGIApp, sip_ws: str | None = None) -> None:
+        self.app = app
+        self.headers = security_headers(sip_ws)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_console(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith(STATIC_PREFIX)
+        https = scope.get("scheme") == "https"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    headers[name] = value
+                if not static and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+                if https:
+                    headers["Strict-Transport-Security"] = HSTS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,69 @@
+"""Relational schema of the console: people, their server-side sessions, failed logins.
+
+The tables live on the router's :data:`router.tables.metadata` (one database, one Alembic
+history: ``router/migrations/versions/0005_people.py`` mirrors them). Nothing here holds a
+secret in a form that logs a person in: passwords are argon2 hashes, sessions are stored as
+sha256 of their random token. The SIP secret is stored as is: Asterisk needs it in
+``pjsip-operators.conf`` and the browser softphone needs it to register.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
+
+from router.tables import metadata
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # lower-case ASCII [a-z0-9_-], 1-32 characters (console/people.py: LOGIN)
+    Column("login", String(32), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False),
+    Column("role", String(16), nullable=False),  # operator | supervisor
+    Column("active", Boolean, nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("sip_user", String(40), nullable=False, unique=True),  # op-<login>
+    Column("sip_secret", String(64), nullable=False),
+    Column("phone_kind", String(16), nullable=False),  # webrtc | deskphone | both
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per logged-in browser. ``token_hash`` is sha256(token); the token itself is only in
+# the person's (signed) cookie. A row ends at logout, when its person is disabled or changes
+# password, after ``idle`` without a request, or at ``expires_at`` (absolute limit).
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("client", String(64), nullable=False),
+    Index("ix_console_sessions_person", "person_id"),
+)
+
+# Failed (and in-flight) login attempts, for the lockout (console/lockout.py). ``login`` is
+# what was typed (normalised), whether or not such a person exists.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("login", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_login_failures_login", "login", "at"),
+    Index("ix_login_failures_client", "client", "at"),
+    Index("ix_login_failures_at", "at"),
+)

@@ -1,0 +1,181 @@
+"""``hotline operator add|list|disable|enable|passwd|sync``: the console's people.
+
+Passwords come from a prompt (asked twice) or, with ``--password-stdin``, from the first line
+of standard input; never from the command line, where other users could read them in the
+process list. Every change rewrites the operators' PJSIP endpoints
+(``HOTLINE_PJSIP_OPERATORS``, console/pjsip.py) atomically and, when AMI is configured
+(``HOTLINE_AMI_USERNAME``/``HOTLINE_AMI_SECRET``), asks Asterisk to reload res_pjsip; when it
+cannot, it says so and how to reload by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import TYPE_CHECKING, Any
+
+from hotline.context import CliContext
+from hotline.errors import CliError
+
+if TYPE_CHECKING:
+    from console.people import People
+
+ROLE_NAMES = ("operator", "supervisor")
+PHONE_KIND_NAMES = ("webrtc", "deskphone", "both")
+
+
+def read_password(args: argparse.Namespace) -> str:
+    """The new password: stdin's first line (``--password-stdin``) or a prompt, twice."""
+    from console.passwords import WeakPassword, check_new
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("no password on standard input (--password-stdin reads one line)")
+    else:
+        if not sys.stdin.isatty():
+            raise CliError("no terminal to ask for the password; pipe it in with "
+                           "--password-stdin")
+        password = getpass.getpass("password: ")
+        if getpass.getpass("password again: ") != password:
+            raise CliError("the two passwords differ; nothing changed")
+    try:
+        check_new(password)
+    except WeakPassword as exc:
+        raise CliError(f"{exc}; nothing changed") from None
+    return password
+
+
+def _people(ctx: CliContext) -> People:
+    from console.people import People
+
+    return People(ctx.store.db)
+
+
+def _sync(ctx: CliContext) -> None:
+    """Rewrite pjsip-operators.conf from the people table; reload Asterisk when it changed."""
+    from console import pjsip
+    from console.pjsip_sync import MANUAL, AmiTarget, reload_pjsip, write_atomic
+
+    everyone = _people(ctx).list()
+    path = ctx.settings.pjsip_operators_path
+    text = pjsip.render(everyone)
+    try:
+        changed = write_atomic(path, text)
+    except OSError as exc:
+        raise CliError(f"could not write {path} ({exc.strerror or exc}); the change itself is "
+                       "saved: fix HOTLINE_PJSIP_OPERATORS or the folder's permissions, then "
+                       "run 'hotline operator sync'") from None
+    endpoints = sum(len(pjsip.endpoints_of(p)) for p in everyone)
+    if not changed:
+        print(f"{path}: unchanged ({endpoints} endpoints)")
+        return
+    print(f"{path}: written ({endpoints} endpoints)")
+    settings = ctx.settings
+    if not settings.ami_username or settings.ami_secret is None:
+        print(f"AMI is not configured (HOTLINE_AMI_USERNAME, HOTLINE_AMI_SECRET): reload "
+              f"Asterisk by hand: {MANUAL}")
+        return
+    result = reload_pjsip(AmiTarget(settings.ami_host, settings.ami_port, settings.ami_username,
+                                    settings.ami_secret.get_secret_value()))
+    if result.ok:
+        print(f"Asterisk reloaded res_pjsip ({result.message})")
+    else:
+        print(f"hotline: warning: {result.message}", file=sys.stderr)
+
+
+def _add(ctx: CliContext, args: argparse.Namespace) -> int:
+    from console.people import PeopleError, Role
+
+    password = read_password(args)
+    try:
+        person = _people(ctx).add(args.login, args.name, Role(args.role), password,
+                                  args.phone)
+    except PeopleError as exc:
+        raise CliError(str(exc)) from None
+    print(f"added {person.login} ({person.display_name}, {person.role.value}); "
+          f"SIP endpoint {person.sip_user}")
+    if person.phone_kind != "webrtc":
+        desk = person.sip_user + ("-desk" if person.phone_kind == "both" else "")
+        print(f"desk phone: register as {desk} with password {person.sip_secret} "
+              "(SIP, port 5060/udp of the Asterisk host)")
+    _sync(ctx)
+    return 0
+
+
+def _list(ctx: CliContext, _: argparse.Namespace) -> int:
+    everyone = _people(ctx).list()
+    if not everyone:
+        print("nobody yet: hotline operator add LOGIN --name NAME")
+        return 0
+    for p in everyone:
+        state = "active" if p.active else "disabled"
+        print(f"{p.login:20}  {p.role.value:10}  {state:8}  {p.phone_kind:9}  {p.sip_user:24}  "
+              f"{p.display_name}")
+    return 0
+
+
+def _change(ctx: CliContext, args: argparse.Namespace) -> int:
+    from console.people import PeopleError
+
+    people = _people(ctx)
+    try:
+        if args.action == "disable":
+            person = people.disable(args.login)
+            print(f"disabled {person.login}; their console sessions have ended")
+        elif args.action == "enable":
+            person = people.enable(args.login)
+            print(f"enabled {person.login}")
+        else:
+            if people.by_login(args.login) is None:
+                raise CliError(f"nobody is called '{args.login}' (see: hotline operator list)")
+            person = people.set_password(args.login, read_password(args))
+            print(f"new password for {person.login}; their console sessions have ended")
+    except PeopleError as exc:
+        raise CliError(str(exc)) from None
+    _sync(ctx)
+    return 0
+
+
+def _sync_command(ctx: CliContext, _: argparse.Namespace) -> int:
+    _sync(ctx)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("operator", help="the console's operators and supervisors: add, list, "
+                                        "disable, enable, passwd, sync")
+    ops = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    # allow_abbrev=False: "--password SECRET" must not pass as --password-stdin
+    a = ops.add_parser("add", help="add a person (asks for the console password)",
+                       allow_abbrev=False)
+    a.add_argument("login", help="login name: lower-case letters, digits, '-', '_'")
+    a.add_argument("--name", required=True, help="display name shown in the console (张三)")
+    a.add_argument("--role", choices=ROLE_NAMES, default="operator")
+    a.add_argument("--phone", choices=PHONE_KIND_NAMES, default="webrtc",
+                   help="webrtc: the console's softphone (default); deskphone: a SIP phone; "
+                        "both")
+    a.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input")
+    a.set_defaults(handler=_add)
+
+    a = ops.add_parser("list", help="everyone, active or not")
+    a.set_defaults(handler=_list)
+
+    for action, text in (("disable", "stop a person logging in; ends their sessions"),
+                         ("enable", "let a disabled person log in again")):
+        a = ops.add_parser(action, help=text)
+        a.add_argument("login")
+        a.set_defaults(handler=_change)
+
+    a = ops.add_parser("passwd", help="set a person's console password; ends their sessions",
+                       allow_abbrev=False)
+    a.add_argument("login")
+    a.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input")
+    a.set_defaults(handler=_change)
+
+    a = ops.add_parser("sync", help="rewrite the operators' PJSIP endpoints and reload Asterisk")
+    a.set_defaults(handler=_sync_command)

@@ -1,0 +1,21 @@
+"""The console's configuration from ``HOTLINE_*`` settings (composition only)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from console.config import ConsoleConfig
+from hotline.settings import Settings
+
+
+def console_config(settings: Settings) -> ConsoleConfig | None:
+    """The console's configuration, or None (console disabled) without
+    ``HOTLINE_CONSOLE_SECRET``."""
+    if settings.console_secret is None or not settings.console_secret.get_secret_value():
+        return None
+    return ConsoleConfig(
+        secret=settings.console_secret.get_secret_value(),
+        sip_ws=settings.console_sip_ws,
+        idle=timedelta(minutes=settings.console_idle_minutes),
+        lifetime=timedelta(hours=settings.console_session_hours),
+    )
