@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
+from hotline.settings import Settings
+from router.queues import QueueName
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = shutil.which("docker-compose")
 GATEWAY = ("migrate", "prompts", "models", "serve", "worker", "transcriber", "relay", "agi",
@@ -123,7 +126,7 @@ def test_gateway_processes_share_one_image_and_the_settings(
     assert commands == {
         "migrate": ["migrate"], "prompts": ["prompts", "build"],
         "models": ["models", "fetch", "vosk-model-small-cn-0.22", "--if-missing"],
-        "serve": ["serve"], "worker": ["worker", "dispatch", "media"],
+        "serve": ["serve"], "worker": ["worker", "dispatch", "media", "deliver"],
         "transcriber": ["worker", "transcribe"], "relay": ["relay"], "agi": ["agi"],
         "spool": ["spool", "ingest", "--watch"],
     }
@@ -139,10 +142,28 @@ def test_gateway_processes_share_one_image_and_the_settings(
     for name in ("serve", "worker", "transcriber", "relay", "agi", "spool"):
         assert services[name]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully")
+    # every queue is served: the worker all but transcribe, the transcriber that one
+    served = {q for name in ("worker", "transcriber") for q in commands[name][1:]}
+    assert served == {q.value for q in QueueName}
     for name in ("transcriber", "agi"):  # both load the Vosk model at start
         assert services[name]["depends_on"]["models"]["condition"] == (
             "service_completed_successfully")
         assert services[name]["environment"]["HOTLINE_VOSK_MODEL"] == "vosk-model-small-cn-0.22"
+
+
+def test_every_setting_the_compose_file_sets_exists(config: dict[str, Any]) -> None:
+    for name in GATEWAY:
+        for key in config["services"][name]["environment"]:
+            assert key.startswith("HOTLINE_"), key
+            assert key.removeprefix("HOTLINE_").lower() in Settings.model_fields, key
+
+
+def test_agi_may_drain_its_calls_before_it_is_killed(config: dict[str, Any]) -> None:
+    grace = config["services"]["agi"].get("stop_grace_period", "10s")
+    found = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", grace)
+    assert found and found.group(0), grace
+    seconds = int(found.group(1) or 0) * 60 + int(found.group(2) or 0)
+    assert seconds > Settings.model_fields["agi_drain_seconds"].default
 
 
 def test_asterisk_and_the_gateway_see_the_shared_files_at_the_same_path(
