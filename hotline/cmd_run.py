@@ -99,6 +99,10 @@ def banner(settings: Settings, children: list[Program], redis: PrivateRedis | No
         "96010 intake gateway: hotline run",
         f"  HTTP       {http}/  (/healthz, /docs, feed /api/v1/tickets, intake /api/v1/intake)",
     ]
+    if settings.console_secret is not None:
+        lines.append(f"  console    {http}/console/  (add people: hotline operator add)")
+    else:
+        lines.append("  console    off: set HOTLINE_CONSOLE_SECRET (hotline dev-setup writes one)")
     if "agi" in names:
         lines.append(f"  FastAGI    agi://{settings.agi_host}:{settings.agi_port}/96010")
     lines += [
@@ -156,6 +160,8 @@ def _dev_setup(ctx: CliContext, _: argparse.Namespace) -> int:
         print(f"wrote {env_file.resolve()} (mode 600) with fresh development secrets")
     else:
         print(f"kept the existing {env_file.resolve()}")
+        if devsetup.ensure_console_secret(env_file):
+            print(f"  added {devsetup.CONSOLE_SETTING} to it (the operators' console needs one)")
     ctx = CliContext(settings_or_error())  # the settings now include the new .env
     settings = ctx.settings
     key_file = settings.data_dir / devsetup.DEV_KEY_FILE

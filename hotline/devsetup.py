@@ -2,7 +2,9 @@
 
 Writes ``./.env`` (mode 600) once, never overwriting it, and a development API key to
 ``<data dir>/dev-api-key`` (mode 600), re-created only when the file is missing or the key no
-longer opens the database (e.g. after the database was deleted).
+longer opens the database (e.g. after the database was deleted). An ``.env`` written before the
+console existed gets a ``HOTLINE_CONSOLE_SECRET`` appended (:func:`ensure_console_secret`);
+nothing already in the file is changed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from router.migrate import upgrade
 DEV_KEY_FILE = "dev-api-key"
 DEV_KEY_NAME = "development"
 DEV_KEY_SCOPES = frozenset({apikeys.Scope.intake, apikeys.Scope.read, apikeys.Scope.events})
+CONSOLE_SETTING = "HOTLINE_CONSOLE_SECRET"
+
+
+def console_secret() -> str:
+    """A fresh secret for the console's cookies and CSRF tokens (48 characters)."""
+    return secrets.token_urlsafe(36)
 
 
 def wechat_aes_key() -> str:
@@ -41,6 +49,8 @@ def env_lines(public_url: str) -> list[str]:
         f"HOTLINE_WECHAT_AES_KEY={wechat_aes_key()}",
         f"HOTLINE_WECHAT_APP_ID=wx{secrets.token_hex(8)}",
         f"HOTLINE_WEB_SECRET={secrets.token_urlsafe(32)}",
+        "# the operators' console at /console (signs its session cookies and CSRF tokens)",
+        f"{CONSOLE_SETTING}={console_secret()}",
     ]
 
 
@@ -59,6 +69,35 @@ def write_private(path: Path, text: str) -> bool:
 def ensure_env_file(path: Path, public_url: str) -> bool:
     """Write a development ``.env`` at ``path`` unless one exists; True if written."""
     return write_private(path, "\n".join(env_lines(public_url)) + "\n")
+
+
+def names_in(text: str) -> set[str]:
+    """The setting names an ``.env`` text assigns (commented-out lines do not count)."""
+    names = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        name, sep, _ = line.partition("=")
+        if sep and not line.startswith("#"):
+            names.add(name.strip())
+    return names
+
+
+def ensure_console_secret(path: Path) -> bool:
+    """Append a fresh ``HOTLINE_CONSOLE_SECRET`` to the existing ``.env`` at ``path`` when it
+    assigns none; True if appended. A value already there (even an empty one) is kept."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    if CONSOLE_SETTING in names_in(text):
+        return False
+    lead = "" if not text or text.endswith("\n") else "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(f"{lead}# the operators' console at /console, added by 'hotline dev-setup'\n"
+                f"{CONSOLE_SETTING}={console_secret()}\n")
+    return True
 
 
 def ensure_dev_key(db: Database, path: Path) -> bool:
@@ -91,4 +130,13 @@ Try it (after 'hotline run' or 'make run'):
 
 The key has the scopes intake, read and events; more keys: hotline apikey create --scope ...
 API documentation: {base_url}/docs
+
+The operators' console ({base_url}/console/): add people first (each is asked for a
+password), then log in with a browser:
+
+  hotline operator add alice --name 张三 --role operator
+  hotline operator add boss --name 李四 --role supervisor
+
+Taking calls over needs Asterisk's manager (HOTLINE_AMI_USERNAME, HOTLINE_AMI_SECRET) and the
+browser softphone HOTLINE_CONSOLE_SIP_WS: see docs/console.md and docs/softphone.md.
 """

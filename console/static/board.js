@@ -56,6 +56,13 @@
     $('ivr-empty').hidden = ids.length > 0;
   }
 
+  // The growing partial text; for a call beyond the live recognition capacity (no live
+  // text), a clear note that the transcript comes after the call (the batch job).
+  function partialOf(view) {
+    if (view.partial) { return view.partial; }
+    return view.pending && !view.text ? '转写待处理（通话结束后自动转写）' : '';
+  }
+
   function callRow(call) {
     var tr = el('tr');
     tr.dataset.call = call.id;
@@ -68,7 +75,7 @@
     tr.appendChild(time);
     var text = el('td', null, 'transcript');
     text.appendChild(el('span', call.text || '', 'text'));
-    text.appendChild(el('span', call.partial || '', 'partial'));
+    text.appendChild(el('span', partialOf(call), 'partial'));
     tr.appendChild(text);
     var action = el('td');
     if (call.step !== 'operator') {
@@ -87,10 +94,11 @@
     var call = calls[id];
     if (call) {
       call.text = view.text; call.partial = view.partial; call.final = view.final;
+      call.pending = view.pending;
       var row = document.querySelector('tr[data-call="' + CSS.escape(id) + '"]');
       if (row) {
         row.querySelector('.transcript .text').textContent = view.text || '';
-        row.querySelector('.transcript .partial').textContent = view.partial || '';
+        row.querySelector('.transcript .partial').textContent = partialOf(view);
       }
     }
     if (popCall === id) { showPopTranscript(view); }
@@ -162,7 +170,7 @@
 
   function showPopTranscript(view) {
     $('screenpop-text').textContent = view.text || '';
-    $('screenpop-partial').textContent = view.partial || '';
+    $('screenpop-partial').textContent = partialOf(view);
   }
 
   function screenpop(pop) {
@@ -237,6 +245,13 @@
 
   // ------------------------------------------------------------------ actions
 
+  // the gateway's JSON error shape: {"error": {"code": ..., "message": ...}}
+  function problemOf(data) {
+    var error = data && data.error;
+    if (error && typeof error.message === 'string') { return error.message; }
+    return data && typeof data.message === 'string' ? data.message : '';
+  }
+
   function post(url, body) {
     return fetch(url, {
       method: 'POST', credentials: 'same-origin',
@@ -244,7 +259,7 @@
       body: JSON.stringify(body || {}),
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { throw new Error(data.message || data.detail || ('HTTP ' + r.status)); }
+        if (!r.ok) { throw new Error(problemOf(data) || ('HTTP ' + r.status)); }
         return data;
       });
     });

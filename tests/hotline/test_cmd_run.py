@@ -57,6 +57,9 @@ def test_banner_says_where_things_are_without_passwords() -> None:
     text = banner(local, programs(local), PrivateRedis(local.redis_socket))
     assert "private redis-server" in text and str(local.data_dir.resolve()) in text
     assert "FastAGI" in text
+    assert "console    off: set HOTLINE_CONSOLE_SECRET" in text
+    console = Settings(_env_file=None, env="development", console_secret="x" * 32)
+    assert "console    http://127.0.0.1:8096/console/" in banner(console, [], None)
 
 
 def test_hide_password() -> None:

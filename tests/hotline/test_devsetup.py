@@ -13,6 +13,7 @@ from wechatpy.crypto import WeChatCrypto
 
 from hotline import devsetup
 from hotline.cli import main
+from hotline.console_config import console_config
 from hotline.settings import Settings
 from router import apikeys
 from router.db import Database
@@ -62,12 +63,18 @@ def test_dev_setup_writes_env_and_key_once(workdir: Path, capsys: pytest.Capture
     for name in ("HOTLINE_TWILIO_AUTH_TOKEN", "HOTLINE_WECHAT_TOKEN", "HOTLINE_WEB_SECRET",
                  "HOTLINE_WECHAT_APP_ID"):
         assert len(values[name]) >= 16, name
+    assert len(values["HOTLINE_CONSOLE_SECRET"]) >= 32
     out = capsys.readouterr().out
     assert "curl" in out and "/api/v1/intake" in out and "/api/v1/tickets?after=0" in out
+    # how to open the console: add a person (password from a prompt), then /console/
+    assert "hotline operator add alice --name 张三 --role operator" in out
+    assert "http://127.0.0.1:8096/console/" in out
 
     # The settings read the new .env, and the real WeChat crypto accepts its key.
     settings = Settings()
     assert settings.env == "development"
+    console = console_config(settings)  # the console is on, with the .env's secret
+    assert console is not None and console.secret == values["HOTLINE_CONSOLE_SECRET"]
     assert settings.wechat_token is not None and settings.wechat_aes_key is not None
     assert settings.wechat_app_id is not None
     crypto = WeChatCrypto(settings.wechat_token.get_secret_value(),
@@ -128,3 +135,46 @@ def test_dev_setup_replaces_a_lost_key_file(workdir: Path) -> None:
         assert [k.name for k in active] == [devsetup.DEV_KEY_NAME]
     finally:
         db.dispose()
+
+
+OLD_ENV = """# Local development settings, written before the console existed.
+HOTLINE_ENV=development
+HOTLINE_PUBLIC_URL=http://127.0.0.1:8096
+HOTLINE_WEB_SECRET=kept-as-it-is
+#HOTLINE_CONSOLE_SECRET=a-commented-out-line-is-no-setting"""
+
+
+def test_dev_setup_adds_a_console_secret_to_an_older_env(
+        workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env_file = workdir / ".env"
+    env_file.write_text(OLD_ENV)  # no newline at the end, as an editor may leave it
+    env_file.chmod(0o600)
+    assert main(["dev-setup"]) == 0
+    assert "added HOTLINE_CONSOLE_SECRET" in capsys.readouterr().out
+    text = env_file.read_text()
+    assert text.startswith(OLD_ENV + "\n")  # everything that was there, unchanged
+    values = env_values(env_file)
+    secret = values["HOTLINE_CONSOLE_SECRET"]
+    assert len(secret) >= 32 and values["HOTLINE_WEB_SECRET"] == "kept-as-it-is"
+    assert mode(env_file) == 0o600
+    console = console_config(Settings())
+    assert console is not None and console.secret == secret
+
+    assert main(["dev-setup"]) == 0  # once only
+    assert env_file.read_text() == text
+    assert "added HOTLINE_CONSOLE_SECRET" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("line", ["HOTLINE_CONSOLE_SECRET=short-but-mine",
+                                  "export HOTLINE_CONSOLE_SECRET=exported-and-mine",
+                                  "HOTLINE_CONSOLE_SECRET="])
+def test_a_console_secret_already_in_env_is_never_touched(tmp_path: Path, line: str) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"HOTLINE_ENV=development\n{line}\n")
+    assert not devsetup.ensure_console_secret(env_file)
+    assert env_file.read_text() == f"HOTLINE_ENV=development\n{line}\n"
+
+
+def test_no_env_file_no_console_secret_written(tmp_path: Path) -> None:
+    assert not devsetup.ensure_console_secret(tmp_path / ".env")
+    assert not (tmp_path / ".env").exists()
