@@ -18,7 +18,9 @@ queue with its ticket draft.
    to ``hotline-96010,operator,1``: the AGI command in progress answers -1, Asterisk closes
    the FastAGI session (``AGIEXITONHANGUP=yes``) and the dialplan queues the call with
    ``__TICKET_ID``. Whatever the resident recorded so far joins the same ticket (the IVR
-   persists it under the same ``channel_ref``).
+   persists it under the same ``channel_ref``); a recording in progress is stopped first
+   (AMI ``StopMixMonitor``), so the WAV is complete at once and the talk with the operator
+   is not recorded into it.
 
 If the redirect fails the mark is removed, so the next click can try again.
 """
@@ -110,6 +112,16 @@ async def _existing(store: Store, state: CallState) -> TakenOver:
     return TakenOver(ticket.id, ticket.number, redirected=False)
 
 
+async def _stop_recording(ami: AmiLink, channel: str) -> None:
+    """End Asterisk's recording of the resident's message (the IVR's MixMonitor) before the
+    redirect: a MixMonitor outlives the redirect, so it would go on recording the resident's
+    talk with the operator, and the IVR would wait for a WAV that never completes."""
+    try:
+        await ami.action({"Action": "StopMixMonitor", "Channel": channel})
+    except AmiRefused as exc:  # not recording (any more): nothing to stop
+        log.debug("StopMixMonitor on %s: %s", channel, exc.message)
+
+
 async def take_over(topic: str, *, redis: Redis, ami: AmiLink, store: Store,
                     actor: str) -> TakenOver:
     if not ami.connected:
@@ -130,6 +142,8 @@ async def take_over(topic: str, *, redis: Redis, ami: AmiLink, store: Store,
         ticket = await asyncio.to_thread(draft_for, store, state, actor)
         await redis.set(mark, ticket.id, ex=MARK_SECONDS)
         channel = state.channel
+        if state.step is Step.record:
+            await _stop_recording(ami, channel)
         for name, value in (("TICKET_ID", ticket.id), ("TICKET_NUMBER", ticket.number),
                             ("IVR_ACTION", "operator")):
             await ami.action({"Action": "Setvar", "Channel": channel, "Variable": name,
