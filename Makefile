@@ -64,8 +64,9 @@ typecheck: venv
 	$(BIN)/mypy
 check: lint typecheck
 
-bench: deps venv
-	$(BIN)/python -m bench
+# Every benchmark (bench/__main__.py), or some: make bench BENCH="call_burst router"
+bench: deps venv asterisk-root prompts
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache $(SOFTPHONE)/node_modules console/static/vendor

@@ -18,7 +18,9 @@ Per connection it
 4. resolves the session's :class:`LiveResult` when the message ends — without waiting for the
    recognizer, whose final transcript arrives later on ``LiveResult.transcript``;
 5. publishes the growing text (``partial``/``segment``), ``final`` and — for a call beyond the
-   live capacity — ``pending`` on ``hotline:transcript:<topic>`` (:mod:`transcription.publish`).
+   live capacity — ``pending`` on ``hotline:transcript:<topic>`` (:mod:`transcription.publish`),
+   and counts each call admitted to live recognition or refused (``live_admitted``,
+   ``live_refused`` in ``hotline:metrics:transcription``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any
 from router.model import Transcript
 from transcription import audiosocket
 from transcription.audiosocket import FRAME_BYTES, ProtocolError
-from transcription.publish import NullPublisher, Publisher, channel
+from transcription.publish import Counting, NullPublisher, Publisher, channel
 from transcription.recognizers import LiveRecognition, RecognizerPool
 from transcription.stream import Audio, End, EndedBy, LiveStream, StreamPolicy
 
@@ -95,7 +97,8 @@ class LiveTranscriber:
         self._sessions: dict[str, LiveSession] = {}
         self._running: dict[str, Callable[[EndedBy], None]] = {}
         self._server: asyncio.Server | None = None
-        self._messages: asyncio.Queue[tuple[str, dict[str, Any]] | None] | None = None
+        # a message to publish, or the name of a counter to increment
+        self._messages: asyncio.Queue[tuple[str, dict[str, Any]] | str | None] | None = None
         self._pump: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -142,11 +145,15 @@ class LiveTranscriber:
             self.publish(where, {"type": kind, "uuid": topic, "call": call, "text": text})
 
         recognition = self.pool.admit(on_text) if self.pool is not None else None
-        if recognition is None:
+        if recognition is not None:
+            self._count("live_admitted")
+        else:
             if self.pool is not None:
+                self._count("live_refused")
                 log.warning("call %s: live recognition full (%d of %d streams busy); recorded "
-                            "for the batch transcriber", call, self.pool.active,
-                            self.pool.capacity)
+                            "for the batch transcriber (%d of %d calls since start)", call,
+                            self.pool.active, self.pool.capacity, self.pool.refused,
+                            self.pool.refused + self.pool.admitted)
             self.publish(where, {"type": "pending", "uuid": topic, "call": call,
                                  "mode": "batch"})
         session = LiveSession(key, call, topic, policy, recognition)
@@ -304,11 +311,19 @@ class LiveTranscriber:
         if self._messages is not None:
             self._messages.put_nowait((topic, message))
 
+    def _count(self, name: str) -> None:
+        if self._messages is not None and isinstance(self.publisher, Counting):
+            self._messages.put_nowait(name)
+
     async def _publish_in_order(self) -> None:
         assert self._messages is not None
         while (item := await self._messages.get()) is not None:
-            topic, message = item
             try:
-                await self.publisher.publish(topic, message)
+                if isinstance(item, str):
+                    assert isinstance(self.publisher, Counting)
+                    await self.publisher.count(item)
+                else:
+                    await self.publisher.publish(*item)
             except Exception as exc:  # the call goes on without its live view
-                log.warning("publishing to %s failed: %s", topic, exc)
+                log.warning("publishing %s failed: %s", item if isinstance(item, str)
+                            else item[0], exc)

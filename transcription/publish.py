@@ -4,14 +4,20 @@ Each call's events are JSON objects on the channel ``hotline:transcript:<topic>`
 stable id, which :func:`transcription.live.topic_of` derives from the call's ``channel_ref``;
 the AudioSocket session itself uses a random UUID per recording that is never published):
 ``{"type": "partial"|"segment"|"final"|"pending", "uuid", "call", "text", ...}``.
+
+Admission to live recognition is counted in the Redis hash :data:`METRICS_KEY`
+(``live_admitted``, ``live_refused``: calls since the counters were created), so a burst beyond
+the live capacity shows in ``redis-cli HGETALL hotline:metrics:transcription`` as well as in
+the log.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 CHANNEL_PREFIX = "hotline:transcript:"
+METRICS_KEY = "hotline:metrics:transcription"
 
 
 def channel(call_uuid: str) -> str:
@@ -20,6 +26,13 @@ def channel(call_uuid: str) -> str:
 
 class Publisher(Protocol):
     async def publish(self, channel: str, message: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class Counting(Protocol):
+    """A publisher that also keeps counters (:data:`METRICS_KEY`)."""
+
+    async def count(self, name: str) -> None: ...
 
 
 class NullPublisher:
@@ -39,6 +52,9 @@ class RedisPublisher:
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         await self._redis.publish(channel, json.dumps(message, ensure_ascii=False))
+
+    async def count(self, name: str) -> None:
+        await self._redis.hincrby(METRICS_KEY, name, 1)
 
     async def close(self) -> None:
         await self._redis.aclose()

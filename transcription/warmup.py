@@ -1,8 +1,8 @@
 """Warming recognizers before the first caller needs them.
 
 A fresh Vosk recognizer pays for building its decoding graph caches on its first message:
-measured (bench/results/live_capacity.md), about 1.2 CPU-seconds per second of audio against
-0.25 for one that has decoded before. Decoding a few seconds of speech at start-up and pooling
+measured (bench/results/transcription.md), about 0.8 CPU-seconds per second of continuous
+speech against 0.2 for one that has decoded before. Decoding a few seconds of speech at start-up and pooling
 the recognizer moves that cost out of a burst of callers.
 """
 

@@ -467,7 +467,9 @@ class Asterisk:
         deadline = time.monotonic() + timeout
         with self.ami_session(events=True, timeout=timeout) as session:
             action_id = session.send({
-                "Action": "Originate", "Channel": f"Local/{exten}@ivr-test/n",
+                # an ActionID unique across sessions: every session sees every OriginateResponse
+                "Action": "Originate", "ActionID": f"originate-{token}",
+                "Channel": f"Local/{exten}@ivr-test/n",
                 "Context": "caller-sim", "Exten": "s", "Priority": "1", "Async": "true",
                 "Timeout": str(int(timeout * 1000)), "CallerID": callerid,
                 "Variable": variables,
