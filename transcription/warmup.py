@@ -2,8 +2,8 @@
 
 A fresh Vosk recognizer pays for building its decoding graph caches on its first message:
 measured (bench/results/transcription.md), about 0.8 CPU-seconds per second of continuous
-speech against 0.2 for one that has decoded before. Decoding a few seconds of speech at start-up and pooling
-the recognizer moves that cost out of a burst of callers.
+speech against 0.2 for one that has decoded before. Decoding a few seconds of speech at
+start-up and pooling the recognizer moves that cost out of a burst of callers.
 """
 
 from __future__ import annotations
