@@ -139,9 +139,12 @@ async def take_over(topic: str, *, redis: Redis, ami: AmiLink, store: Store,
         ticket = await asyncio.to_thread(store.get, text)
         return TakenOver(ticket.id, ticket.number, redirected=False)
     try:
+        channel = state.channel
+        # a channel Asterisk no longer has (its Hangup never reached us) refuses here, before
+        # a draft ticket is made for a call nobody can take
+        await ami.action({"Action": "Getvar", "Channel": channel, "Variable": "UNIQUEID"})
         ticket = await asyncio.to_thread(draft_for, store, state, actor)
         await redis.set(mark, ticket.id, ex=MARK_SECONDS)
-        channel = state.channel
         if state.step is Step.record:
             await _stop_recording(ami, channel)
         for name, value in (("TICKET_ID", ticket.id), ("TICKET_NUMBER", ticket.number),

@@ -305,6 +305,9 @@ def test_a_takeover_asterisk_refuses_is_shown_as_an_error(
     expect(row.locator("button.takeover")).to_be_enabled()
     row.locator("button.takeover").click()  # a second try gets the same answer, not "busy"
     expect(board.locator("#queue-message")).to_have_text("接管失败：这个通话已经结束")
+    # no draft ticket was made for the call nobody could take
+    feed = stack.api("GET", "/api/v1/tickets?after=0&limit=100")
+    assert [t for t in feed["tickets"] if t["channel_ref"] == ref] == []
     # a call beyond the live recognition capacity says its transcript comes later
     later_ref = "testpbx/1700000000.4343"
     later = ParkedCall(ref=later_ref, topic=call_topic(later_ref),
