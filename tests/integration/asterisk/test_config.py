@@ -53,6 +53,19 @@ def test_secrets_from_the_environment_pass(tmp_path: Path) -> None:
     assert run(CHECK, conf).returncode == 0
 
 
+def test_ami_address_and_networks_from_the_environment(tmp_path: Path) -> None:
+    conf = copy_conf(tmp_path)
+    filled = run(FILL, conf, ASTERISK_AMI_SECRET="Ami-5e1b7c", ASTERISK_AMI_BINDADDR="0.0.0.0",
+                 ASTERISK_AMI_PERMIT="172.16.0.0/255.240.0.0 10.8.0.0/255.255.0.0")
+    assert filled.returncode == 0, filled.stderr
+    text = (conf / "manager.conf").read_text()
+    assert "bindaddr = 0.0.0.0\n" in text and "bindaddr = 127.0.0.1" not in text
+    assert ("permit = 127.0.0.1/255.255.255.255\npermit = 172.16.0.0/255.240.0.0\n"
+            "permit = 10.8.0.0/255.255.0.0\n") in text
+    assert text.count("deny = 0.0.0.0/0.0.0.0") == 1  # everyone else is still refused
+    assert run(CHECK, conf).returncode == 1  # ari.conf still holds its placeholder
+
+
 def test_without_environment_nothing_changes(tmp_path: Path) -> None:
     conf = copy_conf(tmp_path)
     before = (conf / "manager.conf").read_text()
