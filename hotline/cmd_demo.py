@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,8 +43,15 @@ def _demo(ctx: CliContext, args: argparse.Namespace) -> int:
         if api_numbers and not args.no_back_office:
             print("Playing the back office for the first one (events API):")
             play_back_office(client, key, api_numbers[0], print)
-    print(f"Feed: curl -H 'Authorization: Bearer $(cat {key_file})' '{url}/api/v1/tickets?after=0'")
+    print(feed_hint(key_file, url))
     return 0
+
+
+def feed_hint(key_file: Path, url: str) -> str:
+    """A command line to paste into a shell: the key is read by the shell, never printed."""
+    key = shlex.quote(str(key_file))
+    return (f'Feed: curl -H "Authorization: Bearer $(cat {key})" '
+            f"{shlex.quote(url + '/api/v1/tickets?after=0')}")
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

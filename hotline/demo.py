@@ -38,6 +38,9 @@ STEP_NAMES = {
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 TICKET_NUMBER = re.compile(r"工单号?\s*(\d{10,16})(?!\d)")
 NUMBER = re.compile(r"(?<!\d)(\d{10,16})(?!\d)")
+# grid cells of router/config/places.yaml: the API ticket's (东四) and the QR poster's (北新桥)
+API_GRID = "DC-DS-0101"
+WEB_GRID = "DC-BXQ-0101"
 # the seven-step loop's statuses a back office walks a ticket through, in order
 LOOP_ORDER = ("received", "registered", "dispatched", "in_progress", "resolved", "closed",
               "evaluated")
@@ -59,7 +62,7 @@ def _api(client: httpx.Client, key: str, run: str) -> Sent:
             "kind": "report",
             "text": "东四北大街路口的井盖丢失，夜里很危险。",
             "citizen": {"phone": "+8613800138000", "name": "王女士", "consent_to_contact": True},
-            "location": {"address": "东城区东四北大街与东四十条交叉口", "grid": "DC-DS-0107"},
+            "location": {"address": "东城区东四北大街与东四十条交叉口", "grid": API_GRID},
         },
     )
     return Sent("api", r.json().get("number") if r.is_success else None, f"HTTP {r.status_code}")
@@ -94,7 +97,7 @@ def _wechat_reply_text(config: WechatConfig, body: bytes) -> str:
 
 
 def _web(client: httpx.Client, run: str) -> Sent:
-    page = client.get("/report?grid=DC-DS-0107")
+    page = client.get(f"/report?grid={WEB_GRID}")
     if page.status_code != 200:
         return Sent("web", None, f"form answered HTTP {page.status_code}")
     fields = dict(HIDDEN.findall(page.text))
@@ -136,8 +139,9 @@ def send_all(client: httpx.Client, key: str | None, settings: Settings,
 def follow(client: httpx.Client, key: str, numbers: list[str], say: Callable[[str], None],
            timeout: float = 60.0) -> dict[str, dict[str, Any]]:
     """Print each ticket's status as it changes, until the router has taken every one past
-    ``received`` (to ``registered`` when it waits for a person or a delivery, ``dispatched``
-    when every destination acknowledged, ``merged`` into an open ticket) or time is up."""
+    ``received`` (to ``registered`` when it waits for a person or a failing delivery,
+    ``dispatched`` when every destination acknowledged, ``merged`` into an open ticket) or
+    time is up."""
     headers = {"Authorization": f"Bearer {key}"}
     last: dict[str, str] = {}
     tickets: dict[str, dict[str, Any]] = {}
@@ -152,10 +156,20 @@ def follow(client: httpx.Client, key: str, numbers: list[str], say: Callable[[st
             if last.get(number) != t["status"]:
                 last[number] = t["status"]
                 say(f"  {number} [{t['channel']:6}] {STEP_NAMES[t['status']]}")
-        if numbers and all(s != "received" for s in last.values()) and len(last) == len(numbers):
+        if numbers and len(tickets) == len(numbers) and all(map(_settled, tickets.values())):
             break
         time.sleep(0.3)
     return tickets
+
+
+def _settled(ticket: dict[str, Any]) -> bool:
+    """Past ``received``, and not a placed ticket whose deliveries are still under way (it
+    becomes ``dispatched`` a moment later)."""
+    if ticket["status"] == "received":
+        return False
+    routing = ticket.get("routing") or {}
+    return not (ticket["status"] == "registered" and not routing.get("needs")
+                and any(d.get("status") == "pending" for d in routing.get("destinations", [])))
 
 
 def play_back_office(client: httpx.Client, key: str, number: str,
@@ -184,4 +198,5 @@ def play_back_office(client: httpx.Client, key: str, number: str,
         if not r.is_success:
             say(f"  {number} event refused: HTTP {r.status_code} {r.text}")
             return
-        say(f"  {number} {STEP_NAMES[r.json()['status']]}  ({step.get('note', '')})")
+        note = f"  ({step['note']})" if step.get("note") else ""
+        say(f"  {number} {STEP_NAMES[r.json()['status']]}{note}")

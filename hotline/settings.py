@@ -10,11 +10,15 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 import router
+from router.db import normalize_url
 from router.destinations import (
     WebhookTarget,
     check_pattern,
@@ -25,6 +29,8 @@ from router.ratelimit import parse_rules
 
 # listening addresses that are no address to connect to
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - compared, never bound
+# the SQLAlchemy drivers the store runs on (postgresql:// and postgres:// mean psycopg 3)
+DATABASE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql+psycopg"})
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "test", "example"})
 
 
@@ -184,6 +190,29 @@ class Settings(BaseSettings):
                 or any(c.isspace() or c in ";,'\"" for c in value)):
             raise ValueError("must be a WebSocket URL such as wss://console.example/ws")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            driver = make_url(normalize_url(value.strip())).drivername
+        except ArgumentError:
+            driver = ""
+        # the message never repeats the URL: it may hold a password
+        if driver not in DATABASE_DRIVERS:
+            raise ValueError("must be sqlite:///PATH or postgresql+psycopg://USER:PW@HOST/DB")
+        return value.strip()
 
     @field_validator("log_level", mode="before")
     @classmethod

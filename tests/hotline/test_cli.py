@@ -67,6 +67,8 @@ BAD_SETTINGS = {
     "HOTLINE_HTTP_PORT": "abc",
     "HOTLINE_RATE_LIMIT_SENDER": "nonsense",
     "HOTLINE_LOG_FORMAT": "xml",
+    "HOTLINE_TIMEZONE": "Mars/Base",
+    "HOTLINE_DATABASE_URL": "foo://x",
 }
 
 

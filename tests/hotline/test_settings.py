@@ -100,3 +100,24 @@ def test_log_format_and_level(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTLINE_LOG_FORMAT", "xml")
     with pytest.raises(ValidationError, match="log_format"):
         Settings()
+
+
+def test_the_time_zone_is_checked_when_the_settings_are_read() -> None:
+    assert Settings().timezone == "Asia/Shanghai"
+    assert Settings(timezone="UTC").timezone == "UTC"
+    for bad in ("Mars/Base", "", "../etc/passwd"):
+        with pytest.raises(ValidationError, match="is not a time zone"):
+            Settings(timezone=bad)
+
+
+def test_the_database_url_is_checked_without_repeating_it() -> None:
+    assert Settings().database_url is None
+    assert Settings(database_url="  ").database_url is None
+    for good in ("sqlite:////srv/hotline.sqlite3", "postgresql://u:pw@db/hotline",
+                 "postgres://u:pw@db/hotline", "postgresql+psycopg://u:pw@db:5432/hotline"):
+        assert Settings(database_url=good).database_url == good
+    for bad in ("foo://x", "not a url", "mysql://u:s3cretpw@db/hotline",
+                "postgresql+asyncpg://u:s3cretpw@db/hotline"):
+        with pytest.raises(ValidationError, match="database_url") as caught:
+            Settings(database_url=bad)
+        assert "s3cretpw" not in str(caught.value.errors()[0]["msg"])
