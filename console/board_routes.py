@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from console.ami import AmiConfig, AmiDown, AmiLink, AmiRefused
-from console.auth import ApiPerson, PagePerson, csrf_checked, supervisor
+from console.auth import ApiPerson, ConsoleDep, LiveSession, PagePerson, csrf_checked, supervisor
 from console.board import Board
 from console.errors import ConsoleError
 from console.live import Hub
@@ -192,10 +192,22 @@ async def board_json(person: ApiPerson, live: LiveDep) -> dict[str, Any]:
 
 
 @router.get("/console/events")
-async def events(person: ApiPerson, live: LiveDep,
+async def events(session: LiveSession, console: ConsoleDep, live: LiveDep,
                  last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
-    page, first = live.hub.attach(person.id, last_event_id)
-    return StreamingResponse(live.hub.stream(page, first), media_type="text/event-stream",
+    async def alive() -> bool:
+        """The stream ends with its session (logout, disabled, the absolute limit). An open
+        board counts as activity: an operator waiting for calls for hours in front of it (and
+        its softphone) is not logged out for being idle."""
+        try:
+            found = await asyncio.to_thread(console.sessions.find, session.token)
+        except Exception:  # the database did not answer: end; the page reconnects and asks
+            log.exception("console: cannot check a board stream's session")
+            return False
+        return found is not None
+
+    page, first = live.hub.attach(session.person.id, last_event_id)
+    return StreamingResponse(live.hub.stream(page, first, alive),
+                             media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 

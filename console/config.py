@@ -18,6 +18,9 @@ class ConsoleConfig:
     lifetime: timedelta = timedelta(hours=12)
     # the SIP domain the softphone registers to (any name Asterisk accepts; docs/softphone.md)
     sip_domain: str = "96010"
+    # cookies are Secure even on a request that arrived over plain HTTP (the console's public
+    # URL, HOTLINE_PUBLIC_URL, is https: a proxy in front terminates TLS)
+    https_only: bool = False
 
     def __post_init__(self) -> None:
         if not self.secret:

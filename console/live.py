@@ -14,6 +14,11 @@ console page over Server-Sent Events (``GET /console/events``).
 * Events addressed to one person (the screen-pop) go to that person's pages only, and are
   replayed only to them.
 * A comment line every ``heartbeat`` seconds keeps proxies from closing an idle stream.
+* A stream lives no longer than its session: about every ``heartbeat`` seconds it asks
+  whether the session is still live (logout, a disabled person, a changed password, the idle
+  and absolute limits) and ends when it is not.
+* A person has at most ``pages_per_person`` open streams; a new one ends their oldest (a
+  closed tab whose stream the server has not noticed yet, or someone opening streams in bulk).
 * When Redis goes away the subscriber reconnects with back-off; on every (re)connection it
   reloads the calls' snapshots (``hotline:ivr:calls:index``), so the board is whole again.
 """
@@ -27,7 +32,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +49,7 @@ log = logging.getLogger(__name__)
 TRANSCRIPTS = "hotline:transcript:*"
 TRANSCRIPT_PREFIX = "hotline:transcript:"
 PAGE_QUEUE = 512
+PAGES_PER_PERSON = 8
 HISTORY = 4000
 HEARTBEAT = 15.0
 RETRY_MS = 2000
@@ -75,15 +81,19 @@ class Page:
     queue: asyncio.Queue[bytes | None]
     dropped: bool = False
     sent: int = field(default=0)
+    opened: int = 0  # order of attachment (the oldest is ended first)
 
 
 class Hub:
     def __init__(self, board: Board, redis_url: str | None, *, page_queue: int = PAGE_QUEUE,
                  history: int = HISTORY, heartbeat: float = HEARTBEAT,
-                 backoff: float = 0.5, backoff_max: float = 30.0) -> None:
+                 backoff: float = 0.5, backoff_max: float = 30.0,
+                 pages_per_person: int = PAGES_PER_PERSON) -> None:
         self.board = board
         self.redis_url = redis_url
         self.page_queue = page_queue
+        self.pages_per_person = pages_per_person
+        self._opened = 0
         self.heartbeat = heartbeat
         self.backoff = backoff
         self.backoff_max = backoff_max
@@ -131,7 +141,12 @@ class Hub:
     def attach(self, person_id: int, last_event_id: str | None) -> tuple[Page, list[bytes]]:
         """A new page's queue and what it gets first: the events it missed (``Last-Event-ID``
         of this hub, still in the history) or a snapshot."""
-        page = Page(person_id, asyncio.Queue(self.page_queue))
+        mine = sorted((p for p in self.pages if p.person_id == person_id),
+                      key=lambda p: p.opened)
+        for old in mine[:max(0, len(mine) - self.pages_per_person + 1)]:
+            self._drop(old)
+        self._opened += 1
+        page = Page(person_id, asyncio.Queue(self.page_queue), opened=self._opened)
         self.pages.add(page)
         return page, self.catch_up(person_id, last_event_id)
 
@@ -160,21 +175,29 @@ class Hub:
     def detach(self, page: Page) -> None:
         self.pages.discard(page)
 
-    async def stream(self, page: Page, first: list[bytes]) -> AsyncIterator[bytes]:
-        """The page's SSE body: retry hint, catch-up, then live events and heartbeats."""
+    async def stream(self, page: Page, first: list[bytes],
+                     alive: Callable[[], Awaitable[bool]] | None = None
+                     ) -> AsyncIterator[bytes]:
+        """The page's SSE body: retry hint, catch-up, then live events and heartbeats; it
+        ends when ``alive`` (asked about every ``heartbeat`` seconds) says False."""
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
             for early in first:
                 yield early
+            check_at = time.monotonic() + self.heartbeat
             while True:
                 try:
                     frame = await asyncio.wait_for(page.queue.get(), self.heartbeat)
                 except TimeoutError:
-                    yield HEARTBEAT_FRAME
-                    continue
+                    frame = HEARTBEAT_FRAME
                 if frame is None:
                     return
-                page.sent += 1
+                if alive is not None and time.monotonic() >= check_at:
+                    if not await alive():
+                        return
+                    check_at = time.monotonic() + self.heartbeat
+                if frame is not HEARTBEAT_FRAME:
+                    page.sent += 1
                 yield frame
         finally:
             self.detach(page)

@@ -24,7 +24,7 @@ from console import csrf
 from console.auth import ConsoleDep, SessionDep, csrf_checked, logged_in
 from console.errors import safe_next
 from console.people import Outcome
-from console.sessions import ConsoleSession, Sessions, is_https
+from console.sessions import ConsoleSession
 from console.templating import render
 
 LOGIN_PATH = "/console/login"
@@ -45,7 +45,7 @@ def _login_page(request: Request, console: ConsoleDep, *, status: int = 200, nex
     response = render(request, "login.html", status, next=safe_next(next_path), login=login,
                       problem=problem)
     response.set_cookie(csrf.LOGIN_COOKIE, nonce, path=LOGIN_PATH, httponly=True,
-                        samesite="strict", secure=is_https(request))
+                        samesite="strict", secure=console.sessions.secure(request))
     return response
 
 
@@ -92,7 +92,7 @@ async def login(request: Request, console: ConsoleDep, session: SessionDep,
     response = RedirectResponse(safe_next(next_path), status_code=303)
     console.sessions.set_cookie(response, request, started)
     response.delete_cookie(csrf.LOGIN_COOKIE, path=LOGIN_PATH, httponly=True,
-                           samesite="strict", secure=is_https(request))
+                           samesite="strict", secure=console.sessions.secure(request))
     return response
 
 
@@ -101,6 +101,6 @@ async def logout(request: Request, console: ConsoleDep,
                  session: Annotated[ConsoleSession, Depends(logged_in)]) -> Response:
     await run_in_threadpool(console.sessions.end, session.token)
     response = RedirectResponse(LOGIN_PATH, status_code=303)
-    Sessions.clear_cookie(response, request)
+    console.sessions.clear_cookie(response, request)
     return response
 

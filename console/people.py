@@ -74,8 +74,9 @@ def sip_user_of(login: str) -> str:
 
 
 def normalize_login(text: str) -> str:
-    """What was typed at the login form, as the key of lookups and of the lockout."""
-    return text.strip().lower()[:64]
+    """What was typed at the login form, as the key of lookups and of the lockout (a NUL,
+    which PostgreSQL refuses in text and no login name has, becomes U+FFFD)."""
+    return text.strip().lower()[:64].replace("\x00", "\ufffd")
 
 
 class PeopleError(ValueError):

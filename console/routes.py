@@ -37,6 +37,8 @@ static_router = APIRouter(include_in_schema=False)
 @static_router.get("/console/static/{name:path}")
 async def static_file(name: str, request: Request) -> Response:
     root = STATIC.resolve()
+    if "\x00" in name:  # the OS refuses such a path (ValueError): nobody's file
+        raise ConsoleError(404, "没有这个文件")
     path = (root / name).resolve()
     media_type = STATIC_TYPES.get(path.suffix)
     if (media_type is None or not path.is_relative_to(root) or not path.is_file()

@@ -13,6 +13,8 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from router.httperrors import error_response
+
 PREFIX = "/console"
 STATIC_PREFIX = "/console/static/"
 HSTS = "max-age=31536000"
@@ -58,9 +60,12 @@ class ConsoleSecurityHeaders:
             return
         static = scope["path"].startswith(STATIC_PREFIX)
         https = scope.get("scheme") == "https"
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in self.headers.items():
                     headers[name] = value
@@ -70,4 +75,13 @@ class ConsoleSecurityHeaders:
                     headers["Strict-Transport-Security"] = HSTS
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette's ServerErrorMiddleware (outside every other middleware) would answer
+            # this 500 without the headers: answer it here, then let the error go on to be
+            # logged (it sends nothing more once a response has started).
+            if not started:
+                await error_response(500, "internal error; it has been logged")(
+                    scope, receive, send_with_headers)
+            raise

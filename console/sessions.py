@@ -10,7 +10,8 @@ Invariants:
   latest ``lifetime`` after login. An ended session's row is deleted when it is next seen.
 * The cookie is HttpOnly, SameSite=Strict, path ``/console``, Secure whenever the request came
   over HTTPS (also behind a trusted reverse proxy: uvicorn's ``forwarded_allow_ips`` makes the
-  request's scheme the proxy's), and has no expiry of its own (it dies with the browser).
+  request's scheme the proxy's) and always when the public URL is https
+  (``ConsoleConfig.https_only``), and has no expiry of its own (it dies with the browser).
 """
 
 from __future__ import annotations
@@ -83,9 +84,10 @@ class Sessions:
         return ConsoleSession(token, person, csrf.for_session(self.config.secret, token),
                               now, expires)
 
-    def find(self, token: str) -> ConsoleSession | None:
+    def find(self, token: str, *, touch: bool = True) -> ConsoleSession | None:
         """The live session of ``token`` (its person active), or None; an ended one is
-        deleted."""
+        deleted. ``touch=False``: only look (an open event stream is not a request that keeps
+        the session from idling out)."""
         key = _hash(token)
         now = self.clock()
         with self.db.read() as conn:
@@ -103,7 +105,7 @@ class Sessions:
         if not person.active or now >= expires or now - last_seen >= self.config.idle:
             self.end(token)
             return None
-        if now - last_seen >= TOUCH_EVERY:
+        if touch and now - last_seen >= TOUCH_EVERY:
             with self.db.write() as conn:
                 conn.execute(update(console_sessions)
                              .where(console_sessions.c.token_hash == key)
@@ -147,11 +149,14 @@ class Sessions:
             return None
         return token if isinstance(token, str) and 0 < len(token) <= 100 else None
 
+    def secure(self, request: Request) -> bool:
+        """Whether the console's cookies are sent with ``Secure`` on this request."""
+        return self.config.https_only or is_https(request)
+
     def set_cookie(self, response: Response, request: Request, session: ConsoleSession) -> None:
         response.set_cookie(COOKIE, self.cookie_value(session), path=COOKIE_PATH,
-                            httponly=True, samesite="strict", secure=is_https(request))
+                            httponly=True, samesite="strict", secure=self.secure(request))
 
-    @staticmethod
-    def clear_cookie(response: Response, request: Request) -> None:
+    def clear_cookie(self, response: Response, request: Request) -> None:
         response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict",
-                               secure=is_https(request))
+                               secure=self.secure(request))

@@ -18,4 +18,5 @@ def console_config(settings: Settings) -> ConsoleConfig | None:
         sip_ws=settings.console_sip_ws,
         idle=timedelta(minutes=settings.console_idle_minutes),
         lifetime=timedelta(hours=settings.console_session_hours),
+        https_only=(settings.public_url or "").lower().startswith("https://"),
     )

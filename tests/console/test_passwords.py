@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
-from console.passwords import MAX_LENGTH, MIN_LENGTH, WeakPassword, check_new
+import pytest
+from argon2 import PasswordHasher
+
+from console.passwords import MAX_LENGTH, MIN_LENGTH, Passwords, WeakPassword, check_new
 from tests.console.conftest import fast_passwords
 
 
@@ -52,3 +58,34 @@ def test_check_new_refuses(password: str, why: str) -> None:
 def test_check_new_accepts_chinese_and_spaces() -> None:
     check_new("我的 密码 很长很长的")
     check_new("x" * MIN_LENGTH)
+
+
+class Counting(PasswordHasher):
+    """A hasher that records how many verifications run at once."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(0.05)
+            return super().verify(hash, password)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_a_burst_of_logins_is_hashed_a_few_at_a_time() -> None:
+    hasher = Counting()
+    passwords = Passwords(hasher, concurrent=2)
+    stored = passwords.hash("correct horse battery")
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: passwords.verify(stored, "wrong password!"), range(16)))
+    assert results == [False] * 16
+    assert hasher.most == 2  # the burst waited its turn, two at a time
