@@ -2,7 +2,7 @@
 
 Issue 9, item 3: four posts of four 40 MP PNGs (solid colour, 2.6 MB on the wire) took the old
 server from 131 MB to 2.9 GB RSS and 18 s of CPU, and the memory was not returned. This starts
-``python -m hotline migrate`` and ``python -m hotline serve`` as real subprocesses (SQLite in a
+``hotline migrate`` and ``hotline serve`` as real subprocesses (SQLite in a
 temporary data dir, rate limits off so the burst is not simply refused), fetches one form page
 per post (``GET /report``: the CSRF cookie and hidden token, not timed) after one text-only
 report (a warm server: the first ticket loads the classifier), then sends every post of a
@@ -32,7 +32,6 @@ import os
 import platform
 import re
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -44,7 +43,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from bench.common import free_port
+from bench.common import free_port, start_serve
 
 RESULTS = Path(__file__).parent / "results"
 SECRET = "bench-photo-burst-secret-0123456789abcdef"
@@ -244,31 +243,11 @@ def mb(value: float) -> float:
 
 
 # -- the server ----------------------------------------------------------------------------------
-def hotline(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hotline", *args]
-
-
 def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    """``python -m hotline migrate``, then ``python -m hotline serve``; waits for /healthz."""
-    env = {**os.environ, "HOTLINE_ENV": "development", "HOTLINE_DATA_DIR": str(data_dir),
-           "HOTLINE_HTTP_HOST": "127.0.0.1", "HOTLINE_HTTP_PORT": str(port),
-           "HOTLINE_WEB_SECRET": SECRET, "HOTLINE_RATE_LIMITS": "false",
-           "HOTLINE_PHOTO_WORKERS": str(workers), "HOTLINE_LOG_LEVEL": "WARNING"}
-    root = Path(__file__).resolve().parent.parent  # python -m hotline: the checkout's package
-    subprocess.run(hotline("migrate"), env=env, cwd=root, check=True, capture_output=True)
-    with open(data_dir / "serve.log", "wb") as log:
-        proc = subprocess.Popen(hotline("serve"), env=env, cwd=root, stdout=log,
-                                stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.terminate()
-    tail = (data_dir / "serve.log").read_text(errors="replace")[-2000:]
-    raise RuntimeError(f"hotline serve did not start:\n{tail}")
+    """``hotline migrate``, then ``hotline serve`` with ``workers`` photo workers; waits for
+    /healthz (:func:`bench.common.start_serve`)."""
+    return start_serve(data_dir, port, {"HOTLINE_WEB_SECRET": SECRET,
+                                        "HOTLINE_PHOTO_WORKERS": str(workers)})
 
 
 # -- the burst -----------------------------------------------------------------------------------
@@ -453,7 +432,7 @@ def markdown(result: dict[str, object], scenarios: list[dict[str, object]]) -> s
         "# Photo burst: memory of `hotline serve` under hostile uploads",
         "",
         f"Measured {result['date']} on {result['machine']} with `python -m bench.photo_burst`.",
-        "Each scenario: a fresh `python -m hotline serve` (one uvicorn process, SQLite, rate",
+        "Each scenario: a fresh `hotline serve` (one uvicorn process, SQLite, rate",
         f"limits off, `HOTLINE_PHOTO_WORKERS={result['photo_workers']}`) as a subprocess; one",
         "form page per post fetched first (its CSRF cookie and token, not timed), then every",
         "post sent at once. RSS of the server and of every process below it (the photo",
