@@ -446,17 +446,9 @@ class Stack:
             proc = subprocess.Popen([sys.executable, "-m", "hotline", *args], env=self.env,
                                     cwd=self.base, stdout=out, stderr=subprocess.STDOUT)
         self.procs[name] = proc
-        self._stack.callback(self._end, proc)
+        from tests.support.services import stop_process
+        self._stack.callback(stop_process, proc, 30)
         return proc
-
-    @staticmethod
-    def _end(proc: subprocess.Popen[bytes]) -> None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
     def usage(self) -> Usage:
         return Usage({"asterisk": self.ast.pid, "agi": self.procs["agi"].pid,

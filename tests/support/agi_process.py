@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.services import wait_until
+from tests.support.services import stop_process, wait_until
 
 
 def listening(port: int) -> bool:
@@ -34,9 +34,4 @@ def agi_process(env: dict[str, str], agi_port: int, log: Path, transcribe: str,
         assert proc.poll() is None, log.read_text()
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 30)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -33,7 +32,7 @@ from typing import Any
 
 from ivr.events import CallEvents, Step, call_topic
 from tests.support.asterisk import Asterisk
-from tests.support.services import free_port, wait_until
+from tests.support.services import free_port, stop_process, wait_until
 from transcription.publish import RedisPublisher, channel
 
 REPO = Path(__file__).resolve().parents[3]
@@ -233,11 +232,6 @@ class Gateway:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc, 15)
         self.proc = None
 

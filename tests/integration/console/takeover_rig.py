@@ -43,7 +43,7 @@ from router.migrate import upgrade
 from router.store import Store
 from tests.support.agi_process import agi_process, listening
 from tests.support.asterisk import Asterisk, CallResult, free_udp_port
-from tests.support.services import RedisServer, free_port, wait_until
+from tests.support.services import RedisServer, free_port, stop_process, wait_until
 
 PASSWORD = "takeover-test-password-1"
 SECRET = "console-takeover-secret-0123456789abcdef"
@@ -293,16 +293,6 @@ def _sipp_uas(port: int, work: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def _serve(env: dict[str, str], port: int, log: Path, cwd: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -311,7 +301,7 @@ def _serve(env: dict[str, str], port: int, log: Path, cwd: Path) -> subprocess.P
     try:
         wait_until(lambda: listening(port) or proc.poll() is not None, timeout=60)
     except TimeoutError:
-        _stop(proc)
+        stop_process(proc)
         raise
     if proc.poll() is not None:
         raise RuntimeError(f"hotline serve exited:\n{log.read_text(errors='replace')[-3000:]}")
@@ -345,7 +335,7 @@ def console_rig(base: Path, *, logins: Sequence[str], transcribe: str = "batch",
         redis.start()
         stack.callback(redis.stop)
         uas = _sipp_uas(uas_port, base)
-        stack.callback(_stop, uas)
+        stack.callback(stop_process, uas)
         agi_port, audiosocket_port = free_port(), free_port()
         env = {**os.environ, "HOTLINE_ENV": "development", "HOTLINE_DATA_DIR": str(base / "data"),
                "HOTLINE_DATABASE_URL": url, "HOTLINE_REDIS_URL": redis.url,
@@ -375,7 +365,7 @@ def console_rig(base: Path, *, logins: Sequence[str], transcribe: str = "batch",
                      "HOTLINE_AMI_USERNAME": ast.ami_user, "HOTLINE_AMI_SECRET": ast.ami_secret}
         serve_log = base / "serve.log"
         serve = _serve(serve_env, http_port, serve_log, base)
-        stack.callback(_stop, serve)
+        stack.callback(stop_process, serve)
         rig = ConsoleRig(base, redis, store, people, ast, http_port, agi_log, serve_log, serve,
                          shared)
         try:
