@@ -23,6 +23,7 @@ from channels.wechat import envelope, xmlsafe
 from channels.wechat.config import WechatConfig
 from hotline.channels_config import twilio_config, wechat_config
 from hotline.settings import Settings
+from router.model import Status
 
 STEP_NAMES = {
     "received": "1 采集受理 received",
@@ -41,9 +42,9 @@ NUMBER = re.compile(r"(?<!\d)(\d{10,16})(?!\d)")
 # grid cells of router/config/places.yaml: the API ticket's (东四) and the QR poster's (北新桥)
 API_GRID = "DC-DS-0101"
 WEB_GRID = "DC-BXQ-0101"
-# the seven-step loop's statuses a back office walks a ticket through, in order
-LOOP_ORDER = ("received", "registered", "dispatched", "in_progress", "resolved", "closed",
-              "evaluated")
+# the seven-step loop's statuses a back office walks a ticket through, in order (the model's
+# order; merged and rejected end a ticket off the loop)
+LOOP_ORDER = tuple(s.value for s in Status if s not in (Status.merged, Status.rejected))
 
 
 @dataclass
