@@ -40,7 +40,7 @@ from console.live import Hub
 from console.people import People, Person
 from console.queue_state import QUEUE
 from console.screenpop import ScreenPop, member_interface
-from console.takeover import TakeoverFailed, take_over
+from console.takeover import take_over
 from console.templating import render, softphone_settings
 from ivr.events import redis_client
 from router.store import Store
@@ -228,8 +228,6 @@ async def takeover(topic: str, person: ApiPerson, live: LiveDep) -> JSONResponse
         raise ConsoleError(503, AMI_DOWN, code="ami_down") from None
     except RedisError:
         raise ConsoleError(503, LIVE_DOWN, code="live_down") from None
-    except TakeoverFailed as exc:
-        raise ConsoleError(exc.status, exc.message, code=exc.code) from None
     return JSONResponse({"ticket": {"id": done.ticket_id, "number": done.number},
                          "redirected": done.redirected,
                          "url": f"/console/tickets/{done.number}"})

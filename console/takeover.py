@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from console.ami import AmiDown, AmiLink, AmiRefused
+from console.errors import ConsoleError
 from ivr.events import CallState, Step, snapshot_key, takeover_key
 from router.model import Channel, Citizen, HistoryEntry, Intake, Kind, Ticket
 from router.store import Mutation, Store
@@ -52,12 +53,11 @@ PENDING = "pending:"
 NOTE = "话务员接管来电"
 
 
-class TakeoverFailed(Exception):
+class TakeoverFailed(ConsoleError):
+    """A takeover refused (the call ended, someone else is taking it): a console refusal."""
+
     def __init__(self, status: int, message: str, code: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
+        super().__init__(status, message, code=code)
 
 
 @dataclass(frozen=True)
