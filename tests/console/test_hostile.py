@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,15 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from console.board import Board
 from console.live import Hub
+from console.lockout import utc
 from console.people import Person, Role
 from console.sessions import COOKIE
+from console.tables import console_sessions
 from router.store import Store
 from tests.console.conftest import PASSWORD, Clock
 from tests.console.web import HTML, csrf_of, gateway, log_in
@@ -193,10 +197,17 @@ def test_an_open_board_keeps_its_session_until_the_absolute_limit(
     base, app = served
     clock: Clock = app.state.console.sessions.clock
 
+    def last_seen() -> datetime:
+        sessions = app.state.console.sessions
+        with sessions.db.read() as conn:
+            return utc(conn.execute(select(func.max(console_sessions.c.last_seen_at)))
+                       .scalar_one())
+
     def waiting_for_calls() -> None:
         for _ in range(3):  # 300 minutes, past the 120-minute idle limit, the board open
             clock.advance(minutes=100)
-            time.sleep(0.8)  # the stream asks about its session every 0.2 s here
+            # the stream asks about its session every 0.2 s here, which touches it
+            wait_until(lambda: last_seen() == clock.now, timeout=10)
 
     with logged_in(base) as client:
         assert not stream_ends(client, waiting_for_calls, within=1.0)
