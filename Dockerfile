@@ -24,10 +24,15 @@ RUN groupadd --gid "${HOTLINE_UID}" hotline \
         /var/lib/hotline-96010/spool
 
 WORKDIR /opt/hotline
+# Every Python package from the committed lock, byte for byte (hashes), before the sources so
+# that this layer is cached until the lock changes; then the project itself without resolving
+# anything (its build backend is pinned in the lock too).
+COPY requirements.lock ./
+RUN pip install --no-compile --no-deps --require-hashes -r requirements.lock
 # The build context is the repository minus what .dockerignore leaves out: pyproject.toml,
-# README and the Python packages (router, channels, ivr, transcription, console, hotline).
+# README, the lock and the Python packages (router, channels, ivr, transcription, console, hotline).
 COPY . .
-RUN pip install --no-compile . \
+RUN pip install --no-compile --no-deps --no-build-isolation . \
  && rm -rf /opt/hotline/build
 
 # Inside a container the processes listen on every interface of the container; docker-compose

@@ -6,9 +6,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEB_PACKAGES := python3-venv redis-server postgresql sox espeak-ng sip-tester mmdebstrap \
 	chromium fonts-wqy-microhei docker-compose tshark
+LOCK := requirements.lock
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+# Every Python package comes from $(LOCK), byte for byte (--require-hashes), from PyPI (or the
+# index named by HOTLINE_PIP_INDEX_URL): the machine's own pip configuration (extra indexes,
+# find-links, constraints) is not read, so two machines on two days install the same files.
+PIP_INDEX := $(or $(HOTLINE_PIP_INDEX_URL),https://pypi.org/simple)
+PIP := env -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(BIN)/pip
 
-.PHONY: run test deps venv lint typecheck check prompts classifier asterisk-root softphone bench clean
+.PHONY: run test deps venv lock upgrade lint typecheck check prompts classifier asterisk-root \
+	softphone bench clean
 
 run: deps venv prompts classifier softphone
 	$(BIN)/hotline dev-setup
@@ -30,12 +37,24 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# The venv: the lock (hashes required, no dependency resolution), then the project itself
+# without dependencies or build isolation (its build backend is pinned in the lock too), then
+# the check that the lock still answers pyproject.toml.
 venv: $(STAMP)
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,models]'
+	@echo "installing Python packages from $(LOCK) (a few minutes the first time)"
+	$(PIP) install --progress-bar on --index-url $(PIP_INDEX) --no-deps --require-hashes -r $(LOCK)
+	$(PIP) install -q --no-deps --no-build-isolation -e .
+	$(BIN)/python scripts/check_lock.py
 	touch $(STAMP)
+
+# Refresh the lock on purpose (a change of its own, committed after `make test` passes):
+# `make lock` keeps every pin that still fits pyproject.toml; `make upgrade` takes the newest.
+lock:
+	scripts/lock.sh
+upgrade:
+	scripts/lock.sh --upgrade
 
 asterisk-root:
 	scripts/asterisk-root.sh

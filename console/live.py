@@ -284,7 +284,7 @@ class Hub:
             finally:
                 self.publish(self.board.on_link(live=False))
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
                 with contextlib.suppress(Exception):
                     await redis.aclose()
             await asyncio.sleep(delay)

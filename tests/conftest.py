@@ -65,3 +65,16 @@ def sqlite_store(sqlite_url: str) -> Iterator[Store]:
     s = make_store(sqlite_url)
     yield s
     s.db.dispose()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """The Asterisk the real-Asterisk tests run against, as the cached root recorded it
+    (scripts/asterisk-root.sh refuses to build one that is not 22.x)."""
+    from tests.support.asterisk import DEFAULT_ROOT
+
+    stamp = DEFAULT_ROOT / ".hotline-asterisk-version"
+    try:
+        recorded = " / ".join(stamp.read_text(encoding="utf-8").split("\n")).strip(" /")
+    except OSError:
+        recorded = "not built yet"
+    return [f"asterisk root: {DEFAULT_ROOT} ({recorded})"]

@@ -194,7 +194,11 @@ def test_published_ports_are_on_loopback(config: dict[str, Any]) -> None:
 def test_dockerfile_is_slim_python_installing_the_package_as_non_root() -> None:
     text = (REPO / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim\b", text, re.M)
-    assert re.search(r"^RUN pip install --no-compile \.", text, re.M)
+    # Versions come from the lock alone: hashes required, nothing resolved afterwards.
+    assert re.search(r"^RUN pip install --no-compile --no-deps --require-hashes "
+                     r"-r requirements\.lock$", text, re.M)
+    assert re.search(r"^RUN pip install --no-compile --no-deps --no-build-isolation \.", text, re.M)
+    assert "requirements.lock" not in (REPO / ".dockerignore").read_text().split()
     users = re.findall(r"^USER (\S+)", text, re.M)
     assert users and users[-1] not in ("root", "0")
     assert re.search(r'^ENTRYPOINT \["hotline"\]', text, re.M)

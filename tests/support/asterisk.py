@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import os
 import random
 import secrets
@@ -66,13 +65,12 @@ class AsteriskError(RuntimeError):
 
 
 def ensure_root(root: Path = DEFAULT_ROOT) -> Path:
-    """Build the sid root once (``scripts/asterisk-root.sh``; a file lock serialises concurrent
-    test sessions) and make sure the device nodes Asterisk needs exist in it."""
-    if not (root / "usr/sbin/asterisk").exists():
-        root.parent.mkdir(parents=True, exist_ok=True)
-        with open(root.parent / f".{root.name}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            subprocess.run([str(ROOT_SCRIPT), str(root)], check=True)
+    """Build the sid root once (``scripts/asterisk-root.sh``, which serialises concurrent builders
+    with a file lock) and make sure the device nodes Asterisk needs exist in it."""
+    stamp = root / ".hotline-asterisk-version"
+    recorded = stamp.read_text(encoding="utf-8") if stamp.exists() else ""
+    if not (root / "usr/sbin/asterisk").exists() or not recorded.startswith("Asterisk 22."):
+        subprocess.run([str(ROOT_SCRIPT), str(root)], check=True)  # it takes the build lock
     dev = root / "dev"
     for name, (major, minor) in DEV_NODES.items():
         node = dev / name
