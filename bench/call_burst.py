@@ -372,11 +372,11 @@ class Stack:
         from ivr.prompts.build import build_prompts
         from ivr.prompts.catalog import GENERATED
         from ivr.wavinfo import wav_duration
-        from router.db import Database
-        from router.migrate import upgrade
-        from router.store import Store
         from tests.support.asterisk import Asterisk
         from tests.support.services import RedisServer, free_port
+        from tickets.db import Database
+        from tickets.migrate import upgrade
+        from tickets.store import Store
 
         base = self.base
         shared = base / "shared"
@@ -493,7 +493,7 @@ class Stack:
         return calls
 
     def _collect(self, calls: list[Call]) -> None:
-        from router import media
+        from tickets import media
 
         fed = {t.id for t in self.store.feed(0, 100000)}
         for call in calls:

@@ -40,10 +40,10 @@ from channels.twilio_sms import demo as sms_demo
 from channels.twilio_sms.config import TwilioConfig
 from channels.wechat import demo as wechat_demo
 from channels.wechat.config import Mode, WechatConfig
-from router import apikeys
-from router.apikeys import Scope
-from router.db import Database
-from router.store import Store
+from tickets import apikeys
+from tickets.apikeys import Scope
+from tickets.db import Database
+from tickets.store import Store
 
 RESULTS = Path(__file__).parent / "results"
 PUBLIC_URL = "https://bench.hotline.example.cn"

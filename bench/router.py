@@ -45,17 +45,18 @@ from bench.common import percentile
 from hotline.worker import WorkerContext
 from router import classify, routerconfig
 from router.classify import Labelled, Model
-from router.db import Database
+from router.context import Router
 from router.decide import Context, decide
-from router.dispatch import Router, dispatch
-from router.migrate import upgrade
-from router.model import Channel, Citizen, Intake, Kind, Status, Ticket
-from router.queues import QueueName, connect, queue
-from router.relay import relay_once
+from router.dispatch import dispatch
 from router.routerconfig import RouterConfig
-from router.store import Store
-from router.worker import ContextWorker
 from tests.support.services import RedisServer
+from tickets.db import Database
+from tickets.migrate import upgrade
+from tickets.model import Channel, Citizen, Intake, Kind, Status, Ticket
+from tickets.queues import QueueName, connect, queue
+from tickets.relay import relay_once
+from tickets.store import Store
+from tickets.worker import ContextWorker
 
 RESULTS = Path(__file__).parent / "results"
 GOAL_STREETS = 0.90

@@ -31,8 +31,8 @@ import httpx
 from PIL import Image, ImageChops
 
 from bench.common import free_port, latency_stats, start_serve
-from router.db import Database
-from router.store import Store
+from tickets.db import Database
+from tickets.store import Store
 
 RESULTS = Path(__file__).parent / "results"
 SECRET = "bench-web-secret-0123456789abcdef0123"

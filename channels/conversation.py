@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from router.dispatch import dispatch
-from router.events import EvaluationIn, TicketEvent, apply_event
-from router.jobs import Job, JobsFor, no_jobs
-from router.model import TEXT_LIMIT, HistoryEntry, Intake, Status, Ticket
-from router.status import IllegalTransition
-from router.store import Store, citizen_key
+from tickets.events import EvaluationIn, TicketEvent, apply_event
+from tickets.jobs import Job, JobsFor, no_jobs
+from tickets.model import TEXT_LIMIT, HistoryEntry, Intake, Status, Ticket
+from tickets.status import IllegalTransition
+from tickets.store import Store, citizen_key
 
 FOLLOW_UP_WINDOW = timedelta(minutes=30)
 OPEN_FOR_FOLLOW_UP = frozenset({Status.received, Status.registered})
@@ -130,12 +129,12 @@ def append_follow_up(ticket: Ticket, intake: Intake, seq: int, at: datetime) -> 
     })
 
 
-def _routed_again(jobs: JobsFor) -> JobsFor:
+def _routed_again(store: Store, jobs: JobsFor) -> JobsFor:
     """A follow-up joins a ticket that is not dispatched yet, perhaps one waiting for a person
-    to name its place or matter: the router decides again with the added words (the dispatch
-    job leaves a ticket that is already routed as it is)."""
+    to name its place or matter: it gets the jobs of a new intake again, so the router decides
+    again with the added words (the dispatch job leaves a ticket already routed as it is)."""
     def both(ticket_id: str) -> list[Job]:
-        return [Job.of(dispatch, ticket_id), *jobs(ticket_id)]
+        return [*store.intake_jobs(ticket_id), *jobs(ticket_id)]
 
     return both
 
@@ -172,7 +171,7 @@ def handle(store: Store, intake: Intake, jobs: JobsFor = no_jobs,
     if decision.action is Action.follow_up and target is not None:
         ticket = store.change(
             target.id, lambda t, s, a: append_follow_up(t, intake, s, a),
-            jobs=_routed_again(jobs),
+            jobs=_routed_again(store, jobs),
         )
         return Outcome(Action.follow_up, ticket)
     result = store.submit(intake, jobs=jobs)

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from router.model import Kind, Status
+from tickets.model import Kind, Status
 
 FILE = Path(__file__).with_name("texts.yaml")
 

@@ -43,7 +43,7 @@ from console.screenpop import ScreenPop, member_interface
 from console.takeover import take_over
 from console.templating import render, softphone_settings
 from ivr.events import redis_client
-from router.store import Store
+from tickets.store import Store
 
 log = logging.getLogger(__name__)
 

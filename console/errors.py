@@ -1,5 +1,5 @@
 """The console's refusals, answered as a page for a browser and as the JSON error shape
-(router/httperrors.py) for a script; :func:`install` registers their handlers."""
+(tickets/httperrors.py) for a script; :func:`install` registers their handlers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from router.httperrors import error_response
+from tickets.httperrors import error_response
 
 LOGIN_PATH = "/console/login"
 

@@ -3,7 +3,7 @@ field was decided, and why an edit was refused."""
 
 from __future__ import annotations
 
-from router.model import Channel, Kind, Status
+from tickets.model import Channel, Kind, Status
 
 CHANNELS: dict[Channel, str] = {
     Channel.voice: "电话",
@@ -34,7 +34,7 @@ STATUSES: dict[Status, str] = {
     Status.rejected: "不予受理",
 }
 
-# router/model.py Decided.source
+# tickets/model.py Decided.source
 SOURCES: dict[str, str] = {
     "grid_qr": "网格二维码",
     "point": "定位",

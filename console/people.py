@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from console import lockout
 from console.passwords import Passwords, check_new
 from console.tables import console_sessions, people
-from router.db import Database
+from tickets.db import Database
 
 LOGIN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 SIP_PREFIX = "op-"

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
-from router.masking import mask_phone
+from tickets.masking import mask_phone
 
 QUEUE = "operators-96010"
 Event = Mapping[str, str]

@@ -22,8 +22,8 @@ from console.live import Hub
 from console.people import DESK_SUFFIX, Person
 from console.queue_state import QUEUE
 from ivr.events import call_topic
-from router.model import Channel, Ticket
-from router.store import Store, TicketNotFound
+from tickets.model import Channel, Ticket
+from tickets.store import Store, TicketNotFound
 
 log = logging.getLogger(__name__)
 

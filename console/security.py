@@ -13,7 +13,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from router.httperrors import error_response
+from tickets.httperrors import error_response
 
 PREFIX = "/console"
 STATIC_PREFIX = "/console/static/"

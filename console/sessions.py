@@ -32,7 +32,7 @@ from console.config import ConsoleConfig
 from console.lockout import utc
 from console.people import Person, person_from_row
 from console.tables import console_sessions, people
-from router.db import Database
+from tickets.db import Database
 
 COOKIE = "hotline_console"
 COOKIE_PATH = "/console"

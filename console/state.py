@@ -11,7 +11,7 @@ from console.config import ConsoleConfig
 from console.errors import ConsoleDisabled
 from console.people import People
 from console.sessions import Sessions
-from router.db import Database
+from tickets.db import Database
 
 
 @dataclass(frozen=True)

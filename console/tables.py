@@ -1,7 +1,7 @@
 """Relational schema of the console: people, their server-side sessions, failed logins.
 
-The tables live on the router's :data:`router.tables.metadata` (one database, one Alembic
-history: ``router/migrations/versions/0005_people.py`` mirrors them). Nothing here holds a
+The tables live on the router's :data:`tickets.tables.metadata` (one database, one Alembic
+history: ``tickets/migrations/versions/0005_people.py`` mirrors them). Nothing here holds a
 secret in a form that logs a person in: passwords are argon2 hashes, sessions are stored as
 sha256 of their random token. The SIP secret is stored as is: Asterisk needs it in
 ``pjsip-operators.conf`` and the browser softphone needs it to register.
@@ -20,7 +20,7 @@ from sqlalchemy import (
     Table,
 )
 
-from router.tables import metadata
+from tickets.tables import metadata
 
 people = Table(
     "people",

@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING
 from console.ami import AmiDown, AmiLink, AmiRefused
 from console.errors import ConsoleError
 from ivr.events import CallState, Step, snapshot_key, takeover_key
-from router.model import Channel, Citizen, HistoryEntry, Intake, Kind, Ticket
-from router.store import Mutation, Store
+from tickets.model import Channel, Citizen, HistoryEntry, Intake, Kind, Ticket
+from tickets.store import Mutation, Store
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -1,4 +1,4 @@
-"""The inbox and ticket pages of the console (thin glue over router/inbox.py, router/edits.py
+"""The inbox and ticket pages of the console (thin glue over tickets/inbox.py, router/edits.py
 and console/ticket_view.py).
 
 * ``GET /console/inbox`` — every channel's tickets, newest first, filtered by a GET form
@@ -48,8 +48,6 @@ from console.ticket_view import (
     place_text,
     routing_rows,
 )
-from router import inbox, media
-from router.deps import MediaDirDep, StoreDep
 from router.edits import (
     LOCKED,
     Edit,
@@ -60,10 +58,12 @@ from router.edits import (
     edit_ticket,
     new_ticket,
 )
-from router.inbox import BadCursor, Filters
-from router.masking import mask_openid, mask_phone
-from router.model import Channel, Kind, Status, Ticket
-from router.store import HistoryFull, Store, TicketNotFound
+from tickets import inbox, media
+from tickets.deps import MediaDirDep, StoreDep
+from tickets.inbox import BadCursor, Filters
+from tickets.masking import mask_openid, mask_phone
+from tickets.model import Channel, Kind, Status, Ticket
+from tickets.store import HistoryFull, Store, TicketNotFound
 
 if TYPE_CHECKING:
     from router.routerconfig import RouterConfig

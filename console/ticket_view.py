@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from console import labels
-from router import media
-from router.model import Attachment, Decided, Kind, Ticket
+from tickets import media
+from tickets.model import Attachment, Decided, Kind, Ticket
 
 if TYPE_CHECKING:
     from router.routerconfig import RouterConfig

@@ -20,7 +20,7 @@ from ivr.flow import CallFlow, FlowConfig, unavailable
 from ivr.persist import sweep
 from ivr.prompts import Prompts, default_prompts_dir
 from ivr.recorder import Recorder
-from router.store import Store
+from tickets.store import Store
 from transcription.live import LiveTranscriber
 from transcription.models import ModelNotFound, locate
 from transcription.publish import RedisPublisher

@@ -2,7 +2,7 @@
 
 Each room contributes routers built from its own config: the back-office API (router), one
 router per text channel (channels). The objects routes depend on are put on ``app.state``
-(read through :mod:`router.deps`): the store, the feed notifier, the media folder and the
+(read through :mod:`tickets.deps`): the store, the feed notifier, the media folder and the
 rate limiter. Nothing is migrated here: ``hotline migrate`` (or ``run`` / ``dev-setup``) does it.
 """
 
@@ -36,12 +36,12 @@ from hotline.channels_config import twilio_config, webform_config, wechat_config
 from hotline.console_config import console_config
 from hotline.requestlog import RequestLog
 from hotline.settings import Settings
-from router import httperrors
-from router.api import api
-from router.db import Database
-from router.feed import FeedNotifier
-from router.ratelimit import RateLimiter
-from router.store import Store
+from hotline.wiring import open_store
+from tickets import httperrors
+from tickets.api import api
+from tickets.feed import FeedNotifier
+from tickets.ratelimit import RateLimiter
+from tickets.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, store: Store | None = None,
     """The app over ``store`` (default: the settings' database). ``redis_url`` (default the
     settings') holds the shared rate limits and WeChat's replay memory."""
     if store is None:
-        store = Store(Database(settings.resolved_database_url), timezone=settings.timezone)
+        store = open_store(settings)
     redis = redis_url if redis_url is not None else settings.resolved_redis_url
     notifier = FeedNotifier(store.current_seq)
     store.on_change(notifier.notify)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from router.httperrors import error_response
+from tickets.httperrors import error_response
 
 
 class BodyLimit:

@@ -11,8 +11,8 @@ from typing import Any
 
 from hotline.context import CliContext
 from hotline.errors import CliError
-from router import apikeys
-from router.queues import ALL_QUEUES, QueueName
+from tickets import apikeys
+from tickets.queues import ALL_QUEUES, QueueName
 
 
 def _serve(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -41,16 +41,18 @@ def _worker(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _relay(ctx: CliContext, _: argparse.Namespace) -> int:
-    from router import deliveries, escalation
-    from router.relay import run_relay
+    from delivery import retry
+    from router import escalation, sweep
+    from tickets.relay import run_relay
 
     store = ctx.store
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     run_relay(store.db, ctx.redis, stop, periodic=[
+        lambda now: sweep.sweep_stuck(store.db, now),
         lambda now: escalation.schedule(store.db, now),
-        lambda now: deliveries.sweep(store, now),
+        lambda now: retry.sweep(store, now),
     ])
     return 0
 
@@ -96,7 +98,7 @@ def _apikey(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _schema(_: CliContext, args: argparse.Namespace) -> int:
-    from router.schema import ticket_json_schema
+    from tickets.schema import ticket_json_schema
 
     text = json.dumps(ticket_json_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.out:

@@ -7,17 +7,17 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from delivery import records, retry
+from delivery.destinations import DestinationError, check_id
 from hotline.context import CliContext
 from hotline.errors import CliError
-from router import deliveries
-from router.destinations import DestinationError, check_id
 
 STATUS_CHOICES = {
-    "pending": (deliveries.PENDING,),
-    "dead": (deliveries.DEAD,),
-    "delivered": (deliveries.DELIVERED,),
-    "waiting": (deliveries.PENDING, deliveries.DEAD),
-    "all": deliveries.STATUSES,
+    "pending": (records.PENDING,),
+    "dead": (records.DEAD,),
+    "delivered": (records.DELIVERED,),
+    "waiting": (records.PENDING, records.DEAD),
+    "all": records.STATUSES,
 }
 
 
@@ -35,10 +35,10 @@ def _when(value: datetime | None) -> str:
 
 
 def _list(ctx: CliContext, args: argparse.Namespace) -> int:
-    found = deliveries.listing(ctx.store, statuses=STATUS_CHOICES[args.status],
+    found = retry.listing(ctx.store, statuses=STATUS_CHOICES[args.status],
                                destination=_destination(args), limit=args.limit)
     for d in found:
-        when = d.delivered_at if d.status == deliveries.DELIVERED else d.next_attempt_at
+        when = d.delivered_at if d.status == records.DELIVERED else d.next_attempt_at
         print(f"{d.id:>6}  {d.status:9}  {d.destination:28}  {d.transport or '-':14}  "
               f"ticket {d.ticket_number or d.ticket_id}  attempts {d.attempts:<3}  "
               f"{_when(when)}  {(d.last_error or '')[:120]}")
@@ -55,9 +55,9 @@ def _retry(ctx: CliContext, args: argparse.Namespace) -> int:
     if args.ids and args.destination:
         raise CliError("--destination goes with --dead")
     try:
-        sent = deliveries.retry(ctx.store, args.ids or None, destination=_destination(args),
+        sent = retry.retry(ctx.store, args.ids or None, destination=_destination(args),
                                 now=datetime.now(UTC))
-    except deliveries.RetryRefused as exc:
+    except retry.RetryRefused as exc:
         raise CliError(str(exc)) from None
     for d in sent:
         print(f"{d.id:>6}  {d.destination:28}  ticket {d.ticket_id}  sent again")

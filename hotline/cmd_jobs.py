@@ -10,8 +10,8 @@ from redis.exceptions import RedisError
 
 from hotline.context import CliContext
 from hotline.errors import CliError
-from router import deadletter
-from router.queues import ALL_QUEUES, QueueName
+from tickets import deadletter
+from tickets.queues import ALL_QUEUES, QueueName
 
 
 def _queues(args: argparse.Namespace) -> list[QueueName]:

@@ -86,7 +86,7 @@ def _explain(ctx: CliContext, args: argparse.Namespace) -> int:
     """How the router would route a message (for reviewers of the configuration)."""
     from router import classify
     from router.decide import Context, decide
-    from router.model import Channel, Intake, Status, Ticket
+    from tickets.model import Channel, Intake, Status, Ticket
 
     config = _config(ctx)
     try:

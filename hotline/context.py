@@ -16,10 +16,10 @@ from sqlalchemy.exc import OperationalError
 
 from hotline.errors import CliError
 from hotline.settings import Settings, load_settings
-from router.db import Database
-from router.migrate import SchemaOutdated, check_current, upgrade
-from router.queues import connect
-from router.store import Store
+from hotline.wiring import open_store
+from tickets.migrate import SchemaOutdated, check_current, upgrade
+from tickets.queues import connect
+from tickets.store import Store
 
 
 def settings_or_error(**overrides: object) -> Settings:
@@ -47,8 +47,7 @@ class CliContext:
     def _open(self) -> Store:
         if self._store is None:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-            self._store = Store(Database(self.settings.resolved_database_url),
-                                timezone=self.settings.timezone)
+            self._store = open_store(self.settings)
         return self._store
 
     @property

@@ -23,7 +23,7 @@ from channels.wechat import envelope, xmlsafe
 from channels.wechat.config import WechatConfig
 from hotline.channels_config import twilio_config, wechat_config
 from hotline.settings import Settings
-from router.model import Status
+from tickets.model import Status
 
 STEP_NAMES = {
     "received": "1 采集受理 received",

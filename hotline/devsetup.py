@@ -15,9 +15,9 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from router import apikeys
-from router.db import Database
-from router.migrate import upgrade
+from tickets import apikeys
+from tickets.db import Database
+from tickets.migrate import upgrade
 
 DEV_KEY_FILE = "dev-api-key"
 DEV_KEY_NAME = "development"

@@ -2,7 +2,7 @@
 each with the request id of the HTTP request being served, and no personal identifier.
 
 Phone numbers and WeChat openids are masked by the modules that log them
-(:mod:`router.masking`); :class:`MaskingFormatter` is the safety net under every handler, so a
+(:mod:`tickets.masking`); :class:`MaskingFormatter` is the safety net under every handler, so a
 number that reaches a log line by another way (a library's message, an exception text) is
 masked too.
 """
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pythonjsonlogger.json import JsonFormatter
 
 from hotline.requestlog import request_id
-from router.masking import mask_openid, mask_phone
+from tickets.masking import mask_openid, mask_phone
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (

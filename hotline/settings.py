@@ -18,14 +18,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 import router
-from router.db import normalize_url
-from router.destinations import (
+from delivery.destinations import (
     WebhookTarget,
     check_pattern,
     parse_webhooks,
     placeholder_problems,
 )
-from router.ratelimit import parse_rules
+from tickets.db import normalize_url
+from tickets.ratelimit import parse_rules
 
 # listening addresses that are no address to connect to
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - compared, never bound

@@ -1,7 +1,7 @@
 """``hotline worker``: an RQ worker whose jobs get one context with everything they use.
 
 The context is built once and serves every job (the worker does not fork per job, see
-:mod:`router.worker`): the store, the media folder, the Twilio credentials for MMS pictures,
+:mod:`tickets.worker`): the store, the media folder, the Twilio credentials for MMS pictures,
 the router and, when the ``transcribe`` queue is served, the Vosk engine with its model loaded
 and a recognizer warmed on speech before the first job.
 """
@@ -19,18 +19,19 @@ from redis import Redis
 
 from channels.twilio_sms.config import TwilioConfig
 from channels.twilio_sms.media import TWILIO_MEDIA_HOSTS
+from delivery import plan
+from delivery.destinations import Destinations
 from hotline.channels_config import twilio_config
 from hotline.context import CliContext
 from hotline.errors import CliError
 from hotline.settings import Settings
 from hotline.warmup import warmup_speech
 from router import classify, routerconfig
-from router.destinations import Destinations
-from router.dispatch import Router
-from router.queues import QueueName
-from router.store import Store, now_utc
-from router.worker import ContextWorker
+from router.context import Handover, Router
 from router.yamlfile import ConfigError
+from tickets.queues import QueueName
+from tickets.store import Store, now_utc
+from tickets.worker import ContextWorker
 from transcription.engine import Engine, shared_engine
 from transcription.models import ModelNotFound, locate
 from transcription.warmup import warm
@@ -51,13 +52,15 @@ class WorkerContext:
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
     twilio_media_hosts: frozenset[str] = TWILIO_MEDIA_HOSTS
     asr: Engine | None = None
-    # delivery to destinations (router.deliveries): the gateway's Redis (locks, streams), how
+    # delivery to destinations (delivery.deliveries): the gateway's Redis (locks, streams), how
     # each destination is reached, and the clock deliveries are scheduled by
     redis: Redis | None = None
     destinations: Destinations = field(default_factory=Destinations)
     clock: Callable[[], datetime] = now_utc
-    # routing (router.dispatch): the reviewed configuration and the trained classifier
+    # routing (router.dispatch): the reviewed configuration and the trained classifier, and
+    # how a routed ticket is handed to the delivery room
     router: Router | None = None
+    handover: Handover = plan.handover
 
     @property
     def engine(self) -> Engine:

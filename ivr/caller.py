@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from router.phone import to_e164
+from tickets.phone import to_e164
 
 REGION = "CN"
 RESTRICTED = 0x20  # AST_PRES_RESTRICTED in the presentation's 0x60 bits

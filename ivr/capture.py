@@ -28,7 +28,7 @@ from ivr.agi import commands
 from ivr.agi.session import ChannelHungUp
 from ivr.record_file import record_file
 from ivr.recorder import AgiCommands, Cue, Recording
-from router.model import Transcript
+from tickets.model import Transcript
 from transcription.live import LiveTranscriber, new_session_key, topic_of
 from transcription.stream import EndedBy
 

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from router.masking import mask_phone
+from tickets.masking import mask_phone
 from transcription.live import topic_of
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class CallState:
     caller: str  # masked, "" when anonymous
     started_at: float  # epoch seconds
     step: Step = Step.greeting
-    kind: str | None = None  # the menu choice (router.model.Kind value)
+    kind: str | None = None  # the menu choice (tickets.model.Kind value)
     recording_since: float | None = None
     ticket_id: str | None = None
     ticket_number: str | None = None

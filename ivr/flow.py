@@ -36,8 +36,8 @@ from ivr.prompts import BEEP, Prompts
 from ivr.readback import read_number
 from ivr.recorder import Recorder, Recording
 from ivr.status_speech import NUMBER_DIGITS, status_prompts, valid_number
-from router.model import Kind, Ticket, Transcript
-from router.store import Store, TicketNotFound
+from tickets.model import Kind, Ticket, Transcript
+from tickets.store import Store, TicketNotFound
 from transcription.jobs import with_transcript
 
 log = logging.getLogger(__name__)

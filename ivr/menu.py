@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from router.model import Kind
+from tickets.model import Kind
 
 
 class Action(Enum):

@@ -25,9 +25,9 @@ from ivr import clip
 from ivr.recordings import Files, Meta, discard, left_behind, read_meta
 from ivr.spool.format import write_entry
 from ivr.tickets import submit_message
-from router.masking import mask_phone
-from router.model import Ticket
-from router.store import Store
+from tickets.masking import mask_phone
+from tickets.model import Ticket
+from tickets.store import Store
 
 log = logging.getLogger(__name__)
 

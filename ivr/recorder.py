@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from router.model import Transcript
+from tickets.model import Transcript
 from transcription.stream import EndedBy
 
 # plays the instructions and the beep once Asterisk records

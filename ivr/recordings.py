@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 
 from ivr.tickets import Call
-from router.files import write_atomically
-from router.model import Kind
+from tickets.files import write_atomically
+from tickets.model import Kind
 
 SAFE = re.compile(r"[^A-Za-z0-9._-]")
 IDLE_AFTER = 30.0  # seconds without a write before a recording counts as left behind

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from router.model import Status
+from tickets.model import Status
 
 # 10 digits on a normal day, more on a day past 9,999 tickets (``#`` ends the entry)
 NUMBER = re.compile(r"^\d{10,16}$")

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from router import media
-from router.jobs import Job, no_jobs
-from router.masking import mask_phone
-from router.model import Attachment, Channel, Citizen, HistoryEntry, Intake, Kind, Ticket
-from router.store import Mutation, Store
+from tickets import media
+from tickets.jobs import Job, no_jobs
+from tickets.masking import mask_phone
+from tickets.model import Attachment, Channel, Citizen, HistoryEntry, Intake, Kind, Ticket
+from tickets.store import Mutation, Store
 from transcription.jobs import transcribe_ticket
 
 log = logging.getLogger(__name__)

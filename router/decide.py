@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from router.catalogue import Category, Urgency
 from router.classify import Model, classify
 from router.geo import gcj02_to_wgs84, in_china
-from router.model import Channel, Decided, Kind, Location, Loop, Routing, Ticket
 from router.routerconfig import RouterConfig
+from tickets.model import Channel, Decided, Kind, Location, Loop, Routing, Ticket
 
 DEFAULT_PRIORITY = 3
 

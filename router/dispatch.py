@@ -6,39 +6,12 @@ pipeline (scikit-learn, shapely, jieba) is imported only by a worker that routes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
 
-from router.jobs import JobContext, job
-from router.model import HistoryEntry, Status, Ticket
-from router.queues import QueueName
-
-if TYPE_CHECKING:
-    from router.classify import Model
-    from router.routerconfig import RouterConfig
-
-ACTOR = "router"
-
-
-@dataclass(frozen=True)
-class Router:
-    """What the router decides with: the reviewed configuration and the trained model."""
-
-    config: RouterConfig
-    model: Model | None
-
-    def __post_init__(self) -> None:
-        # Load the gazetteer's segmenter (jieba) here, in the process that builds the router:
-        # RQ forks a work horse per job, and a segmenter first loaded in a horse dies with it,
-        # so every dispatch job would load it again (seconds each).
-        self.config.gazetteer.find("")
-
-
-class RouterContext(JobContext, Protocol):
-    @property
-    def router(self) -> Router | None:
-        """None: no router configured — tickets are registered and wait for the back office."""
+from router.context import ACTOR, RouterContext
+from tickets.jobs import job
+from tickets.model import HistoryEntry, Status, Ticket
+from tickets.queues import QueueName
 
 
 def _register(ticket: Ticket, seq: int, at: datetime) -> Ticket | None:

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
-from router.model import Status, Ticket
 from router.rules import Duplicates
-from router.tables import tickets
+from tickets.model import Status, Ticket
+from tickets.tables import tickets
 
 OPEN = (Status.received, Status.registered, Status.dispatched, Status.in_progress)
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from router.dispatch import dispatch
-from router.jobs import Job, no_jobs
-from router.masking import mask_phone
-from router.model import (
+from tickets.jobs import Job, no_jobs
+from tickets.masking import mask_phone
+from tickets.model import (
     Channel,
     Citizen,
     Decided,
@@ -47,8 +47,8 @@ from router.model import (
     Status,
     Ticket,
 )
-from router.phone import to_e164
-from router.store import Store, SubmitResult
+from tickets.phone import to_e164
+from tickets.store import Store, SubmitResult
 
 if TYPE_CHECKING:
     from router.catalogue import Catalogue

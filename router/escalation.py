@@ -15,15 +15,15 @@ from datetime import datetime
 
 from sqlalchemy import and_, exists, or_, select
 
-from router import deliveries, outbox
-from router.db import Database
-from router.dispatch import RouterContext
-from router.jobs import Job, job
-from router.model import Decided, Destination, HistoryEntry, Loop, Routing, Status, Ticket
-from router.queues import QueueName
-from router.store import now_utc
-from router.tables import deliveries as deliveries_table
-from router.tables import tickets
+from router.context import RouterContext
+from tickets import outbox
+from tickets.db import Database
+from tickets.jobs import Job, job
+from tickets.model import Decided, Destination, HistoryEntry, Loop, Routing, Status, Ticket
+from tickets.queues import QueueName
+from tickets.store import now_utc
+from tickets.tables import deliveries as deliveries_table
+from tickets.tables import tickets
 
 ACTOR = "router:escalation"
 NOT_STARTED = (Status.registered.value, Status.dispatched.value)
@@ -102,7 +102,6 @@ def escalate(ctx: RouterContext, ticket_id: str, checked_at: str = "") -> str:
         return current.model_copy(update={"loop": Loop.big, "routing": routing,
                                           "history": [*current.history, entry]})
 
-    changed = ctx.store.change(
-        ticket_id, mutate, jobs=deliveries.drain_jobs(added),
-        also=lambda conn, t, at: deliveries.plan(conn, t, added, at))
+    plan, send = ctx.handover(added)
+    changed = ctx.store.change(ticket_id, mutate, jobs=send, also=plan)
     return "escalated" if changed.loop is Loop.big else "not overdue"

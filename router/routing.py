@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
-from router import deliveries
+from router.context import ACTOR, Handover, Router, RouterContext
 from router.decide import Context, Decision, decide
-from router.dispatch import ACTOR, Router
 from router.duplicates import Verdict, judge, open_tickets_nearby, repeats
-from router.jobs import JobContext, JobsFor, no_jobs
-from router.model import Decided, Destination, HistoryEntry, Routing, Status, Ticket
-from router.status import check_transition
-from router.store import Also, Mutation
+from tickets.jobcontext import JobContext
+from tickets.jobs import JobsFor, no_jobs
+from tickets.model import Decided, Destination, HistoryEntry, Routing, Status, Ticket
+from tickets.status import check_transition
+from tickets.store import Also, Mutation
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,11 @@ class Change:
     jobs: JobsFor
 
 
-def _change(decision: Decision, verdict: Verdict) -> Change:
-    """The change that records ``decision`` on the ticket (and what it writes with it)."""
+def _change(decision: Decision, verdict: Verdict, handover: Handover) -> Change:
+    """The change that records ``decision`` on the ticket (and what it writes with it: the
+    deliveries ``handover`` plans, and the jobs that send them)."""
     destinations = [] if verdict.action == "merge" else decision.destinations
+    plan, send = handover(destinations) if destinations else (None, no_jobs)
 
     def mutate(current: Ticket, seq: int, at: datetime) -> Ticket | None:
         decided = decision.ticket
@@ -105,10 +107,10 @@ def _change(decision: Decision, verdict: Verdict) -> Change:
         return decided.model_copy(update=update)
 
     def also(conn: Connection, ticket: Ticket, at: datetime) -> None:
-        if destinations and ticket.status is Status.registered:
-            deliveries.plan(conn, ticket, destinations, at)
+        if plan is not None and ticket.status is Status.registered:
+            plan(conn, ticket, at)
 
-    return Change(mutate, also, deliveries.drain_jobs(destinations) if destinations else no_jobs)
+    return Change(mutate, also, send)
 
 
 def _link_survivor(ctx: JobContext, merged: Ticket, verdict: Verdict) -> None:
@@ -132,7 +134,7 @@ def _link_survivor(ctx: JobContext, merged: Ticket, verdict: Verdict) -> None:
     ctx.store.change(other.id, mutate)
 
 
-def route(ctx: JobContext, router: Router, ticket_id: str) -> str:
+def route(ctx: RouterContext, router: Router, ticket_id: str) -> str:
     """Route one ticket; its status afterwards."""
     ticket = ctx.store.get(ticket_id)
     if _routed(ticket):
@@ -146,7 +148,7 @@ def route(ctx: JobContext, router: Router, ticket_id: str) -> str:
     decision = decide(config, router.model, ticket, Context(seen), now) if seen else first
     verdict = judge(decision.ticket, nearby, config.rules.duplicates) if not \
         decision.ticket.routing or not decision.ticket.routing.needs else Verdict("none")
-    change = _change(decision, verdict)
+    change = _change(decision, verdict, ctx.handover)
     changed = ctx.store.change(ticket_id, change.mutate, jobs=change.jobs, also=change.also)
     if verdict.action != "none" and changed.id == ticket.id:
         _link_survivor(ctx, changed, verdict)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from router.model import Kind
+from tickets.model import Kind
 
 Phrase = Annotated[str, StringConstraints(min_length=2)]
 

@@ -11,18 +11,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, select
 
-from router import outbox
-from router.db import Database
 from router.dispatch import dispatch
-from router.jobs import Job, path_of
-from router.model import Status
-from router.tables import outbox as outbox_table
-from router.tables import tickets
+from tickets import outbox
+from tickets.db import Database
+from tickets.jobs import Job, path_of
+from tickets.model import Status
+from tickets.tables import outbox as outbox_table
+from tickets.tables import tickets
 
 log = logging.getLogger(__name__)
 
 STUCK_AFTER = timedelta(minutes=10)
-SWEEP_INTERVAL = 60.0  # seconds between sweeps (in the relay)
 BATCH = 500
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from router.db import Database
-from router.migrate import upgrade
-from router.store import Store
+from hotline.wiring import store_over
 from tests.support.services import PostgresServer, RedisServer
+from tickets.db import Database
+from tickets.migrate import upgrade
+from tickets.store import Store
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +49,11 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def make_store(url: str) -> Store:
+    """A migrated store wired as the gateway's processes wire it (every new ticket gets the
+    router's dispatch job: ``hotline.wiring``)."""
     db = Database(url)
     upgrade(db)
-    return Store(db)
+    return store_over(db)
 
 
 @pytest.fixture

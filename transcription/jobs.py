@@ -14,11 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from router.jobs import JobContext, job
-from router.media import URL_PREFIX, resolve
-from router.model import Attachment, HistoryEntry, Ticket, Transcript
-from router.queues import QueueName
-from router.store import Mutation
+from tickets.jobcontext import JobContext
+from tickets.jobs import job
+from tickets.media import URL_PREFIX, resolve
+from tickets.model import Attachment, HistoryEntry, Ticket, Transcript
+from tickets.queues import QueueName
+from tickets.store import Mutation
 from transcription.audio import AudioError
 from transcription.batch import transcribe_file
 from transcription.chinese import join_cjk

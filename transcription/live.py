@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from router.model import Transcript
+from tickets.model import Transcript
 from transcription import audiosocket
 from transcription.audiosocket import FRAME_BYTES, ProtocolError
 from transcription.publish import Counting, NullPublisher, Publisher, channel

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from router.model import Transcript
+from tickets.model import Transcript
 from transcription.audiosocket import BYTES_PER_SECOND
 from transcription.models import ModelLocation
 from transcription.recproto import Decoder, Kind, Message, ProtocolError, encode, encode_json

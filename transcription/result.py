@@ -5,7 +5,7 @@ Vosk answers with JSON strings: a final segment ``{"result": [{"conf", "start", 
 ``{"partial": "..."}`` and an empty final ``{"text": ""}``. :func:`parse_final` and
 :func:`parse_partial` turn them into :class:`Segment` and text; :func:`combine` joins the
 segments of one stream into a :class:`Recognition`, which maps onto the ticket's
-:class:`router.model.Transcript` through :meth:`Recognition.transcript`.
+:class:`tickets.model.Transcript` through :meth:`Recognition.transcript`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from router.model import Transcript
+from tickets.model import Transcript
 from transcription.chinese import postprocess
 
 

@@ -5,7 +5,7 @@ The webhook keeps each ``MediaUrlN`` as an attachment (url = Twilio's URL) and w
 per picture into the outbox with the ticket change. The job downloads the file with HTTP basic
 auth (account SID, auth token from the worker's context — job arguments are stored in the
 outbox and in Redis, so they never carry secrets), saves it content-addressed
-(:func:`router.media.save_bytes`) and replaces the attachment by the saved one
+(:func:`tickets.media.save_bytes`) and replaces the attachment by the saved one
 (``/api/v1/media/<sha256>.<ext>``, sha256, size). Running it again changes nothing (the Twilio
 URL is no longer on the ticket).
 
@@ -26,10 +26,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from channels.twilio_sms.config import TwilioConfig
-from router import media
-from router.jobs import JobContext, job
-from router.model import Ticket
-from router.queues import QueueName
+from tickets import media
+from tickets.jobcontext import JobContext
+from tickets.jobs import job
+from tickets.model import Ticket
+from tickets.queues import QueueName
 
 log = logging.getLogger(__name__)
 

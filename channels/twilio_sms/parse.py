@@ -1,4 +1,4 @@
-"""Twilio's webhook form → :class:`SmsMessage` → :class:`~router.model.Intake` (no I/O)."""
+"""Twilio's webhook form → :class:`SmsMessage` → :class:`~tickets.model.Intake` (no I/O)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from router.model import (
+from tickets.model import (
     TEXT_LIMIT,
     Attachment,
     Channel,
@@ -15,7 +15,7 @@ from router.model import (
     has_controls,
     without_controls,
 )
-from router.phone import DEFAULT_REGION, to_e164
+from tickets.phone import DEFAULT_REGION, to_e164
 
 MAX_MEDIA = 10  # Twilio sends at most 10 media per MMS
 

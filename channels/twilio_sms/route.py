@@ -12,9 +12,9 @@ from starlette.requests import ClientDisconnect
 from channels.texts import texts
 from channels.twilio_sms import parse, reply, service, verify
 from channels.twilio_sms.config import TwilioConfig
-from router.deps import LimiterDep, StoreDep
-from router.httperrors import ApiError
-from router.masking import mask_phone
+from tickets.deps import LimiterDep, StoreDep
+from tickets.httperrors import ApiError
+from tickets.masking import mask_phone
 
 log = logging.getLogger(__name__)
 TWIML = "application/xml"

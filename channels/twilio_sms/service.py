@@ -10,9 +10,9 @@ from datetime import datetime
 from channels.conversation import Outcome, handle
 from channels.twilio_sms.media import fetch_twilio_media
 from channels.twilio_sms.parse import SmsMessage, to_intake
-from router.jobs import Job
-from router.masking import mask_phone
-from router.store import Store
+from tickets.jobs import Job
+from tickets.masking import mask_phone
+from tickets.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from channels.webform.validation import CleanForm
-from router.model import Attachment, Channel, Citizen, Intake, Location
+from tickets.model import Attachment, Channel, Citizen, Intake, Location
 
 
 def location(form: CleanForm, photo_positions: Sequence[tuple[float, float] | None]) -> (

@@ -38,10 +38,10 @@ from channels.webform.validation import (
     valid_grid,
     validate,
 )
-from router.deps import get_limiter, get_store
-from router.httperrors import ApiError
-from router.masking import mask_phone
-from router.model import Channel, Ticket
+from tickets.deps import get_limiter, get_store
+from tickets.httperrors import ApiError
+from tickets.masking import mask_phone
+from tickets.model import Channel, Ticket
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from channels.webform.parse import to_intake
 from channels.webform.photos import Photo
 from channels.webform.validation import CleanForm
-from router import media
-from router.masking import mask_phone
-from router.store import Store, SubmitResult
+from tickets import media
+from tickets.masking import mask_phone
+from tickets.store import Store, SubmitResult
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from channels.texts import texts
-from router.model import Kind, without_controls
-from router.phone import DEFAULT_REGION, to_e164
+from tickets.model import Kind, without_controls
+from tickets.phone import DEFAULT_REGION, to_e164
 
 # what a resident may choose on the form (every kind but "unknown"), in this order
 FORM_KINDS = (Kind.consultation, Kind.help, Kind.complaint, Kind.report, Kind.suggestion)

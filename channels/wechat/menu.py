@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from channels.conversation import Action, Outcome
 from channels.texts import texts
-from router.model import Kind, Status, Ticket
+from tickets.model import Kind, Status, Ticket
 
 MENU_KINDS = {
     "KIND_CONSULTATION": Kind.consultation,

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from wechatpy import parse_message
 
 from channels.wechat.xmlsafe import BadXml
-from router.model import (
+from tickets.model import (
     TEXT_LIMIT,
     Attachment,
     Channel,

@@ -24,11 +24,11 @@ from channels.wechat.config import WechatConfig
 from channels.wechat.parse import Report, parse
 from channels.wechat.replay import ReplayGuard
 from channels.wechat.xmlsafe import BadXml, parse_fields
-from router.deps import LimiterDep, StoreDep
-from router.httperrors import ApiError
-from router.masking import mask_openid
-from router.ratelimit import RateLimiter
-from router.store import Store
+from tickets.deps import LimiterDep, StoreDep
+from tickets.httperrors import ApiError
+from tickets.masking import mask_openid
+from tickets.ratelimit import RateLimiter
+from tickets.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from channels.wechat.parse import (
     Report,
     Subscribe,
 )
-from router.masking import mask_openid
-from router.model import Intake, Kind, Location
-from router.store import Store
+from tickets.masking import mask_openid
+from tickets.model import Intake, Kind, Location
+from tickets.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from router.db import Database
-from router.tables import channel_state
+from tickets.db import Database
+from tickets.tables import channel_state
 
 CHANNEL = "wechat"
 

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ivr.caller import caller_e164
-from router.files import write_atomically
-from router.model import Kind
+from tickets.files import write_atomically
+from tickets.model import Kind
 
 UNIQUE_ID = re.compile(r"^[A-Za-z0-9._-]{1,150}$")
 NAME = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)-(?P<unique_id>[A-Za-z0-9._-]{1,150})$")

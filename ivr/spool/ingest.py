@@ -41,10 +41,10 @@ from ivr.spool.format import (
     unique_id_of,
 )
 from ivr.tickets import Call, submit_message, voice_ref
-from router.masking import mask_phone
-from router.model import Channel, Citizen, Intake, Ticket
-from router.store import Store
-from router.tables import tickets
+from tickets.masking import mask_phone
+from tickets.model import Channel, Citizen, Intake, Ticket
+from tickets.store import Store
+from tickets.tables import tickets
 
 log = logging.getLogger(__name__)
 

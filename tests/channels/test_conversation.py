@@ -23,14 +23,14 @@ from channels.conversation import (
 from channels.twilio_sms.config import TwilioConfig
 from channels.twilio_sms.demo import sample_request
 from hotline.app import create_app
-from router import tables
-from router.events import TicketEvent, apply_event
-from router.jobs import Job
-from router.model import Attachment, Channel, Citizen, Location, Status, Ticket
-from router.store import Store
 from tests.channels.twilio_sms.conftest import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL
 from tests.channels.twilio_sms.conftest import settings as twilio_settings
 from tests.support.intakes import T0, intake
+from tickets import tables
+from tickets.events import TicketEvent, apply_event
+from tickets.jobs import Job
+from tickets.model import Attachment, Channel, Citizen, Location, Status, Ticket
+from tickets.store import Store
 
 PHONE = "+8613800138000"
 RESIDENT = Citizen(phone=PHONE)

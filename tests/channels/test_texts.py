@@ -20,7 +20,7 @@ from channels.texts import (
     placeholders,
     texts,
 )
-from router.model import Kind, Status
+from tickets.model import Kind, Status
 
 
 def shipped() -> dict[str, Any]:

@@ -13,8 +13,8 @@ from console.config import ConsoleConfig
 from console.passwords import Passwords
 from console.people import People, Person, Role
 from console.sessions import Sessions
-from router.db import Database
-from router.migrate import upgrade
+from tickets.db import Database
+from tickets.migrate import upgrade
 
 SECRET = "console-test-secret-0123456789abcdef"
 PASSWORD = "correct horse battery"

@@ -19,10 +19,10 @@ from console.people import Role
 from console.routes import build_console_router, mount
 from console.state import Console
 from console.templating import render
-from router import httperrors
-from router.store import Store
 from tests.console.conftest import PASSWORD, SECRET, Clock
 from tests.console.web import HTML, csrf_of, log_in, with_clock
+from tickets import httperrors
+from tickets.store import Store
 
 probe = APIRouter()
 

@@ -27,10 +27,10 @@ from console.lockout import utc
 from console.people import Person, Role
 from console.sessions import COOKIE
 from console.tables import console_sessions
-from router.store import Store
 from tests.console.conftest import PASSWORD, Clock
 from tests.console.web import HTML, csrf_of, gateway, log_in
 from tests.support.services import free_port, wait_until
+from tickets.store import Store
 
 STRICT_CSP = "default-src 'none'"
 

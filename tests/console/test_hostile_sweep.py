@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from console.people import Role
-from router.store import Store
 from tests.console.conftest import PASSWORD
 from tests.console.web import HTML, csrf_of, gateway, log_in
+from tickets.store import Store
 
 pytestmark = pytest.mark.slow
 

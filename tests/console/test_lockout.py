@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from console import lockout
 from console.lockout import CLIENT, LOGIN, Policy, locked_until
-from router.db import Database
+from tickets.db import Database
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -19,9 +19,9 @@ from console.sessions import COOKIE
 from console.tables import console_sessions, login_failures
 from hotline.app import create_app
 from hotline.settings import Settings
-from router.store import Store
 from tests.console.conftest import PASSWORD, Clock
 from tests.console.web import HTML, csrf_of, gateway, log_in
+from tickets.store import Store
 
 
 @pytest.fixture

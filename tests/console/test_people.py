@@ -25,8 +25,8 @@ from console.people import (
 from console.sessions import Sessions
 from console.tables import console_sessions, login_failures
 from console.tables import people as people_table
-from router.db import Database
 from tests.console.conftest import PASSWORD, Clock, fast_passwords
+from tickets.db import Database
 
 
 def test_add_makes_an_active_person_with_a_sip_endpoint(people: People) -> None:

@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 from console.config import ConsoleConfig
 from console.routes import build_console_router, mount
 from console.state import Console
-from router import httperrors
-from router.store import Store
 from tests.console.conftest import SECRET
+from tickets import httperrors
+from tickets.store import Store
 
 part = APIRouter()
 

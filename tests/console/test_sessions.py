@@ -13,8 +13,8 @@ from console.config import ConsoleConfig
 from console.people import People, Person
 from console.sessions import TOUCH_EVERY, Sessions
 from console.tables import console_sessions
-from router.db import Database
 from tests.console.conftest import SECRET, Clock
+from tickets.db import Database
 
 
 def test_only_a_hash_of_the_token_is_stored(sessions: Sessions, alice: Person,

@@ -6,8 +6,8 @@ from alembic import command
 from sqlalchemy import inspect
 
 from console.tables import console_sessions, login_failures, people
-from router.db import Database
-from router.migrate import alembic_config, upgrade
+from tickets.db import Database
+from tickets.migrate import alembic_config, upgrade
 
 CONSOLE_TABLES = {"people", "console_sessions", "login_failures"}
 
@@ -37,7 +37,7 @@ def test_0005_creates_and_drops_the_console_tables(database_url: str) -> None:
 
 
 def test_the_tables_are_on_routers_metadata() -> None:
-    from router.tables import metadata
+    from tickets.tables import metadata
 
     for table in (people, console_sessions, login_failures):
         assert metadata.tables[table.name] is table

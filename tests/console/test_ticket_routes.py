@@ -21,11 +21,11 @@ from starlette.testclient import TestClient
 from console.people import Person
 from hotline.app import create_app
 from hotline.settings import Settings
-from router import media
-from router.model import Attachment, Channel, Citizen, Kind, Status, Ticket
-from router.store import Store
 from tests.console.conftest import PASSWORD, SECRET
 from tests.support.intakes import intake
+from tickets import media
+from tickets.model import Attachment, Channel, Citizen, Kind, Status, Ticket
+from tickets.store import Store
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 PHONE = "+8613800138000"

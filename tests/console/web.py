@@ -16,8 +16,8 @@ from console.sessions import Sessions
 from console.state import Console
 from hotline.app import create_app
 from hotline.settings import Settings
-from router.store import Store
 from tests.console.conftest import PASSWORD, SECRET, Clock, fast_passwords
+from tickets.store import Store
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')

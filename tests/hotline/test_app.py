@@ -15,10 +15,10 @@ from starlette.testclient import TestClient
 
 from hotline.app import create_app
 from hotline.settings import Settings
-from router import apikeys
-from router.db import Database
-from router.store import Store
 from tests.support.services import RedisServer, free_port
+from tickets import apikeys
+from tickets.db import Database
+from tickets.store import Store
 
 
 def settings(tmp_path: Path, **over: Any) -> Settings:
@@ -64,7 +64,7 @@ def test_rate_limits_in_memory_without_redis(sqlite_store: Store, tmp_path: Path
 def release_limiter(client: TestClient) -> None:
     """Close the rate limiter's Redis connections in the app's event loop.
 
-    Stand-in for what the app's shutdown does not do: ``RateLimiter`` (router/ratelimit.py)
+    Stand-in for what the app's shutdown does not do: ``RateLimiter`` (tickets/ratelimit.py)
     has no ``close()``, so its connections are left to the garbage collector (ResourceWarning)."""
     assert client.portal is not None
     app: Any = client.app

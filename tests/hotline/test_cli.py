@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from hotline.cli import COMMANDS, main
-from router import apikeys
-from router.db import Database
-from router.migrate import upgrade
 from tests.hotline.gateway import base_env, hotline, migrate
 from tests.support.services import free_port
+from tickets import apikeys
+from tickets.db import Database
+from tickets.migrate import upgrade
 
 
 def run(args: list[str], tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:

@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from delivery import plan, retry
+from delivery.drain import drain
 from hotline.cli import main
 from hotline.context import CliContext, settings_or_error
 from hotline.worker import WorkerContext, destinations_config
-from router import deliveries
-from router.deliveries import drain
-from router.jobs import path_of
-from router.model import HistoryEntry, Routing, Status, Ticket
-from router.tables import outbox
 from tests.support.intakes import intake
 from tests.support.services import RedisServer, free_port
+from tickets.jobs import path_of
+from tickets.model import HistoryEntry, Routing, Status, Ticket
+from tickets.tables import outbox
 
 DS = "street:DS"
 
@@ -59,7 +59,7 @@ def routed(ctx: CliContext, ref: str, destinations: Sequence[str]) -> Ticket:
                                           "history": [*current.history, entry]})
 
     return ctx.store.change(ticket.id, mutate,
-                            also=lambda conn, t, at: deliveries.plan(conn, t, destinations, at))
+                            also=lambda conn, t, at: plan.plan(conn, t, destinations, at))
 
 
 def run_drain(ctx: CliContext, destination: str) -> str:
@@ -101,7 +101,7 @@ def test_a_dead_delivery_is_listed_and_sent_again(
     out = capsys.readouterr().out.splitlines()
     assert out[-1].startswith("1 delivery sent again")
     assert drain_rows(ctx)[before:] == [[DS]]  # the relay puts the drain on RQ
-    [row] = deliveries.listing(ctx.store)
+    [row] = retry.listing(ctx.store)
     assert (row.status, row.attempts) == ("pending", 0)
     after = ctx.store.get(ticket.id)
     assert after.history[-1].note == f"delivery to {DS} sent again (hotline deliveries retry)"
@@ -136,6 +136,6 @@ def test_a_delivered_delivery_is_not_sent_again(
 ) -> None:
     routed(ctx, "cli-2", ["district"])
     run_drain(ctx, "district")
-    [row] = deliveries.listing(ctx.store, statuses=["delivered"])
+    [row] = retry.listing(ctx.store, statuses=["delivered"])
     assert main(["deliveries", "retry", row.key]) == 2
     assert capsys.readouterr().err == f"hotline: delivery {row.key} was delivered already\n"

@@ -13,15 +13,15 @@ import pytest
 from hotline.cli import main
 from hotline.context import CliContext, settings_or_error
 from hotline.worker import WorkerContext
-from router import deadletter, outbox
 from router.dispatch import dispatch
-from router.jobs import Job, path_of
-from router.model import Status
-from router.queues import RETRY_INTERVALS, QueueName, queue
-from router.relay import relay_once
-from router.worker import ContextWorker
 from tests.support.intakes import intake
 from tests.support.services import RedisServer, free_port
+from tickets import deadletter, outbox
+from tickets.jobs import Job, path_of
+from tickets.model import Status
+from tickets.queues import RETRY_INTERVALS, QueueName, queue
+from tickets.relay import relay_once
+from tickets.worker import ContextWorker
 
 MISSING = "0123456789abcdef0123456789abcdef"  # a ticket id that does not exist
 

@@ -17,9 +17,9 @@ import pytest
 
 from console.people import People, Role
 from hotline.cli import main
-from router.db import Database
 from tests.hotline.gateway import base_env, hotline, migrate
 from tests.support.services import free_port
+from tickets.db import Database
 
 PASSWORD = "correct horse battery"
 

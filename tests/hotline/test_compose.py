@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from hotline.settings import Settings
-from router.queues import QueueName
+from tickets.queues import QueueName
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = shutil.which("docker-compose")

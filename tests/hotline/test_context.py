@@ -13,9 +13,9 @@ import pytest
 from hotline.context import CliContext, settings_or_error
 from hotline.errors import CliError
 from hotline.settings import Settings
-from router.db import Database
-from router.migrate import upgrade
 from tests.support.services import free_port
+from tickets.db import Database
+from tickets.migrate import upgrade
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,8 @@ from hotline import devsetup
 from hotline.cli import main
 from hotline.console_config import console_config
 from hotline.settings import Settings
-from router import apikeys
-from router.db import Database
+from tickets import apikeys
+from tickets.db import Database
 
 
 @pytest.fixture

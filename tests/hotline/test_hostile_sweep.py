@@ -60,12 +60,12 @@ from channels.wechat import envelope, signature
 from channels.wechat.xmlsafe import parse_fields
 from hotline.app import create_app
 from hotline.settings import Settings
-from router import apikeys, media
-from router.apikeys import Scope
-from router.store import Store
 from tests.channels.webform import images
 from tests.conftest import make_store
 from tests.support.services import PostgresServer
+from tickets import apikeys, media
+from tickets.apikeys import Scope
+from tickets.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -140,7 +140,7 @@ def gateway_settings(data_dir: Path) -> Settings:
 def _repaired(document: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI document with the intake body's ``$defs`` moved to ``components``.
 
-    ``router/api.py`` embeds ``IntakeIn.model_json_schema()`` whole, whose references read
+    ``tickets/api.py`` embeds ``IntakeIn.model_json_schema()`` whole, whose references read
     ``#/$defs/Citizen``: inside the OpenAPI document they point nowhere (see
     :func:`test_openapi_references_resolve`), and schemathesis could then make no request body
     at all. The sweep repairs its own copy so the intake is swept whatever the document says.

@@ -20,7 +20,7 @@ from hotline import logs
 from hotline.app import create_app
 from hotline.requestlog import RequestLog, request_id
 from hotline.settings import Settings
-from router.store import Store
+from tickets.store import Store
 
 TOKEN = "wx-token-7f3a9c"
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"

@@ -12,11 +12,11 @@ from hotline.context import CliContext
 from hotline.errors import CliError
 from hotline.settings import Settings
 from hotline.worker import NoEngine, WorkerContext, run_worker
-from router.model import Channel, Status
-from router.queues import ALL_QUEUES, QueueName
-from router.relay import relay_once
 from tests.support.intakes import intake
 from tests.support.services import RedisServer
+from tickets.model import Channel, Status
+from tickets.queues import ALL_QUEUES, QueueName
+from tickets.relay import relay_once
 
 
 def settings(tmp_path: Path, redis: RedisServer) -> Settings:

@@ -15,8 +15,8 @@ from ivr.agi.server import AgiServer
 from ivr.capture import Capture
 from ivr.flow import CallFlow, FlowConfig
 from ivr.prompts import Prompts
-from router.store import Store
 from tests.ivr.fake_asterisk import Caller, FakeAsterisk
+from tickets.store import Store
 from transcription.live import LiveTranscriber
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from router.store import Store
 from tests.ivr.fake_asterisk import Caller, FakeAsterisk
 from tests.support.services import free_port, wait_until
+from tickets.store import Store
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -170,7 +170,7 @@ def test_sigterm_lets_a_call_in_progress_finish_and_refuses_new_ones(tmp_path: P
 
     from ivr.prompts.build import build_prompts
     from ivr.prompts.catalog import GENERATED
-    from router.db import Database
+    from tickets.db import Database
 
     build_prompts(GENERATED)
     port = free_port()
@@ -219,9 +219,9 @@ def test_agi_makes_tickets_of_messages_left_behind_at_start_up(tmp_path: Path) -
     from ivr.prompts.build import build_prompts
     from ivr.prompts.catalog import GENERATED
     from ivr.tickets import Call
-    from router.db import Database
-    from router.model import Kind
     from tests.ivr.fake_asterisk import tone_pcm, write_wav
+    from tickets.db import Database
+    from tickets.model import Kind
 
     build_prompts(GENERATED)
     rec = tmp_path / "rec"

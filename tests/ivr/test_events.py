@@ -27,10 +27,10 @@ from ivr.events import (
     takeover_key,
 )
 from ivr.flow import CallFlow
-from router.store import Store
 from tests.ivr.fake_asterisk import Caller, FakeAsterisk
 from tests.ivr.test_flow import config
 from tests.support.services import RedisServer, free_port
+from tickets.store import Store
 from transcription.live import topic_of
 
 REF = "testpbx/1764161000.42"

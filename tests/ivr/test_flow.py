@@ -15,12 +15,12 @@ from ivr.prompts import Prompts
 from ivr.spool.format import NAME, scan
 from ivr.spool.ingest import ingest_once
 from ivr.wavinfo import wav_info
-from router import media
-from router.model import Channel, Kind, Status
-from router.store import Store
-from router.tables import outbox
 from tests.ivr.fake_asterisk import Caller, FakeAsterisk
 from tests.support.intakes import intake
+from tickets import media
+from tickets.model import Channel, Kind, Status
+from tickets.store import Store
+from tickets.tables import outbox
 
 # the caller's 3 s of "speech", kept with half a second of margin before and what there is
 # (0.3 s) after: the quiet while the instructions played is cut
@@ -202,8 +202,8 @@ def test_status_by_ticket_number(sqlite_store: Store, tmp_path: Path) -> None:
 
 def test_status_of_a_merged_ticket_tells_the_survivors(sqlite_store: Store,
                                                      tmp_path: Path) -> None:
-    from router.events import TicketEvent, apply_event
-    from router.model import Ticket
+    from tickets.events import TicketEvent, apply_event
+    from tickets.model import Ticket
 
     number = _existing_ticket(sqlite_store)
     kept = sqlite_store.submit(intake("w2", "同一个路灯", channel=Channel.web)).ticket
@@ -230,7 +230,7 @@ def test_status_of_an_eleven_digit_number(sqlite_store: Store, tmp_path: Path) -
     """A day past 9,999 tickets has 11-digit numbers; the status menu takes them."""
     from sqlalchemy import update
 
-    from router.tables import counters
+    from tickets.tables import counters
 
     day = sqlite_store.submit(intake("w0", channel=Channel.web)).ticket.number[:6]
     with sqlite_store.db.write() as conn:
@@ -276,7 +276,7 @@ def test_unknown_script_says_sorry_and_hangs_up(sqlite_store: Store, tmp_path: P
 
 
 def test_store_down_still_reaches_the_operator(tmp_path: Path) -> None:
-    from router.db import Database
+    from tickets.db import Database
 
     broken = Store(Database(f"sqlite:///{tmp_path / 'empty.sqlite3'}"))  # no tables
     cfg = config(tmp_path)
@@ -317,7 +317,7 @@ def test_store_down_spools_the_recording_for_the_ingester(sqlite_store: Store,
                                                           tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from router.db import Database
+    from tickets.db import Database
 
     broken = Store(Database(f"sqlite:///{tmp_path / 'empty.sqlite3'}"))  # no tables
     spool_dir = tmp_path / "spool"
@@ -354,8 +354,8 @@ def test_hang_up_while_the_store_is_down_spools_the_message(
     the message neither stored nor spooled. Persist-or-spool now runs either way."""
     from dataclasses import replace
 
-    from router.db import Database
-    from router.migrate import upgrade
+    from tickets.db import Database
+    from tickets.migrate import upgrade
 
     db = Database(database_url)
     store = Store(db)  # not migrated yet: every write fails, like a database that is down

@@ -14,10 +14,10 @@ from ivr import recordings
 from ivr.persist import Saved, persist, sweep
 from ivr.spool.format import scan
 from ivr.tickets import Call
-from router.db import Database
-from router.model import Kind
-from router.store import Store
 from tests.ivr.fake_asterisk import tone_pcm, write_wav
+from tickets.db import Database
+from tickets.model import Kind
+from tickets.store import Store
 
 CALL = Call(ref="pbx1/1795705400.9", phone="+8613800138000",
             received_at=datetime(2026, 11, 26, 8, tzinfo=UTC))

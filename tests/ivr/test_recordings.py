@@ -11,7 +11,7 @@ import pytest
 
 from ivr import recordings
 from ivr.tickets import Call
-from router.model import Kind
+from tickets.model import Kind
 
 CALL = Call(ref="pbx1/1795705400.9", phone=None, received_at=datetime(2026, 11, 26, tzinfo=UTC))
 

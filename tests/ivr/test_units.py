@@ -12,8 +12,8 @@ from ivr.readback import digit_prompts
 from ivr.record_file import ended_by, recorded_seconds, wav_path
 from ivr.status_speech import status_prompts, valid_number
 from ivr.wavinfo import wav_info
-from router.model import Kind, Status
 from tests.ivr.fake_asterisk import write_tone
+from tickets.model import Kind, Status
 
 
 @pytest.mark.parametrize(("raw", "pres", "e164"), [

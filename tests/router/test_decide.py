@@ -12,9 +12,9 @@ import pytest
 from router.classify import Model
 from router.decide import Context, Decision, decide, ticket_text, urgency_of
 from router.geo import wgs84_to_gcj02
-from router.model import Channel, Decided, Destination, Kind, Location, Loop, Routing, Ticket
 from router.routerconfig import RouterConfig
 from tests.router.tickets import NOW, ticket
+from tickets.model import Channel, Decided, Destination, Kind, Location, Loop, Routing, Ticket
 
 GUGONG = (116.390958, 39.914899)  # 故宫博物院 (东华门), WGS-84
 WANGFUJING = (116.405256, 39.911096)  # 王府井大街 (东华门), WGS-84: its GCJ-02 lies in 建国门

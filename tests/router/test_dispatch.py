@@ -11,17 +11,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from delivery.drain import drain
+from delivery.records import PENDING, routing_version
 from hotline.worker import WorkerContext
 from router.classify import Model
-from router.deliveries import PENDING, drain, routing_version
-from router.dispatch import Router, dispatch
-from router.jobs import path_of
-from router.model import Decided, Kind, Location, Loop, Routing, Status, Ticket
+from router.context import Router
+from router.dispatch import dispatch
 from router.routerconfig import RouterConfig
 from router.routing import summary
-from router.store import Store
-from router.tables import deliveries, outbox
 from tests.support.intakes import intake
+from tickets.jobs import path_of
+from tickets.model import Decided, Kind, Location, Loop, Routing, Status, Ticket
+from tickets.store import Store
+from tickets.tables import deliveries, outbox
 
 MANHOLE = "东四三条12号门口的井盖丢了，晚上很危险"
 NOWHERE = "楼下的井盖丢了，晚上很危险"

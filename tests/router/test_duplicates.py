@@ -15,10 +15,9 @@ from starlette.testclient import TestClient
 from hotline.app import create_app
 from hotline.settings import Settings
 from hotline.worker import WorkerContext
-from router import apikeys
-from router.apikeys import Scope
 from router.classify import Model
-from router.dispatch import Router, dispatch
+from router.context import Router
+from router.dispatch import dispatch
 from router.duplicates import (
     bigrams,
     distance_m,
@@ -28,13 +27,15 @@ from router.duplicates import (
     same_place,
     similarity,
 )
-from router.model import Channel, Location, Status, Ticket
 from router.routerconfig import RouterConfig
 from router.rules import Duplicates
-from router.store import Store
-from router.tables import deliveries, outbox
 from tests.router.tickets import ticket
 from tests.support.intakes import intake
+from tickets import apikeys
+from tickets.apikeys import Scope
+from tickets.model import Channel, Location, Status, Ticket
+from tickets.store import Store
+from tickets.tables import deliveries, outbox
 
 RULES = Duplicates(hours=72, radius_m=150, related=0.35, merge=0.75)
 FIRST = "东四三条12号门口的井盖丢了，晚上很危险"

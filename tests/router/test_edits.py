@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from hotline.worker import WorkerContext
 from router.classify import Model
-from router.dispatch import Router, dispatch
+from router.context import Router
+from router.dispatch import dispatch
 from router.edits import (
     Edit,
     InvalidEdit,
@@ -28,8 +29,10 @@ from router.edits import (
     new_ticket,
     resolve_place,
 )
-from router.jobs import path_of
-from router.model import (
+from router.routerconfig import RouterConfig
+from tests.support.intakes import intake
+from tickets.jobs import path_of
+from tickets.model import (
     Channel,
     Citizen,
     Decided,
@@ -38,10 +41,8 @@ from router.model import (
     Status,
     Ticket,
 )
-from router.routerconfig import RouterConfig
-from router.store import Store
-from router.tables import outbox
-from tests.support.intakes import intake
+from tickets.store import Store
+from tickets.tables import outbox
 
 ACTOR = "operator:lihua"
 PHONE = "+8613800138000"

@@ -14,19 +14,22 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from delivery import outcomes
+from delivery.drain import drain
+from delivery.records import DELIVERED, PENDING
 from hotline.worker import WorkerContext
-from router import deliveries, escalation
+from router import escalation
 from router.classify import Model
-from router.deliveries import DELIVERED, PENDING, drain
-from router.dispatch import Router, dispatch
-from router.jobs import path_of
-from router.model import Destination, HistoryEntry, Loop, Status, Ticket
+from router.context import Router
+from router.dispatch import dispatch
 from router.routerconfig import RouterConfig
-from router.store import Store
-from router.tables import deliveries as deliveries_table
-from router.tables import outbox
 from tests.router.tickets import Clock
 from tests.support.intakes import intake
+from tickets.jobs import path_of
+from tickets.model import Destination, HistoryEntry, Loop, Status, Ticket
+from tickets.store import Store
+from tickets.tables import deliveries as deliveries_table
+from tickets.tables import outbox
 
 LAMP = "东四三条胡同口的路灯不亮了"  # municipal.streetlight: small loop, normal priority
 HEAT = "东四三条12号楼暖气不热"  # heating.supply: big loop
@@ -45,7 +48,7 @@ def acknowledge(store: Store, ticket_id: str) -> Ticket:
         done = [Destination(id=d.id, status=DELIVERED, at=at) for d in ticket.routing.destinations]
         routed = ticket.model_copy(update={
             "routing": ticket.routing.model_copy(update={"destinations": done})})
-        return deliveries.settle(routed, seq, at)
+        return outcomes.settle(routed, seq, at)
 
     def mark(conn: Any, ticket: Ticket, at: datetime) -> None:
         conn.execute(update(deliveries_table).where(deliveries_table.c.ticket_id == ticket.id)

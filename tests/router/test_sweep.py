@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from router.dispatch import dispatch
-from router.jobs import path_of
-from router.store import Store
 from router.sweep import STUCK_AFTER, sweep_stuck
-from router.tables import outbox, tickets
 from tests.support.intakes import intake
+from tickets.jobs import path_of
+from tickets.store import Store
+from tickets.tables import outbox, tickets
 
 
 def dispatch_rows(store: Store, ticket_id: str) -> int:
@@ -49,7 +49,7 @@ def test_a_ticket_that_moved_on_is_not_stuck(store: Store) -> None:
 
 def dispatch_context_free(ticket: object) -> object:
     from router.dispatch import _register
-    from router.model import Ticket
+    from tickets.model import Ticket
 
     assert isinstance(ticket, Ticket)
     return _register(ticket, ticket.seq + 1, datetime.now(UTC))

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from router.model import Channel, Kind, Location, Status, Ticket, Transcript
+from tickets.model import Channel, Kind, Location, Status, Ticket, Transcript
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from router.model import Channel, Intake, Kind
+from tickets.model import Channel, Intake, Kind
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from router.model import Transcript
 from tests.transcription.speech import GRAMMAR
+from tickets.model import Transcript
 from transcription.audiosocket import FRAME_BYTES
 from transcription.models import package_models
 from transcription.recognizers import LiveRecognition, PoolConfig, RecognizerPool

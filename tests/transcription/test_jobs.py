@@ -11,17 +11,17 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from hotline.worker import NoEngine, WorkerContext
-from router import media
-from router.jobs import Job, path_of, queue_of
-from router.model import Attachment, Channel, Kind, Status, Transcript
-from router.queues import QueueName, connect
-from router.relay import relay_once
-from router.store import Store, TicketNotFound
-from router.tables import outbox
-from router.worker import ContextWorker
 from tests.support.intakes import intake
 from tests.support.services import RedisServer
 from tests.transcription.speech import silence, write_wav
+from tickets import media
+from tickets.jobs import Job, path_of, queue_of
+from tickets.model import Attachment, Channel, Kind, Status, Transcript
+from tickets.queues import QueueName, connect
+from tickets.relay import relay_once
+from tickets.store import Store, TicketNotFound
+from tickets.tables import outbox
+from tickets.worker import ContextWorker
 from transcription import jobs
 from transcription.engine import Engine
 from transcription.jobs import transcribe_ticket, with_transcript

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.model import Transcript
+from tickets.model import Transcript
 from transcription.result import (
     Segment,
     VoskResultError,

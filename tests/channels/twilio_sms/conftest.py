@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from channels.twilio_sms.config import TwilioConfig
 from hotline.app import create_app
 from hotline.settings import Settings
-from router.store import Store
+from tickets.store import Store
 
 PUBLIC_URL = "https://hotline.example.gov.cn"
 AUTH_TOKEN = "f3e4d5c6b7a8f3e4d5c6b7a8f3e4d5c6"

@@ -18,15 +18,15 @@ from channels.twilio_sms.media import MediaNotConfigured, fetch_twilio_media
 from channels.twilio_sms.verify import PATH, sign, signed_url
 from hotline.app import create_app
 from hotline.worker import WorkerContext
-from router.jobs import path_of, queue_of
-from router.model import Attachment, Citizen, Intake
-from router.queues import QueueName, connect
-from router.relay import relay_once
-from router.store import Store
-from router.worker import ContextWorker
 from tests.channels.twilio_sms.conftest import AUTH_TOKEN, PUBLIC_URL, settings
 from tests.support.intakes import intake
 from tests.support.services import RedisServer, free_port
+from tickets.jobs import path_of, queue_of
+from tickets.model import Attachment, Citizen, Intake
+from tickets.queues import QueueName, connect
+from tickets.relay import relay_once
+from tickets.store import Store
+from tickets.worker import ContextWorker
 
 SID, TOKEN = "AC" + "2" * 32, "media-token-123"
 PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from channels.twilio_sms.parse import BadMessage, e164, parse, to_intake
-from router.model import Channel
+from tickets.model import Channel
 
 MMS = {
     "ToCountry": "CN", "MessageSid": "MM0a1b2c3d4e5f60718293a4b5c6d7e8f9", "NumMedia": "2",

@@ -21,10 +21,10 @@ from channels.twilio_sms.config import TwilioConfig
 from channels.twilio_sms.demo import sample_request
 from channels.twilio_sms.verify import PATH, sign, signed_url
 from hotline.app import create_app
-from router.store import Store
-from router.tables import outbox
 from tests.channels.twilio_sms.conftest import PUBLIC_URL, settings
 from tests.support.services import RedisServer
+from tickets.store import Store
+from tickets.tables import outbox
 
 PHONE = "+8613912345678"
 

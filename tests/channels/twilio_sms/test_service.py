@@ -10,8 +10,8 @@ from sqlalchemy import select
 from channels.conversation import Action
 from channels.twilio_sms.parse import Media, SmsMessage
 from channels.twilio_sms.service import receive
-from router.store import Store
-from router.tables import outbox
+from tickets.store import Store
+from tickets.tables import outbox
 
 PHONE = "+8613912345678"
 FETCH = "channels.twilio_sms.media.fetch_twilio_media"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from channels.webform.parse import to_intake
 from channels.webform.validation import CleanForm, validate
-from router.model import Channel, Kind, Location
-from router.store import citizen_key
+from tickets.model import Channel, Kind, Location
+from tickets.store import citizen_key
 
 AT = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 PHOTO = (39.9, 116.4)

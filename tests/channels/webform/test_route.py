@@ -21,12 +21,12 @@ from channels.webform.imaging import PhotoWorkers
 from channels.webform.route import build_router
 from hotline.app import create_app
 from hotline.settings import Settings
-from router import apikeys, httperrors
-from router.apikeys import Scope
-from router.model import Channel, Kind
-from router.ratelimit import RateLimiter
-from router.store import Store
 from tests.channels.webform import images
+from tickets import apikeys, httperrors
+from tickets.apikeys import Scope
+from tickets.model import Channel, Kind
+from tickets.ratelimit import RateLimiter
+from tickets.store import Store
 
 SECRET = "web-secret-for-tests-0123456789abcdef"
 HTML = {"accept": "text/html,application/xhtml+xml"}

@@ -9,9 +9,9 @@ from pathlib import Path
 from channels.webform.photos import check_photo
 from channels.webform.service import file_report
 from channels.webform.validation import CleanForm, validate
-from router.model import Channel
-from router.store import Store
 from tests.channels.webform import images
+from tickets.model import Channel
+from tickets.store import Store
 
 
 def form(**raw: str) -> CleanForm:

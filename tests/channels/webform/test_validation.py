@@ -11,7 +11,7 @@ from channels.webform.validation import (
     valid_grid,
     validate,
 )
-from router.model import Kind
+from tickets.model import Kind
 
 GOOD = {"kind": "complaint", "description": "  小区门口路灯坏了一周  "}
 

@@ -22,10 +22,10 @@ from playwright.sync_api import (
 
 from hotline.app import create_app
 from hotline.settings import Settings
-from router.model import Channel, Kind
-from router.store import Store
 from tests.channels.webform import images
 from tests.support.services import free_port, wait_until
+from tickets.model import Channel, Kind
+from tickets.store import Store
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"

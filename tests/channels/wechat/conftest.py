@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from channels.wechat.config import WechatConfig
 from hotline.app import create_app
 from hotline.settings import Settings
-from router.store import Store
+from tickets.store import Store
 
 TOKEN = "wx-token-7f3a9c"
 APP_ID = "wx5f1e2d3c4b5a6978"

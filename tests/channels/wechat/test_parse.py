@@ -21,8 +21,8 @@ from channels.wechat.parse import (
     parse,
 )
 from channels.wechat.xmlsafe import BadXml, parse_fields
-from router.model import Channel, Kind
 from tests.channels.wechat import samples as s
+from tickets.model import Channel, Kind
 
 
 def run(body: bytes) -> object:

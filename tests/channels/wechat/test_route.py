@@ -29,14 +29,14 @@ from channels.wechat.config import WechatConfig
 from channels.wechat.demo import sample_request
 from channels.wechat.route import PATH
 from hotline.app import create_app
-from router.events import TicketEvent, apply_event
-from router.model import Kind, Status, Ticket
-from router.store import Store
-from router.tables import channel_state
 from tests.channels.wechat import samples as s
 from tests.channels.wechat.conftest import AES_KEY, APP_ID, TOKEN, settings
 from tests.support.intakes import intake
 from tests.support.services import RedisServer
+from tickets.events import TicketEvent, apply_event
+from tickets.model import Kind, Status, Ticket
+from tickets.store import Store
+from tickets.tables import channel_state
 
 Req = tuple[str, bytes]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from channels.wechat import state
-from router.store import Store
+from tickets.store import Store
 
 OPENID = "oABCD1234efgh5678ijkl9012mnop"
 THREADS = 12

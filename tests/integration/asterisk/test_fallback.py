@@ -12,9 +12,9 @@ from ivr import clip
 from ivr.spool import format as spool_format
 from ivr.spool import ingest as spool
 from ivr.wavinfo import wav_info
-from router.store import Store
 from tests.integration.asterisk.audio import short_fallback_prompts, speech
 from tests.integration.conftest import AsteriskFactory
+from tickets.store import Store
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
 

@@ -38,12 +38,12 @@ from console import pjsip
 from console.people import People, Person, Role
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalog import GENERATED
-from router.db import Database
-from router.migrate import upgrade
-from router.store import Store
 from tests.support.agi_process import agi_process, listening
 from tests.support.asterisk import Asterisk, CallResult, free_udp_port
 from tests.support.services import RedisServer, free_port, stop_process, wait_until
+from tickets.db import Database
+from tickets.migrate import upgrade
+from tickets.store import Store
 
 PASSWORD = "takeover-test-password-1"
 SECRET = "console-takeover-secret-0123456789abcdef"

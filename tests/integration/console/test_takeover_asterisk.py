@@ -22,14 +22,14 @@ from typing import Any
 import pytest
 
 from ivr.wavinfo import wav_info
-from router import media
-from router.masking import mask_phone
-from router.model import Channel, Kind
 from tests.integration.console.takeover_rig import ConsoleRig, SseEvent, console_rig
 from tests.support.ami import Message
 from tests.support.asterisk import wav_complete
 from tests.support.services import require_root, wait_until
 from tests.transcription.speech import WORDS, words_pcm, write_wav
+from tickets import media
+from tickets.masking import mask_phone
+from tickets.model import Channel, Kind
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk, pytest.mark.slow]
 

@@ -31,15 +31,15 @@ import pytest
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalog import GENERATED
 from ivr.wavinfo import wav_info
-from router import media
-from router.db import Database
-from router.model import Ticket
-from router.store import Store
 from tests.hotline.gateway import base_env, children_of, hotline, marked_pids
 from tests.integration.asterisk.audio import speech
 from tests.support.agi_process import listening
 from tests.support.asterisk import Asterisk, CallResult
 from tests.support.services import require_root, wait_until
+from tickets import media
+from tickets.db import Database
+from tickets.model import Ticket
+from tickets.store import Store
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk, pytest.mark.slow]
 

@@ -17,15 +17,15 @@ import pytest
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalog import GENERATED
 from ivr.wavinfo import wav_info
-from router import media
-from router.db import Database
-from router.migrate import upgrade
-from router.model import Channel, Intake, Kind, Ticket
-from router.store import Store
 from tests.integration.ivr.heard import digit_run, heard_prompt, speech_segments
 from tests.support.agi_process import agi_process
 from tests.support.asterisk import Asterisk, CallResult
 from tests.support.services import free_port, require_root, wait_until
+from tickets import media
+from tickets.db import Database
+from tickets.migrate import upgrade
+from tickets.model import Channel, Intake, Kind, Ticket
+from tickets.store import Store
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
 

@@ -21,12 +21,12 @@ from ivr.agi.server import AgiServer
 from ivr.capture import Capture
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalog import GENERATED
-from router.db import Database
-from router.migrate import upgrade
-from router.store import Store
 from tests.support.asterisk import Asterisk
 from tests.support.services import free_port
 from tests.transcription.speech import GRAMMAR, words_pcm, write_wav
+from tickets.db import Database
+from tickets.migrate import upgrade
+from tickets.store import Store
 from transcription.live import LiveResult, LiveSession, LiveTranscriber
 from transcription.models import package_models
 from transcription.recognizers import PoolConfig, RecognizerPool

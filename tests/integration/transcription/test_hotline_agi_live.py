@@ -14,13 +14,13 @@ import pytest
 
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalog import GENERATED
-from router.db import Database
-from router.migrate import upgrade
-from router.store import Store
 from tests.support.agi_process import agi_process, listening
 from tests.support.asterisk import Asterisk
 from tests.support.services import free_port, require_root, wait_until
 from tests.transcription.speech import words_pcm, write_wav
+from tickets.db import Database
+from tickets.migrate import upgrade
+from tickets.store import Store
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk, pytest.mark.slow]
 

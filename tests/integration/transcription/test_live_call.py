@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from router.media import resolve
-from router.model import Ticket
-from router.store import Store
 from tests.integration.transcription.rig import Gateway, gateway
 from tests.support.services import require_root, wait_until
 from tests.transcription.speech import EXPECTED, GRAMMAR
+from tickets.media import resolve
+from tickets.model import Ticket
+from tickets.store import Store
 from transcription.batch import transcribe_file
 from transcription.engine import Engine
 

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from ivr import clip
 from ivr.spool import format as spool_format
 from ivr.spool import ingest as spool
-from router import media
-from router.model import Channel, Citizen, Intake, Kind
-from router.store import Store
-from router.tables import outbox
 from tests.ivr.spool.samples import SIDE, STEM
+from tickets import media
+from tickets.model import Channel, Citizen, Intake, Kind
+from tickets.store import Store
+from tickets.tables import outbox
 
 TRANSCRIBE = "transcription.jobs.transcribe_ticket"
 DISPATCH = "router.dispatch.dispatch"
@@ -246,8 +246,8 @@ def test_a_failing_entry_does_not_block_later_ones_and_is_retried_for_ever(
     """Issue 9: an entry that failed five times was moved to bad/ and never retried. Now it
     waits a growing pause between attempts, for ever, is reported loudly once it is old, and
     goes through as soon as the cause is gone."""
-    from router.db import Database
-    from router.migrate import upgrade
+    from tickets.db import Database
+    from tickets.migrate import upgrade
 
     spool_dir, media_dir = tmp_path / "spool", tmp_path / "media"
     store = PoisonStore(Database(sqlite_url))

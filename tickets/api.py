@@ -1,0 +1,196 @@
+"""Back-office HTTP API: the ticket feed, single tickets, status events and generic intake."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from tickets import media
+from tickets.apikeys import ApiKey, Scope
+from tickets.deps import MediaDirDep, NotifierDep, StoreDep, require
+from tickets.events import TicketEvent, apply_event
+from tickets.feed import wait_for_tickets
+from tickets.httperrors import ApiError, validation_details
+from tickets.model import Channel, Intake, IntakeBody, Printable, Ticket
+from tickets.status import IllegalTransition
+from tickets.store import HistoryFull, Store, TicketNotFound
+
+MAX_WAIT = 30.0
+MAX_LIMIT = 500
+MAX_SEQ = 2**63 - 1
+
+api = APIRouter(prefix="/api/v1", tags=["back office"])
+
+
+class FeedPage(BaseModel):
+    tickets: list[Ticket]
+    next: int = Field(description="pass as 'after' to get the following page")
+
+
+class IntakeIn(IntakeBody):
+    """A request from another system (grid handhelds, 12345 transfers)."""
+
+    # the ticket's channel_ref is "<key id>:<this>", at most 200 characters
+    channel_ref: Annotated[str, StringConstraints(min_length=1, max_length=180), Printable] = (
+        Field(description="the sender's own id for this request; a repeat returns the same "
+                          "ticket"))
+    received_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _has_text(self) -> IntakeIn:
+        if not self.text.strip():
+            raise ValueError("'text' must say what the request is about")
+        return self
+
+
+class IntakeAck(BaseModel):
+    id: str
+    number: str
+    status: str
+    created: bool
+
+
+@api.get("/tickets", response_model=FeedPage,
+         dependencies=[Depends(require(Scope.read))])
+async def feed(
+    store: StoreDep,
+    notifier: NotifierDep,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT, allow_inf_nan=False)] = 0,
+) -> FeedPage:
+    """Every ticket whose last change has ``seq > after``, in ``seq`` order (long-poll: wait)."""
+    tickets = await wait_for_tickets(store, notifier, after, limit, wait)
+    return FeedPage(tickets=tickets, next=tickets[-1].seq if tickets else after)
+
+
+@api.get("/tickets/{ticket_id}", response_model=Ticket,
+         dependencies=[Depends(require(Scope.read))])
+async def get_ticket(ticket_id: str, store: StoreDep) -> Ticket:
+    try:
+        return await run_in_threadpool(store.get, ticket_id)
+    except TicketNotFound as exc:
+        raise ApiError(404, str(exc)) from None
+
+
+def _check_survivor(store: Store, ticket_ref: str, event: TicketEvent) -> None:
+    """A merge must point at another ticket that exists and is not merged itself."""
+    if event.merged_into is None:
+        return
+    try:
+        target = store.get(event.merged_into)
+        current = store.get(ticket_ref)
+    except TicketNotFound as exc:
+        raise ApiError(422, f"merged_into: {exc}") from None
+    if target.id == current.id:
+        raise ApiError(422, "a ticket cannot be merged into itself")
+    if target.merged_into is not None:
+        raise ApiError(422, f"ticket {target.number} is merged into another ticket itself; "
+                            "merge into the surviving ticket")
+
+
+@api.post("/tickets/{ticket_id}/events", response_model=Ticket,
+          dependencies=[Depends(require(Scope.events))])
+async def post_event(ticket_id: str, event: TicketEvent, store: StoreDep) -> Ticket:
+    """Report progress: a status change of the loop, a note, category/department/priority."""
+
+    def apply() -> Ticket:
+        _check_survivor(store, ticket_id, event)
+        return store.change(ticket_id, lambda t, seq, at: apply_event(t, event, seq, at))
+
+    try:
+        return await run_in_threadpool(apply)
+    except TicketNotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    except IllegalTransition as exc:
+        raise ApiError(409, str(exc), "illegal_transition") from None
+    except HistoryFull as exc:
+        raise ApiError(409, str(exc), "history_full") from None
+
+
+@api.get("/media/{name}", dependencies=[Depends(require(Scope.read))],
+         response_class=FileResponse)
+async def get_media(name: str, media_dir: MediaDirDep) -> FileResponse:
+    """An attachment kept by the gateway (recordings, photos), by its content address."""
+    path = media.resolve(media_dir, name)
+    if path is None:
+        raise ApiError(404, f"no media file '{name[:80]}'")
+    return FileResponse(path, media_type=media.content_type_of(name))
+
+
+def inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema with its local ``#/$defs/…`` references replaced by their definitions:
+    inside an OpenAPI document those references would resolve against the document's root,
+    where they do not exist (the intake models are not recursive)."""
+    defs: dict[str, Any] = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                rest = {k: walk(v) for k, v in node.items() if k != "$ref"}
+                return {**walk(defs[ref.removeprefix("#/$defs/")]), **rest}
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
+_INTAKE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": inlined(IntakeIn.model_json_schema())}},
+    }
+}
+
+
+@api.post("/intake", response_model=IntakeAck, status_code=201, openapi_extra=_INTAKE_BODY)
+async def post_intake(
+    request: Request,
+    store: StoreDep,
+    response: Response,
+    key: Annotated[ApiKey, Depends(require(Scope.intake))],
+) -> IntakeAck:
+    """Generic JSON intake. Idempotent per API key and ``channel_ref``: a repeat answers 200
+    with the same ticket instead of 201. The key is checked before the body is read."""
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # the body limit refused it (413 already sent) or the client left
+        return Response(status_code=400)  # type: ignore[return-value]
+    try:
+        body = IntakeIn.model_validate_json(raw)
+    except ValidationError as exc:
+        details = validation_details(exc.errors())
+        if any(d["type"] == "json_invalid" for d in details):
+            raise ApiError(400, "the body is not valid JSON (UTF-8)", "invalid_json",
+                           details) from None
+        raise ApiError(422, "the request does not match the schema", "invalid",
+                       details) from None
+    intake = Intake(
+        channel=Channel.api,
+        # the key's id is unique and has no ':' — names may repeat across revoked keys
+        channel_ref=f"{key.id}:{body.channel_ref}",
+        received_at=body.received_at or datetime.now(UTC),
+        **body.model_dump(exclude={"received_at", "channel_ref"}),
+    )
+    result = await run_in_threadpool(store.submit, intake)
+    if not result.created:
+        response.status_code = 200
+    t = result.ticket
+    return IntakeAck(id=t.id, number=t.number, status=t.status.value, created=result.created)

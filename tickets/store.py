@@ -1,0 +1,290 @@
+"""The ticket store: submit, read, change. One transaction per operation, seq on every change.
+
+Invariants:
+
+* a ticket exists exactly once per ``(channel, channel_ref)`` (unique constraint): a repeated
+  submit returns the ticket that exists and writes nothing;
+* every committed change has a ``seq`` greater than every earlier commit (the seq counter row
+  is locked until commit), so the back-office feed can page by ``seq > after``;
+* the outbox rows a change asks for commit with it, or not at all;
+* a ticket's history holds at most :data:`MAX_HISTORY` entries, so no sender can grow a
+  ticket without bound.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Connection, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tickets import outbox
+from tickets.counters import current_seq, next_number, next_seq
+from tickets.db import Database
+from tickets.jobs import JobsFor, no_jobs
+from tickets.model import Channel, HistoryEntry, Intake, Status, Ticket
+from tickets.tables import tickets
+
+MAX_HISTORY = 1000
+_NUMBER = re.compile(r"\d{10,16}")
+_ID = re.compile(r"[0-9a-f]{32}")
+
+# mutate(current, seq, at) -> the changed ticket, or None when there is nothing to change
+Mutation = Callable[[Ticket, int, datetime], "Ticket | None"]
+# also(conn, changed ticket, at): more rows written in the same transaction as the change
+Also = Callable[[Connection, Ticket, datetime], None]
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    ticket: Ticket
+    created: bool
+
+
+class _NoChange(Exception):
+    """Raised inside a write transaction to roll it back when nothing changed."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        self.ticket = ticket
+
+
+class TicketNotFound(LookupError):
+    def __init__(self, ticket_ref: str) -> None:
+        super().__init__(f"no ticket with id or number '{ticket_ref[:40]}'")
+        self.ticket_ref = ticket_ref
+
+
+class HistoryFull(ValueError):
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(f"ticket {ticket.number} has {MAX_HISTORY} history entries; "
+                         "no more changes are recorded on it")
+
+
+def _by_ref(ticket_ref: str) -> ColumnElement[bool]:
+    """The WHERE clause for a ticket id (32 hex) or number (10–16 digits); TicketNotFound
+    for anything else, without asking the database."""
+    if _NUMBER.fullmatch(ticket_ref):
+        return tickets.c.number == ticket_ref
+    if _ID.fullmatch(ticket_ref):
+        return tickets.c.id == ticket_ref
+    raise TicketNotFound(ticket_ref)
+
+
+# Channels whose sender identity the provider proved: the SMS sender and the caller id are
+# what the network says, a WeChat openid is what WeChat signed. A phone number typed into the
+# web form or sent by another system is kept on the ticket but never threads messages.
+_PROVEN_PHONE = frozenset({Channel.sms, Channel.voice})
+
+
+def citizen_key(intake: Intake) -> str | None:
+    """Who wrote, as proven by the channel: the key of a resident's recent tickets."""
+    if intake.channel in _PROVEN_PHONE and intake.citizen.phone:
+        return f"phone:{intake.citizen.phone}"
+    if intake.channel is Channel.wechat and intake.citizen.wechat_openid:
+        return f"wechat:{intake.citizen.wechat_openid}"
+    return None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def _row_values(ticket: Ticket) -> dict[str, Any]:
+    location, routing = ticket.location, ticket.routing
+    return {
+        "seq": ticket.seq,
+        "status": ticket.status.value,
+        "updated_at": ticket.updated_at,
+        "doc": ticket.model_dump(mode="json"),
+        "category": ticket.category,
+        "street": location.street if location else None,
+        "grid": location.grid if location else None,
+        "loop": ticket.loop.value if ticket.loop else None,
+        "respond_by": routing.respond_by if routing else None,
+        "resolve_by": routing.resolve_by if routing else None,
+        "kind": ticket.kind.value,
+        "phone": ticket.citizen.phone,
+    }
+
+
+class Store:
+    """Ticket persistence over a :class:`~tickets.db.Database`."""
+
+    def __init__(self, db: Database, *, timezone: str = "Asia/Shanghai",
+                 intake_jobs: JobsFor = no_jobs) -> None:
+        """``intake_jobs(ticket_id)``: the jobs every new ticket gets with its first commit
+        (and a ticket a resident adds to before it is dispatched) — the composition room
+        (``hotline.wiring``) names the router's dispatch job; the store does not know it."""
+        self.db = db
+        self.tz = ZoneInfo(timezone)
+        self.intake_jobs = intake_jobs
+        self._listeners: list[Callable[[int], None]] = []
+
+    def on_change(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(seq)`` after every commit of this process (wakes long-polls)."""
+        self._listeners.append(listener)
+
+    def _changed(self, seq: int) -> None:
+        for listener in self._listeners:
+            listener(seq)
+
+    # -- intake ---------------------------------------------------------------------------
+    def submit(self, intake: Intake, *, jobs: JobsFor = no_jobs) -> SubmitResult:
+        """Persist an intake as a ``received`` ticket, its :attr:`intake_jobs` and
+        ``jobs(id)``, exactly once.
+
+        Idempotent on ``(channel, channel_ref)`` by the unique constraint: a repeat (a webhook
+        retry, a duplicate POST) returns the ticket that exists and writes nothing.
+        """
+        existing = self.find_by_ref(intake.channel.value, intake.channel_ref)
+        if existing is not None:
+            return SubmitResult(existing, created=False)
+        try:
+            with self.db.write() as conn:
+                ticket = self._insert(conn, intake, jobs)
+        except IntegrityError:
+            existing = self.find_by_ref(intake.channel.value, intake.channel_ref)
+            if existing is None:
+                raise
+            return SubmitResult(existing, created=False)
+        self._changed(ticket.seq)
+        return SubmitResult(ticket, created=True)
+
+    def _insert(self, conn: Connection, intake: Intake, jobs: JobsFor) -> Ticket:
+        seq = next_seq(conn)
+        at = now_utc()
+        ticket_id = uuid.uuid4().hex
+        ticket = Ticket(
+            id=ticket_id,
+            number=next_number(conn, at.astimezone(self.tz)),
+            seq=seq,
+            channel=intake.channel,
+            channel_ref=intake.channel_ref,
+            received_at=intake.received_at,
+            updated_at=at,
+            citizen=intake.citizen,
+            kind=intake.kind,
+            text=intake.text,
+            transcript=intake.transcript,
+            attachments=intake.attachments,
+            location=intake.location,
+            status=Status.received,
+            history=[
+                HistoryEntry(seq=seq, at=at, actor=f"channel:{intake.channel.value}",
+                             status=Status.received)
+            ],
+        )
+        conn.execute(
+            tickets.insert().values(
+                id=ticket_id,
+                number=ticket.number,
+                channel=intake.channel.value,
+                channel_ref=intake.channel_ref,
+                citizen_key=citizen_key(intake),
+                received_at=intake.received_at,
+                **_row_values(ticket),
+            )
+        )
+        outbox.write(conn, ticket_id, [*self.intake_jobs(ticket_id), *jobs(ticket_id)], at)
+        return ticket
+
+    # -- reads ----------------------------------------------------------------------------
+    def find_by_ref(self, channel: str, channel_ref: str) -> Ticket | None:
+        with self.db.read() as conn:
+            doc = conn.execute(
+                select(tickets.c.doc).where(
+                    tickets.c.channel == channel, tickets.c.channel_ref == channel_ref
+                )
+            ).scalar()
+        return None if doc is None else Ticket.model_validate(doc)
+
+    def get(self, ticket_ref: str) -> Ticket:
+        """A ticket by id (32 hex) or by its number."""
+        where = _by_ref(ticket_ref)
+        with self.db.read() as conn:
+            doc = conn.execute(select(tickets.c.doc).where(where)).scalar()
+        if doc is None:
+            raise TicketNotFound(ticket_ref)
+        return Ticket.model_validate(doc)
+
+    def survivor_of(self, ticket: Ticket, hops: int = 5) -> Ticket:
+        """The ticket a merged ``ticket`` now lives on (itself when not merged): residents
+        of a merged ticket are told about the survivor."""
+        current = ticket
+        for _ in range(hops):
+            if current.status is not Status.merged or not current.merged_into:
+                break
+            try:
+                current = self.get(current.merged_into)
+            except TicketNotFound:
+                break
+        return current
+
+    def latest_for_citizen(self, key: str) -> Ticket | None:
+        with self.db.read() as conn:
+            doc = conn.execute(
+                select(tickets.c.doc)
+                .where(tickets.c.citizen_key == key)
+                .order_by(tickets.c.updated_at.desc())
+                .limit(1)
+            ).scalar()
+        return None if doc is None else Ticket.model_validate(doc)
+
+    def feed(self, after: int, limit: int) -> list[Ticket]:
+        """Tickets whose last change has ``seq > after``, in ``seq`` order."""
+        with self.db.read() as conn:
+            docs = conn.execute(
+                select(tickets.c.doc)
+                .where(tickets.c.seq > after)
+                .order_by(tickets.c.seq)
+                .limit(limit)
+            ).scalars()
+            return [Ticket.model_validate(d) for d in docs]
+
+    def current_seq(self) -> int:
+        """The seq of the newest committed change (0 for an empty store)."""
+        with self.db.read() as conn:
+            return current_seq(conn)
+
+    # -- changes --------------------------------------------------------------------------
+    def change(self, ticket_ref: str, mutate: Mutation, *, jobs: JobsFor = no_jobs,
+               also: Also | None = None) -> Ticket:
+        """Apply ``mutate(ticket, seq, at) -> Ticket | None`` under the write lock.
+
+        ``mutate`` returning None means "nothing to change" (an idempotent repeat): no seq is
+        used, no job is written and the current ticket is returned. ``also`` writes more rows
+        with the change (deliveries). Any exception rolls everything back; :class:`HistoryFull`
+        when the change would pass :data:`MAX_HISTORY`.
+        """
+        where = _by_ref(ticket_ref)
+        try:
+            with self.db.write() as conn:
+                seq = next_seq(conn)
+                doc = conn.execute(select(tickets.c.doc).where(where)).scalar()
+                if doc is None:
+                    raise TicketNotFound(ticket_ref)
+                current = Ticket.model_validate(doc)
+                at = now_utc()
+                changed = mutate(current, seq, at)
+                if changed is None:
+                    raise _NoChange(current)
+                if len(changed.history) > MAX_HISTORY:
+                    raise HistoryFull(current)
+                ticket = Ticket.model_validate(
+                    {**changed.model_dump(), "seq": seq, "updated_at": at})
+                conn.execute(
+                    update(tickets).where(tickets.c.id == current.id).values(**_row_values(ticket))
+                )
+                if also is not None:
+                    also(conn, ticket, at)
+                outbox.write(conn, current.id, jobs(current.id), at)
+        except _NoChange as unchanged:
+            return unchanged.ticket
+        self._changed(ticket.seq)
+        return ticket

@@ -1,0 +1,53 @@
+"""The RQ side of :mod:`tickets.jobs`: a job class that calls ``func(context, *args)`` and a
+worker that hands its one context object to every job it performs.
+
+The worker runs jobs in its own process, one after another, as RQ's ``SimpleWorker`` does —
+not in a work horse forked per job. What a job needs stays warm from one job to the next:
+the router's segmenter and classifier, pooled Vosk recognizers that have decoded before
+(a fresh one costs about five times the CPU on its first message), the database pool.
+Measured with forking, the fork alone cost about 100 ms of CPU per dispatch job and every
+transcription job paid a cold recognizer (bench/results/router.md, call_burst.md). A job that
+runs too long is stopped by RQ's timeout (a signal in this, the main thread); a job that kills
+the process is retried after ``hotline run`` restarts the worker (RQ's abandoned-job handling).
+The context is built once by the process that runs the worker (``hotline worker``); a test
+calls a job function with a context of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.executions import Execution
+from rq.job import Job as RqJob
+from rq.serializers import JSONSerializer
+
+from tickets.queues import QueueName
+
+
+class ContextJob(RqJob):
+    """An RQ job whose function receives the worker's context as its first argument."""
+
+    context: object | None = None
+
+    def _execute(self) -> Any:
+        if self.func is None:
+            raise ValueError("cannot execute a job without a function")
+        if self.context is None:
+            raise RuntimeError(f"job {self.id} has no worker context (run it in ContextWorker)")
+        return self.func(self.context, *self.args, **self.kwargs)
+
+
+class ContextWorker(SimpleWorker):
+    """An RQ worker that gives :attr:`context` to every job."""
+
+    def __init__(self, queues: list[QueueName], *, connection: Redis, context: object) -> None:
+        super().__init__([str(q) for q in queues], connection=connection,
+                         serializer=JSONSerializer, job_class=ContextJob)
+        self.context = context
+
+    def perform_job(self, job: RqJob, queue: Queue, execution: Execution) -> bool:
+        if isinstance(job, ContextJob):
+            job.context = self.context
+        return bool(super().perform_job(job, queue, execution))
