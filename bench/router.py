@@ -53,7 +53,8 @@ from tests.support.services import RedisServer
 from tickets.db import Database
 from tickets.migrate import upgrade
 from tickets.model import Channel, Citizen, Intake, Kind, Status, Ticket
-from tickets.queues import QueueName, connect, queue
+from tickets.queues import QueueName, queue
+from tickets.redisclient import connect
 from tickets.relay import relay_once
 from tickets.store import Store
 from tickets.worker import ContextWorker

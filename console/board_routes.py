@@ -1,9 +1,6 @@
-"""The live board's routes and the per-process objects behind them.
-
-:class:`LiveConsole` (one per gateway process, on ``app.state.console_live``, started and
-closed by the app's lifespan) holds the board, the SSE hub with its Redis subscriber, the AMI
-link (when ``HOTLINE_AMI_USERNAME``/``SECRET`` are set), the screen-pop and a Redis client for
-takeovers. Routes (zh-CN for people, JSON for scripts):
+"""The live board's routes, over the process's :class:`~console.live_console.LiveConsole`
+(reached through :data:`~console.live_console.LiveDep`). Routes (zh-CN for people, JSON for
+scripts):
 
 * ``GET /console/`` — the board; ``GET /console/supervision`` — the supervisors' queue page;
 * ``GET /console/events`` — the SSE stream (board deltas, screen-pops for this person);
@@ -20,7 +17,6 @@ Every action answers 503 with ``{"error": "ami_down", ...}`` while Asterisk is n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -32,137 +28,20 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
-from console.ami import AmiConfig, AmiDown, AmiLink, AmiRefused
+from console.ami import AmiDown
 from console.auth import ApiPerson, ConsoleDep, LiveSession, PagePerson, csrf_checked, supervisor
-from console.board import Board
 from console.errors import ConsoleError
-from console.live import Hub
-from console.people import People, Person
-from console.queue_state import QUEUE
-from console.screenpop import ScreenPop, member_interface
+from console.live_console import AMI_DOWN, LIVE_DOWN, LiveDep
+from console.people import Person
+from console.screenpop import member_interface
 from console.takeover import take_over
 from console.templating import render, softphone_settings
-from ivr.events import redis_client
-from tickets.store import Store
 
 log = logging.getLogger(__name__)
 
-AMI_DOWN = "Asterisk 连接中断，请稍后再试"
-LIVE_DOWN = "实时数据服务中断，请稍后再试"
 TOPIC = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PAUSE_REASONS = {"break": "小休", "meal": "用餐", "training": "培训", "meeting": "会议",
                  "other": "其他"}
-
-
-class LiveConsole:
-    def __init__(self, *, store: Store, people: People, redis_url: str | None,
-                 ami: AmiConfig | None, queue: str = QUEUE) -> None:
-        self.store = store
-        self.people = people
-        self.queue = queue
-        self.board = Board(queue)
-        self.hub = Hub(self.board, redis_url)
-        self.redis = redis_client(redis_url, timeout=2.0) if redis_url else None
-        self.ami = AmiLink(ami) if ami is not None else None
-        self.screenpop = ScreenPop(self.hub, store, people.by_sip_user, queue)
-        self._tasks: set[asyncio.Task[Any]] = set()
-        if self.ami is not None:
-            self.ami.on_event(self.hub.ami_event)
-            self.ami.on_event(self.screenpop.on_event)
-            self.ami.on_state(self._ami_state)
-
-    async def start(self) -> None:
-        await self.hub.start()
-        self._spawn(self.refresh_names())
-        if self.ami is not None:
-            await self.ami.start()
-
-    async def close(self) -> None:
-        if self.ami is not None:
-            await self.ami.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await self.screenpop.drain()
-        await self.hub.close()
-        if self.redis is not None:
-            with contextlib.suppress(Exception):
-                await self.redis.aclose()
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _ami_state(self, up: bool) -> None:
-        self.hub.ami_state(up)
-        if up:
-            self._spawn(self.refresh_queue())
-
-    async def refresh_queue(self) -> None:
-        """The queue as Asterisk has it now (after every (re)connection)."""
-        if self.ami is None:
-            return
-        try:
-            replies = await self.ami.action_list({"Action": "QueueStatus", "Queue": self.queue})
-        except (AmiDown, AmiRefused) as exc:
-            log.warning("console: QueueStatus failed: %s", exc)
-            return
-        self.hub.queue_status(replies)
-
-    async def refresh_names(self) -> None:
-        try:
-            people = await asyncio.to_thread(self.people.list)
-        except Exception:
-            log.exception("console: cannot read the people for the board")
-            return
-        self.hub.publish(self.board.set_names({p.login: p.display_name for p in people}))
-
-    # -- actions ---------------------------------------------------------------------------
-    def _ami(self) -> AmiLink:
-        if self.ami is None or not self.ami.connected:
-            raise ConsoleError(503, AMI_DOWN, code="ami_down")
-        return self.ami
-
-    async def member(self, person: Person, what: str, reason: str | None = None) -> None:
-        """Put ``person`` in or out of the queue, or pause them."""
-        ami = self._ami()
-        interface = member_interface(person)
-        base = {"Queue": self.queue, "Interface": interface}
-        try:
-            if what == "login":
-                await ami.action({"Action": "QueueAdd", **base, "MemberName": person.login,
-                                  "StateInterface": interface, "Paused": "false"})
-            elif what == "logout":
-                await ami.action({"Action": "QueueRemove", **base})
-            else:
-                action = {"Action": "QueuePause", **base,
-                          "Paused": "true" if what == "pause" else "false"}
-                if what == "pause":
-                    action["Reason"] = reason or "break"
-                await ami.action(action)
-        except AmiDown:
-            raise ConsoleError(503, AMI_DOWN, code="ami_down") from None
-        except AmiRefused as exc:
-            text = exc.message.lower()
-            if (what == "login" and "already" in text) or (what == "logout"
-                                                             and "not there" in text):
-                return  # already as asked
-            if "not found" in text or "not there" in text:
-                raise ConsoleError(409, "尚未签入队列", code="not_in_queue") from None
-            raise ConsoleError(502, f"Asterisk 拒绝了操作：{exc.message}",
-                               code="ami_refused") from None
-        if what == "login":
-            self._spawn(self.refresh_names())
-
-
-def live_of(request: Request) -> LiveConsole:
-    live: LiveConsole | None = getattr(request.app.state, "console_live", None)
-    if live is None:
-        raise ConsoleError(503, LIVE_DOWN, code="live_disabled")
-    return live
-
-
-LiveDep = Annotated[LiveConsole, Depends(live_of)]
 router = APIRouter(include_in_schema=False)
 
 

@@ -38,16 +38,15 @@ from typing import TYPE_CHECKING, Any
 
 from console.board import Board, Delta
 from console.calls import GONE
-from ivr.events import CHANNEL, INDEX, SNAPSHOT_PREFIX, CallState
+from ivr.events import CHANNEL, INDEX, CallState, snapshot_key
 from ivr.events import Step as IvrStep
+from tickets import redisclient, rediskeys
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
-TRANSCRIPTS = "hotline:transcript:*"
-TRANSCRIPT_PREFIX = "hotline:transcript:"
 PAGE_QUEUE = 512
 PAGES_PER_PERSON = 8
 HISTORY = 4000
@@ -213,7 +212,7 @@ class Hub:
         self.publish(self.board.on_ivr(state, time.time()))
 
     def transcript_message(self, channel: str, data: bytes | str) -> None:
-        topic = channel[len(TRANSCRIPT_PREFIX):]
+        topic = channel[len(rediskeys.TRANSCRIPT):]
         try:
             message = json.loads(data)
         except ValueError:
@@ -258,18 +257,16 @@ class Hub:
             self._drop(page)
 
     async def _listen(self) -> None:
-        from redis.asyncio import Redis
         from redis.exceptions import RedisError
 
         assert self.redis_url is not None
         delay = self.backoff
         while True:
-            redis = Redis.from_url(self.redis_url, socket_connect_timeout=2,
-                                   health_check_interval=10)
+            redis = redisclient.connect_async(self.redis_url, None)
             pubsub = redis.pubsub()
             try:
                 await pubsub.subscribe(CHANNEL)
-                await pubsub.psubscribe(TRANSCRIPTS)
+                await pubsub.psubscribe(rediskeys.TRANSCRIPTS)
                 self.resync(await load_calls(redis))
                 self.publish(self.board.on_link(live=True))
                 delay = self.backoff
@@ -299,7 +296,7 @@ class Hub:
             return
         if channel == CHANNEL:
             self.ivr_message(data)
-        elif isinstance(channel, str) and channel.startswith(TRANSCRIPT_PREFIX):
+        elif isinstance(channel, str) and channel.startswith(rediskeys.TRANSCRIPT):
             self.transcript_message(channel, data)
 
 
@@ -309,7 +306,7 @@ async def load_calls(redis: Redis) -> list[CallState]:
               for t in await redis.zrange(INDEX, 0, -1)]
     if not topics:
         return []
-    raws = await redis.mget([SNAPSHOT_PREFIX + t for t in topics])
+    raws = await redis.mget([snapshot_key(t) for t in topics])
     states: list[CallState] = []
     stale: list[str] = []
     for topic, raw in zip(topics, raws, strict=True):

@@ -10,14 +10,13 @@ raises: it returns what happened, and when it could not reload it says how to do
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from panoramisk import Manager
+
+from tickets.files import write_atomically
 
 MANUAL = "asterisk -rx 'module reload res_pjsip.so'"
 # panoramisk logs its reconnection plans; a one-shot action has none (we report instead)
@@ -35,26 +34,9 @@ def write_atomic(path: Path, text: str) -> bool:
     except FileNotFoundError:
         old = None
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, old.st_mode & 0o777 if old is not None else 0o640)
-        if old is not None:
-            with contextlib.suppress(PermissionError):
-                os.chown(tmp, -1, old.st_gid)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomically(path, lambda out: out.write(data), prefix=f".{path.name}.", suffix="",
+                     mode=old.st_mode & 0o777 if old is not None else 0o640,
+                     gid=old.st_gid if old is not None else None, sync_dir=True)
     return True
 
 

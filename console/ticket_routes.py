@@ -20,8 +20,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -36,6 +34,7 @@ from console import labels
 from console.auth import LiveSession, PagePerson, csrf_checked
 from console.errors import ConsoleError
 from console.people import actor_of
+from console.router_choices import ChoicesDep
 from console.templating import render
 from console.ticket_view import (
     KIND_OPTIONS,
@@ -66,7 +65,7 @@ from tickets.model import Channel, Kind, Status, Ticket
 from tickets.store import HistoryFull, Store, TicketNotFound
 
 if TYPE_CHECKING:
-    from router.routerconfig import RouterConfig
+    pass
 
 PAGE_SIZE = 50
 EDIT_FIELDS = ("seq", "text", "kind", "address", "street", "community", "grid", "category",
@@ -194,139 +193,117 @@ def _new_page(request: Request, status: int = 200, *, form: dict[str, str] | Non
                   problem=problem)
 
 
-def config_loader(folder: Path) -> Callable[[], RouterConfig]:
-    """Loads the router's configuration from ``folder`` when first called (importing the
-    router's configuration pulls in the gazetteer's segmenter and shapely: not at start-up)."""
-
-    def load() -> RouterConfig:
-        from router import routerconfig
-
-        return routerconfig.load(folder)
-
-    return load
+async def get_ticket(store: Store, ref: str) -> Ticket:
+    try:
+        return await run_in_threadpool(store.get, ref)
+    except TicketNotFound:
+        raise ConsoleError(404, labels.NOT_FOUND) from None
 
 
-def build_router(load_config: Callable[[], RouterConfig]) -> APIRouter:
-    """The pages, over the router's configuration (places and categories to pick from),
-    loaded on first use by ``load_config``."""
-    router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
-    @cache
-    def loaded() -> tuple[RouterConfig, Choices]:
-        config = load_config()
-        return config, Choices.of(config)
 
-    async def choices() -> tuple[RouterConfig, Choices]:
-        return await run_in_threadpool(loaded)
+@router.get("/console/inbox")
+async def inbox_page(request: Request, person: PagePerson, store: StoreDep,
+                     choices: ChoicesDep) -> Response:
+    _, pick = await choices.get()
+    filters, problems = _parse_filters(request, pick)
+    after = request.query_params.get("after") or None
+    if problems:
+        return render(request, "inbox.html", 400, rows=[], total=0, filters=filters,
+                      tabs=[], next_url=None, first_url=None, problem="；".join(problems),
+                      **_inbox_ctx(pick, store))
 
-    async def get_ticket(store: Store, ref: str) -> Ticket:
-        try:
-            return await run_in_threadpool(store.get, ref)
-        except TicketNotFound:
-            raise ConsoleError(404, labels.NOT_FOUND) from None
+    def read() -> tuple[inbox.Page, dict[Status, int]]:
+        return (inbox.page(store, filters, after=after, limit=PAGE_SIZE),
+                inbox.counts(store, filters))
 
-    @router.get("/console/inbox")
-    async def inbox_page(request: Request, person: PagePerson, store: StoreDep) -> Response:
-        _, pick = await choices()
-        filters, problems = _parse_filters(request, pick)
-        after = request.query_params.get("after") or None
-        if problems:
-            return render(request, "inbox.html", 400, rows=[], total=0, filters=filters,
-                          tabs=[], next_url=None, first_url=None, problem="；".join(problems),
-                          **_inbox_ctx(pick, store))
+    try:
+        page, counts = await run_in_threadpool(read)
+    except BadCursor:
+        raise ConsoleError(400, "翻页参数无效，请从第一页重新开始") from None
+    params = _filter_params(filters)
+    next_url = (f"/console/inbox?{urlencode({**params, 'after': page.next})}"
+                if page.next else None)
+    first_url = f"/console/inbox?{urlencode(params)}" if after else None
+    total = (counts.get(filters.status, 0) if filters.status is not None
+             else sum(counts.values()))
+    return render(request, "inbox.html", rows=page.rows, total=total, filters=filters,
+                  tabs=_status_tabs(params, counts, filters.status), next_url=next_url,
+                  first_url=first_url, problem=None, **_inbox_ctx(pick, store))
 
-        def read() -> tuple[inbox.Page, dict[Status, int]]:
-            return (inbox.page(store, filters, after=after, limit=PAGE_SIZE),
-                    inbox.counts(store, filters))
+@router.get("/console/tickets/new")
+async def new_form(request: Request, person: PagePerson) -> Response:
+    return _new_page(request)
 
-        try:
-            page, counts = await run_in_threadpool(read)
-        except BadCursor:
-            raise ConsoleError(400, "翻页参数无效，请从第一页重新开始") from None
-        params = _filter_params(filters)
-        next_url = (f"/console/inbox?{urlencode({**params, 'after': page.next})}"
-                    if page.next else None)
-        first_url = f"/console/inbox?{urlencode(params)}" if after else None
-        total = (counts.get(filters.status, 0) if filters.status is not None
-                 else sum(counts.values()))
-        return render(request, "inbox.html", rows=page.rows, total=total, filters=filters,
-                      tabs=_status_tabs(params, counts, filters.status), next_url=next_url,
-                      first_url=first_url, problem=None, **_inbox_ctx(pick, store))
+@router.post("/console/tickets/new", dependencies=[Depends(csrf_checked)])
+async def create(request: Request, person: PagePerson, store: StoreDep) -> Response:
+    values = _strings(await request.form(), NEW_FIELDS)
+    try:
+        new = NewTicket.model_validate(values)
+    except ValidationError as exc:
+        return _new_page(request, 422, form=values, problem=_validation_message(exc))
+    try:
+        result = await run_in_threadpool(new_ticket, store, new, actor_of(person))
+    except InvalidEdit as exc:
+        return _new_page(request, 422, form=values,
+                         problem=labels.refused(exc.field, exc.problem))
+    return RedirectResponse(f"/console/tickets/{result.ticket.number}?done=created", 303)
 
-    @router.get("/console/tickets/new")
-    async def new_form(request: Request, person: PagePerson) -> Response:
-        return _new_page(request)
+@router.get("/console/tickets/{ref}")
+async def ticket_page(request: Request, ref: str, person: PagePerson,
+                      store: StoreDep, choices: ChoicesDep) -> Response:
+    _, pick = await choices.get()
+    ticket = await get_ticket(store, ref)
+    notice = DONE.get(request.query_params.get("done", ""))
+    return await run_in_threadpool(_ticket_page, request, store, pick, ticket,
+                                   notice=notice)
 
-    @router.post("/console/tickets/new", dependencies=[Depends(csrf_checked)])
-    async def create(request: Request, person: PagePerson, store: StoreDep) -> Response:
-        values = _strings(await request.form(), NEW_FIELDS)
-        try:
-            new = NewTicket.model_validate(values)
-        except ValidationError as exc:
-            return _new_page(request, 422, form=values, problem=_validation_message(exc))
-        try:
-            result = await run_in_threadpool(new_ticket, store, new, actor_of(person))
-        except InvalidEdit as exc:
-            return _new_page(request, 422, form=values,
-                             problem=labels.refused(exc.field, exc.problem))
-        return RedirectResponse(f"/console/tickets/{result.ticket.number}?done=created", 303)
+@router.post("/console/tickets/{ref}", dependencies=[Depends(csrf_checked)])
+async def save(request: Request, ref: str, person: PagePerson,
+               store: StoreDep, choices: ChoicesDep) -> Response:
+    config, pick = await choices.get()
+    values = _strings(await request.form(), EDIT_FIELDS)
 
-    @router.get("/console/tickets/{ref}")
-    async def ticket_page(request: Request, ref: str, person: PagePerson,
-                          store: StoreDep) -> Response:
-        _, pick = await choices()
-        ticket = await get_ticket(store, ref)
-        notice = DONE.get(request.query_params.get("done", ""))
-        return await run_in_threadpool(_ticket_page, request, store, pick, ticket,
-                                       notice=notice)
+    async def again(status: int, problem: str, *, current: Ticket | None = None,
+                    keep_form: bool = True, unsaved: dict[str, str] | None = None
+                    ) -> Response:
+        ticket = current or await get_ticket(store, ref)
+        form = {**form_values(ticket), **values} if keep_form else None
+        return await run_in_threadpool(
+            lambda: _ticket_page(request, store, pick, ticket, status, form=form,
+                                 problem=problem, unsaved=unsaved))
 
-    @router.post("/console/tickets/{ref}", dependencies=[Depends(csrf_checked)])
-    async def save(request: Request, ref: str, person: PagePerson,
-                   store: StoreDep) -> Response:
-        config, pick = await choices()
-        values = _strings(await request.form(), EDIT_FIELDS)
+    try:
+        edit = Edit.model_validate(values)
+    except ValidationError as exc:
+        return await again(422, _validation_message(exc))
+    try:
+        ticket = await run_in_threadpool(edit_ticket, store, config.places,
+                                         config.catalogue, ref, edit, actor_of(person))
+    except TicketNotFound:
+        raise ConsoleError(404, labels.NOT_FOUND) from None
+    except StaleEdit as exc:
+        return await again(409, labels.STALE, current=exc.current, keep_form=False,
+                           unsaved=values)
+    except Uneditable as exc:
+        return await again(409, labels.LOCKED.format(
+            status=labels.STATUSES[exc.ticket.status]), current=exc.ticket,
+            keep_form=False)
+    except InvalidEdit as exc:
+        return await again(422, labels.refused(exc.field, exc.problem))
+    except HistoryFull:
+        return await again(409, labels.HISTORY_FULL, keep_form=False)
+    done = "unchanged" if ticket.seq == edit.seq else "saved"
+    return RedirectResponse(f"/console/tickets/{ticket.number}?done={done}", 303)
 
-        async def again(status: int, problem: str, *, current: Ticket | None = None,
-                        keep_form: bool = True, unsaved: dict[str, str] | None = None
-                        ) -> Response:
-            ticket = current or await get_ticket(store, ref)
-            form = {**form_values(ticket), **values} if keep_form else None
-            return await run_in_threadpool(
-                lambda: _ticket_page(request, store, pick, ticket, status, form=form,
-                                     problem=problem, unsaved=unsaved))
-
-        try:
-            edit = Edit.model_validate(values)
-        except ValidationError as exc:
-            return await again(422, _validation_message(exc))
-        try:
-            ticket = await run_in_threadpool(edit_ticket, store, config.places,
-                                             config.catalogue, ref, edit, actor_of(person))
-        except TicketNotFound:
-            raise ConsoleError(404, labels.NOT_FOUND) from None
-        except StaleEdit as exc:
-            return await again(409, labels.STALE, current=exc.current, keep_form=False,
-                               unsaved=values)
-        except Uneditable as exc:
-            return await again(409, labels.LOCKED.format(
-                status=labels.STATUSES[exc.ticket.status]), current=exc.ticket,
-                keep_form=False)
-        except InvalidEdit as exc:
-            return await again(422, labels.refused(exc.field, exc.problem))
-        except HistoryFull:
-            return await again(409, labels.HISTORY_FULL, keep_form=False)
-        done = "unchanged" if ticket.seq == edit.seq else "saved"
-        return RedirectResponse(f"/console/tickets/{ticket.number}?done={done}", 303)
-
-    @router.get("/console/media/{name}")
-    async def media_file(name: str, session: LiveSession, media_dir: MediaDirDep) -> Response:
-        path = media.resolve(media_dir, name)
-        if path is None:
-            raise ConsoleError(404, "没有这个文件")
-        return FileResponse(path, media_type=media.content_type_of(name),
-                            headers={"Cache-Control": "private, no-store"})
-
-    return router
+@router.get("/console/media/{name}")
+async def media_file(name: str, session: LiveSession, media_dir: MediaDirDep) -> Response:
+    path = media.resolve(media_dir, name)
+    if path is None:
+        raise ConsoleError(404, "没有这个文件")
+    return FileResponse(path, media_type=media.content_type_of(name),
+                        headers={"Cache-Control": "private, no-store"})
 
 
 def _inbox_ctx(choices: Choices, store: Store) -> dict[str, Any]:

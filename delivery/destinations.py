@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
+from tickets import rediskeys
+
 DESTINATION_ID = re.compile(r"district|street:[A-Z][A-Z0-9]{0,15}|dept:[a-z0-9][a-z0-9.\-]{0,63}")
 PATTERN = re.compile(r"\*|street:\*|dept:\*")
-STREAM_PREFIX = "hotline:dest:"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MIN_SECRET = 16
 # words that mark a secret copied from an example; and a secret of one or two repeated
@@ -184,4 +185,5 @@ class Destinations:
             if rank is not None and rank > best:
                 webhook, best = target, rank
         streamed = any(_specificity(p, destination) is not None for p in self.streams)
-        return Route(destination, webhook, STREAM_PREFIX + destination if streamed else None)
+        stream = rediskeys.destination_stream(destination) if streamed else None
+        return Route(destination, webhook, stream)

@@ -34,7 +34,7 @@ from delivery import outcomes
 from delivery.destinations import Destinations, Route, check_id
 from delivery.records import Delivery, oldest_pending, set_values, short, utc
 from delivery.transports import stream, webhook
-from tickets import outbox
+from tickets import outbox, rediskeys
 from tickets.jobcontext import JobContext
 from tickets.jobs import Job, job
 from tickets.model import Ticket
@@ -49,14 +49,6 @@ BACKOFF_MAX = 15 * 60.0  # … up to this
 BUSY_DELAY = 2.0  # a drain that found another one running looks again this much later
 BATCH_SECONDS = 60.0  # a drain hands over to a fresh job after this long (fair to other queues)
 AGAIN_TTL = 300
-
-
-def _lock_key(destination: str) -> str:
-    return f"hotline:deliver:lock:{destination}"
-
-
-def _again_key(destination: str) -> str:
-    return f"hotline:deliver:again:{destination}"
 
 
 class DeliveryContext(JobContext, Protocol):
@@ -140,12 +132,12 @@ def _busy(ctx: DeliveryContext, redis: Redis, destination: str) -> str:
     written and has not started" (the follow-up clears it when it starts), so of many drains
     that find the lock taken only the first writes one."""
     busy = "busy: another drain of this destination is running"
-    if not redis.set(_again_key(destination), "1", nx=True, ex=AGAIN_TTL):
+    if not redis.set(rediskeys.deliver_again(destination), "1", nx=True, ex=AGAIN_TTL):
         return f"{busy}; a follow-up is due"
     try:
         _schedule(ctx, destination, BUSY_DELAY, follow_up=True)
     except BaseException:
-        redis.delete(_again_key(destination))  # a retry of this job writes it again
+        redis.delete(rediskeys.deliver_again(destination))  # a retry of this job writes it again
         raise
     return f"{busy}; a follow-up in {BUSY_DELAY:g} s"
 
@@ -157,9 +149,9 @@ def drain(ctx: DeliveryContext, destination: str, follow_up: bool = False) -> st
     check_id(destination)
     redis = _redis(ctx)
     if follow_up:
-        redis.delete(_again_key(destination))
+        redis.delete(rediskeys.deliver_again(destination))
     ttl = int(4 * ctx.destinations.timeout + 60)
-    lock = redis.lock(_lock_key(destination), timeout=ttl, blocking=False)
+    lock = redis.lock(rediskeys.deliver_lock(destination), timeout=ttl, blocking=False)
     if not lock.acquire():
         return _busy(ctx, redis, destination)
     try:

@@ -18,27 +18,26 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from channels.twilio_sms.route import build_router as twilio_routes
+from channels import deps as channel_deps
+from channels.twilio_sms import route as twilio_route
+from channels.webform import route as webform_route
 from channels.webform.imaging import PhotoWorkers
-from channels.webform.route import build_router as webform_routes
+from channels.wechat import route as wechat_route
 from channels.wechat.replay import ReplayGuard
-from channels.wechat.route import build_router as wechat_routes
-from console import board_routes
+from console import board_routes, ticket_routes
 from console.ami import AmiConfig
-from console.board_routes import LiveConsole
+from console.live_console import LiveConsole
+from console.router_choices import RouterChoices
 from console.routes import build_console_router
 from console.routes import mount as mount_console
 from console.state import Console
-from console.ticket_routes import build_router as ticket_routes
-from console.ticket_routes import config_loader
 from hotline.bodylimit import BodyLimit
 from hotline.channels_config import twilio_config, webform_config, wechat_config
 from hotline.console_config import console_config
 from hotline.requestlog import RequestLog
 from hotline.settings import Settings
 from hotline.wiring import open_store
-from tickets import httperrors
-from tickets.api import api
+from tickets import api, httperrors
 from tickets.feed import FeedNotifier
 from tickets.ratelimit import RateLimiter
 from tickets.store import Store
@@ -108,15 +107,16 @@ def create_app(settings: Settings, *, store: Store | None = None,
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/report": settings.max_upload_bytes})
     app.add_middleware(RequestLog)
-    app.include_router(api)
-    app.include_router(twilio_routes(twilio_config(settings)))
-    app.include_router(wechat_routes(wechat, guard))
-    app.include_router(webform_routes(webform_config(settings), photos))
+    channel_deps.install(app, twilio=twilio_config(settings), wechat=wechat, replay=guard,
+                         webform=webform_config(settings), photos=photos)
     app.state.console_live = live
+    app.state.router_choices = RouterChoices.from_folder(settings.router_config_dir)
+    app.include_router(api.router)
+    app.include_router(twilio_route.router)
+    app.include_router(wechat_route.router)
+    app.include_router(webform_route.router)
     mount_console(app, console_state,
-                  build_console_router(
-                      board=board_routes.router,
-                      tickets=ticket_routes(config_loader(settings.router_config_dir))))
+                  build_console_router(board=board_routes.router, tickets=ticket_routes.router))
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

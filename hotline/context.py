@@ -18,7 +18,7 @@ from hotline.errors import CliError
 from hotline.settings import Settings, load_settings
 from hotline.wiring import open_store
 from tickets.migrate import SchemaOutdated, check_current, upgrade
-from tickets.queues import connect
+from tickets.redisclient import connect
 from tickets.store import Store
 
 

@@ -23,7 +23,7 @@ from channels.wechat import envelope, xmlsafe
 from channels.wechat.config import WechatConfig
 from hotline.channels_config import twilio_config, wechat_config
 from hotline.settings import Settings
-from tickets.model import Status
+from tickets.model import NUMBER_IN_TEXT, Status
 
 STEP_NAMES = {
     "received": "1 采集受理 received",
@@ -37,8 +37,7 @@ STEP_NAMES = {
     "rejected": "rejected",
 }
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
-TICKET_NUMBER = re.compile(r"工单号?\s*(\d{10,16})(?!\d)")
-NUMBER = re.compile(r"(?<!\d)(\d{10,16})(?!\d)")
+TICKET_NUMBER = re.compile(r"工单号?\s*" + NUMBER_IN_TEXT.pattern)
 # grid cells of router/config/places.yaml: the API ticket's (东四) and the QR poster's (北新桥)
 API_GRID = "DC-DS-0101"
 WEB_GRID = "DC-BXQ-0101"
@@ -109,7 +108,7 @@ def _web(client: httpx.Client, run: str) -> Sent:
 
 
 def _number(text: str) -> str | None:
-    m = TICKET_NUMBER.search(text) or NUMBER.search(text)
+    m = TICKET_NUMBER.search(text) or NUMBER_IN_TEXT.search(text)
     return m.group(1) if m else None
 
 

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from tickets import redisclient, rediskeys
 from tickets.masking import mask_phone
 from transcription.live import topic_of
 
@@ -39,12 +40,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "hotline:ivr:calls"
-SNAPSHOT_PREFIX = "hotline:ivr:call:"
-INDEX = "hotline:ivr:calls:index"
-TAKEOVER_PREFIX = "hotline:ivr:takeover:"
+CHANNEL = rediskeys.IVR_CALLS
+INDEX = rediskeys.IVR_CALLS_INDEX
 SNAPSHOT_TTL = 4 * 3600  # seconds a call's snapshot outlives its last change (a lost "ended")
-TIMEOUT = 0.5  # seconds one Redis write may take
+TIMEOUT = redisclient.EVENTS  # seconds one Redis write may take
 PAUSE = 5.0  # seconds events are dropped after a failed write
 BACKLOG = 1000  # states waiting to be written; more are dropped
 
@@ -128,21 +127,16 @@ def message(state: CallState) -> str:
 
 
 def snapshot_key(topic: str) -> str:
-    return SNAPSHOT_PREFIX + topic
+    return rediskeys.ivr_call(topic)
 
 
 def takeover_key(topic: str) -> str:
-    return TAKEOVER_PREFIX + topic
+    return rediskeys.ivr_takeover(topic)
 
 
 def redis_client(url: str, timeout: float = TIMEOUT) -> Redis:
     """A client whose every operation gives up quickly (no retries)."""
-    from redis.asyncio import Redis
-    from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
-
-    return Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout,
-                          retry=Retry(NoBackoff(), 0))
+    return redisclient.connect_async(url, timeout, retries=False)
 
 
 class CallEvents:

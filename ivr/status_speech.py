@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
-from tickets.model import Status
+from tickets.model import NUMBER_MAX_DIGITS, Status, is_ticket_number
 
 # 10 digits on a normal day, more on a day past 9,999 tickets (``#`` ends the entry)
-NUMBER = re.compile(r"^\d{10,16}$")
-NUMBER_DIGITS = 16
+NUMBER_DIGITS = NUMBER_MAX_DIGITS
 
 
 def status_prompts(status: Status, survivor: Status | None = None) -> tuple[str, ...]:
@@ -21,4 +18,4 @@ def status_prompts(status: Status, survivor: Status | None = None) -> tuple[str,
 
 
 def valid_number(digits: str) -> bool:
-    return NUMBER.match(digits) is not None
+    return is_ticket_number(digits)

@@ -32,7 +32,7 @@ MAX_WAIT = 30.0
 MAX_LIMIT = 500
 MAX_SEQ = 2**63 - 1
 
-api = APIRouter(prefix="/api/v1", tags=["back office"])
+router = APIRouter(prefix="/api/v1", tags=["back office"])
 
 
 class FeedPage(BaseModel):
@@ -63,7 +63,7 @@ class IntakeAck(BaseModel):
     created: bool
 
 
-@api.get("/tickets", response_model=FeedPage,
+@router.get("/tickets", response_model=FeedPage,
          dependencies=[Depends(require(Scope.read))])
 async def feed(
     store: StoreDep,
@@ -77,7 +77,7 @@ async def feed(
     return FeedPage(tickets=tickets, next=tickets[-1].seq if tickets else after)
 
 
-@api.get("/tickets/{ticket_id}", response_model=Ticket,
+@router.get("/tickets/{ticket_id}", response_model=Ticket,
          dependencies=[Depends(require(Scope.read))])
 async def get_ticket(ticket_id: str, store: StoreDep) -> Ticket:
     try:
@@ -102,7 +102,7 @@ def _check_survivor(store: Store, ticket_ref: str, event: TicketEvent) -> None:
                             "merge into the surviving ticket")
 
 
-@api.post("/tickets/{ticket_id}/events", response_model=Ticket,
+@router.post("/tickets/{ticket_id}/events", response_model=Ticket,
           dependencies=[Depends(require(Scope.events))])
 async def post_event(ticket_id: str, event: TicketEvent, store: StoreDep) -> Ticket:
     """Report progress: a status change of the loop, a note, category/department/priority."""
@@ -121,7 +121,7 @@ async def post_event(ticket_id: str, event: TicketEvent, store: StoreDep) -> Tic
         raise ApiError(409, str(exc), "history_full") from None
 
 
-@api.get("/media/{name}", dependencies=[Depends(require(Scope.read))],
+@router.get("/media/{name}", dependencies=[Depends(require(Scope.read))],
          response_class=FileResponse)
 async def get_media(name: str, media_dir: MediaDirDep) -> FileResponse:
     """An attachment kept by the gateway (recordings, photos), by its content address."""
@@ -160,7 +160,7 @@ _INTAKE_BODY: dict[str, Any] = {
 }
 
 
-@api.post("/intake", response_model=IntakeAck, status_code=201, openapi_extra=_INTAKE_BODY)
+@router.post("/intake", response_model=IntakeAck, status_code=201, openapi_extra=_INTAKE_BODY)
 async def post_intake(
     request: Request,
     store: StoreDep,

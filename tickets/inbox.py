@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, Row, Select, false, func, or_, select, tuple_
 
-from tickets.model import Channel, Kind, Status, Ticket
+from tickets.model import Channel, Kind, Status, Ticket, is_ticket_number
 from tickets.phone import to_e164
 from tickets.store import Store
 from tickets.tables import tickets
@@ -36,7 +36,6 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 HISTORY_LIMIT = 20
 EXCERPT = 120  # characters of a ticket's text shown in a row
-_NUMBER = re.compile(r"\d{10,16}")
 _SEPARATORS = re.compile(r"[\s\-()（）]")
 _CURSOR = re.compile(r"[0-9a-f]{32}")
 
@@ -63,7 +62,7 @@ class Search:
 def search_terms(text: str) -> Search:
     """``2611260001`` → a ticket number; ``138 0013 8000`` → ``+8613800138000``."""
     compact = _SEPARATORS.sub("", text.strip())
-    number = compact if _NUMBER.fullmatch(compact) else None
+    number = compact if is_ticket_number(compact) else None
     return Search(number=number, phone=to_e164(compact) if compact else None)
 
 

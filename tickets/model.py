@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -85,7 +86,17 @@ TEXT_LIMIT = 20_000
 LongText = Annotated[str, StringConstraints(max_length=TEXT_LIMIT), Printable]
 # The ticket number: YYMMDD (Asia/Shanghai) + the day's sequence, at least 4 digits wide. A
 # normal day gives 10 digits; the 10,000th ticket of a day gets 11, so numbering never runs out.
-NUMBER_PATTERN = r"^\d{10,16}$"
+# The one place its shape is spelled: everything that recognises a number uses these.
+NUMBER_MIN_DIGITS, NUMBER_MAX_DIGITS = 10, 16
+NUMBER_PATTERN = rf"^\d{{{NUMBER_MIN_DIGITS},{NUMBER_MAX_DIGITS}}}$"
+_NUMBER = re.compile(NUMBER_PATTERN)
+# a number inside a text ("工单号2612070001", "查询 2612070001"): not part of a longer digit run
+NUMBER_IN_TEXT = re.compile(rf"(?<!\d)(\d{{{NUMBER_MIN_DIGITS},{NUMBER_MAX_DIGITS}}})(?!\d)")
+
+
+def is_ticket_number(text: str) -> bool:
+    """``text`` has the shape of a ticket number (whether one exists is the store's answer)."""
+    return _NUMBER.fullmatch(text) is not None
 
 
 class Citizen(_Strict):

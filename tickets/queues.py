@@ -1,5 +1,6 @@
-"""The RQ queues of the gateway: their names (the one place they are spelled), the retry policy
-of each, and the Redis connection. Jobs are JSON-serialized and named by dotted path."""
+"""The RQ queues of the gateway: their names (the one place they are spelled) and the retry
+policy of each (Redis clients: :mod:`tickets.redisclient`). Jobs are JSON-serialized and
+named by dotted path."""
 
 from __future__ import annotations
 
@@ -36,13 +37,6 @@ FAILED_TTL = 30 * 24 * 3600  # failed jobs are kept this long for inspection and
 def retry_policy(name: QueueName) -> Retry:
     intervals = list(RETRY_INTERVALS[name])
     return Retry(max=len(intervals), interval=intervals)
-
-
-def connect(url: str) -> Redis:
-    """A Redis client for ``redis://``, ``rediss://`` or ``unix://`` URLs."""
-    return Redis.from_url(
-        url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=10
-    )
 
 
 def queue(name: QueueName | str, connection: Redis) -> Queue:

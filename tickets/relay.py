@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 from sqlalchemy import func, select, update
 
+from tickets import rediskeys
 from tickets.db import Database
 from tickets.queues import FAILED_TTL, JOB_TIMEOUT, QueueName, queue, retry_policy
 from tickets.tables import outbox
@@ -32,10 +33,6 @@ log = logging.getLogger(__name__)
 
 MARKER_TTL = 14 * 24 * 3600
 SWEEP_INTERVAL = 60.0  # seconds between two runs of the periodic checks
-
-
-def _marker(job_id: str) -> str:
-    return f"hotline:outbox:{job_id}"
 
 
 def relay_once(db: Database, redis: Redis, batch: int = 200,
@@ -51,7 +48,7 @@ def relay_once(db: Database, redis: Redis, batch: int = 200,
         ).all()
     settled: list[int] = []
     for row in rows:
-        marker = _marker(row.job_id)
+        marker = rediskeys.outbox_marker(row.job_id)
         with redis.pipeline() as pipe:
             try:
                 pipe.watch(marker)  # type: ignore[no-untyped-call]

@@ -28,11 +28,10 @@ from tickets import outbox
 from tickets.counters import current_seq, next_number, next_seq
 from tickets.db import Database
 from tickets.jobs import JobsFor, no_jobs
-from tickets.model import Channel, HistoryEntry, Intake, Status, Ticket
+from tickets.model import Channel, HistoryEntry, Intake, Status, Ticket, is_ticket_number
 from tickets.tables import tickets
 
 MAX_HISTORY = 1000
-_NUMBER = re.compile(r"\d{10,16}")
 _ID = re.compile(r"[0-9a-f]{32}")
 
 # mutate(current, seq, at) -> the changed ticket, or None when there is nothing to change
@@ -69,7 +68,7 @@ class HistoryFull(ValueError):
 def _by_ref(ticket_ref: str) -> ColumnElement[bool]:
     """The WHERE clause for a ticket id (32 hex) or number (10–16 digits); TicketNotFound
     for anything else, without asking the database."""
-    if _NUMBER.fullmatch(ticket_ref):
+    if is_ticket_number(ticket_ref):
         return tickets.c.number == ticket_ref
     if _ID.fullmatch(ticket_ref):
         return tickets.c.id == ticket_ref

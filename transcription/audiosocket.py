@@ -19,6 +19,8 @@ import uuid
 from dataclasses import dataclass
 from enum import IntEnum
 
+from transcription.tlv import Reader
+
 HEADER = struct.Struct(">BH")
 SAMPLE_RATE = 8000
 BYTES_PER_SECOND = SAMPLE_RATE * 2
@@ -85,25 +87,19 @@ class Decoder:
     """Incremental decoder: :meth:`feed` bytes as they arrive, get complete frames back."""
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._reader = Reader(HEADER, MAX_PAYLOAD)
 
     def feed(self, data: bytes) -> list[Frame]:
-        self._buffer += data
         frames: list[Frame] = []
-        while len(self._buffer) >= HEADER.size:
-            kind_byte, length = HEADER.unpack_from(self._buffer)
-            if len(self._buffer) < HEADER.size + length:
-                break
+        for (kind_byte,), payload in self._reader.feed(data):
             try:
                 kind = Kind(kind_byte)
             except ValueError as exc:
                 raise ProtocolError(f"unknown frame kind 0x{kind_byte:02x}") from exc
-            payload = bytes(self._buffer[HEADER.size:HEADER.size + length])
-            del self._buffer[:HEADER.size + length]
             frames.append(Frame(kind, payload))
         return frames
 
     @property
     def pending(self) -> int:
         """Bytes of an incomplete frame still buffered."""
-        return len(self._buffer)
+        return self._reader.pending

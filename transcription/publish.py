@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol, runtime_checkable
 
-CHANNEL_PREFIX = "hotline:transcript:"
-METRICS_KEY = "hotline:metrics:transcription"
+from tickets import redisclient, rediskeys
+
+METRICS_KEY = rediskeys.TRANSCRIPTION_METRICS
 
 
 def channel(call_uuid: str) -> str:
-    return CHANNEL_PREFIX + call_uuid
+    return rediskeys.transcript(call_uuid)
 
 
 class Publisher(Protocol):
@@ -46,9 +47,7 @@ class RedisPublisher:
     """Redis ``PUBLISH`` of the JSON text (the console subscribes)."""
 
     def __init__(self, url: str) -> None:
-        from redis.asyncio import Redis
-
-        self._redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self._redis = redisclient.connect_async(url, redisclient.PUBLISH)
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         await self._redis.publish(channel, json.dumps(message, ensure_ascii=False))

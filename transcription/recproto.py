@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from transcription.tlv import FrameTooLong, Reader
+
 HEADER = struct.Struct(">BII")
 MAX_PAYLOAD = 1 << 20
 
@@ -75,22 +77,18 @@ class Decoder:
     """Incremental: :meth:`feed` bytes as they arrive, get whole messages back."""
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._reader = Reader(HEADER, MAX_PAYLOAD)
 
     def feed(self, data: bytes) -> list[Message]:
-        self._buffer += data
         out: list[Message] = []
-        while len(self._buffer) >= HEADER.size:
-            kind, stream, length = HEADER.unpack_from(self._buffer)
-            if length > MAX_PAYLOAD:
-                raise ProtocolError(f"message of {length} bytes exceeds {MAX_PAYLOAD}")
-            if len(self._buffer) < HEADER.size + length:
-                break
+        try:
+            frames = self._reader.feed(data)
+        except FrameTooLong as exc:
+            raise ProtocolError(str(exc)) from None
+        for (kind, stream), payload in frames:
             try:
                 known = Kind(kind)
             except ValueError as exc:
                 raise ProtocolError(f"unknown message kind {kind}") from exc
-            payload = bytes(self._buffer[HEADER.size:HEADER.size + length])
-            del self._buffer[:HEADER.size + length]
             out.append(Message(known, stream, payload))
         return out

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from channels.deps import TwilioDep
 from channels.texts import texts
 from channels.twilio_sms import parse, reply, service, verify
 from channels.twilio_sms.config import TwilioConfig
@@ -34,39 +35,38 @@ def _answer(text: str) -> Response:
     return Response(reply.twiml(text), media_type=TWIML)
 
 
-def build_router(config: TwilioConfig) -> APIRouter:
-    router = APIRouter(tags=["channels"])
+router = APIRouter(tags=["channels"])
 
-    @router.post(verify.PATH, response_class=Response,
-                 responses={200: {"content": {TWIML: {}}, "description": "TwiML reply"}})
-    async def twilio_sms(request: Request, store: StoreDep, limiter: LimiterDep) -> Response:
-        """Twilio's incoming-message webhook (SMS and MMS)."""
-        auth_token, public_url = _check_configured(config)
-        try:
-            form = await request.form()
-        except ClientDisconnect:  # the body limit refused it (413 sent) or the client left
-            return Response(status_code=400)
-        params = {k: v for k, v in form.items() if isinstance(v, str)}
-        url = verify.signed_url(public_url, verify.PATH, request.url.query)
-        signature = request.headers.get("x-twilio-signature", "")
-        if not verify.is_valid(auth_token, url, params, signature):
-            log.warning("refused a Twilio webhook with a %s signature",
-                        "wrong" if signature else "missing")
-            raise ApiError(403, "invalid or missing X-Twilio-Signature", "bad_signature")
-        try:
-            message = parse.parse(params)
-        except parse.BadMessage as exc:
-            raise ApiError(400, str(exc)) from None
-        if not message.body and not message.media:
-            return _answer(texts().sms.empty)
-        sender = message.from_ or params.get("From", "")
-        # a provider's retry of a message already filed is answered, never counted
-        filed = await run_in_threadpool(store.find_by_ref, "sms", message.sid)
-        if filed is None and not await limiter.allow("sender", f"sms:{sender}"):
-            log.warning("sms %s from %s refused: over the sender's rate limit", message.sid,
-                        mask_phone(message.from_))
-            return _answer(texts().sms.rate_limited)
-        outcome = await run_in_threadpool(service.receive, store, message, datetime.now(UTC))
-        return _answer(reply.acknowledgement(outcome))
 
-    return router
+@router.post(verify.PATH, response_class=Response,
+             responses={200: {"content": {TWIML: {}}, "description": "TwiML reply"}})
+async def twilio_sms(request: Request, store: StoreDep, limiter: LimiterDep,
+                     config: TwilioDep) -> Response:
+    """Twilio's incoming-message webhook (SMS and MMS)."""
+    auth_token, public_url = _check_configured(config)
+    try:
+        form = await request.form()
+    except ClientDisconnect:  # the body limit refused it (413 sent) or the client left
+        return Response(status_code=400)
+    params = {k: v for k, v in form.items() if isinstance(v, str)}
+    url = verify.signed_url(public_url, verify.PATH, request.url.query)
+    signature = request.headers.get("x-twilio-signature", "")
+    if not verify.is_valid(auth_token, url, params, signature):
+        log.warning("refused a Twilio webhook with a %s signature",
+                    "wrong" if signature else "missing")
+        raise ApiError(403, "invalid or missing X-Twilio-Signature", "bad_signature")
+    try:
+        message = parse.parse(params)
+    except parse.BadMessage as exc:
+        raise ApiError(400, str(exc)) from None
+    if not message.body and not message.media:
+        return _answer(texts().sms.empty)
+    sender = message.from_ or params.get("From", "")
+    # a provider's retry of a message already filed is answered, never counted
+    filed = await run_in_threadpool(store.find_by_ref, "sms", message.sid)
+    if filed is None and not await limiter.allow("sender", f"sms:{sender}"):
+        log.warning("sms %s from %s refused: over the sender's rate limit", message.sid,
+                    mask_phone(message.from_))
+        return _answer(texts().sms.rate_limited)
+    outcome = await run_in_threadpool(service.receive, store, message, datetime.now(UTC))
+    return _answer(reply.acknowledgement(outcome))

@@ -12,15 +12,16 @@ import logging
 import time
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from channels.deps import PhotosDep, WebformDep
 from channels.texts import texts
 from channels.webform import csrf, pages, service
 from channels.webform.config import WebformConfig
@@ -226,18 +227,27 @@ def _text(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def build_router(config: WebformConfig, photos: PhotoWorkers) -> APIRouter:
-    router = APIRouter(tags=["web form"], include_in_schema=False)
-    handler = _Form(config, photos)
-    router.add_api_route("/report", handler.show, methods=["GET"])
-    router.add_api_route("/report", handler.submit, methods=["POST"])
+def _form(config: WebformDep, photos: PhotosDep) -> _Form:
+    return _Form(config, photos)
 
-    @router.get("/report/static/{name}")
-    async def static(name: str, request: Request) -> Response:
-        found = pages.static_response(name, request.headers.get("if-none-match"))
-        if found is None:
-            raise ApiError(404, f"no static file '{name[:80]}'")
-        return found
 
-    return router
+FormDep = Annotated[_Form, Depends(_form)]
+router = APIRouter(tags=["web form"], include_in_schema=False)
 
+
+@router.get("/report")
+async def show(request: Request, form: FormDep) -> Response:
+    return await form.show(request)
+
+
+@router.post("/report")
+async def submit(request: Request, form: FormDep) -> Response:
+    return await form.submit(request)
+
+
+@router.get("/report/static/{name}")
+async def static(name: str, request: Request) -> Response:
+    found = pages.static_response(name, request.headers.get("if-none-match"))
+    if found is None:
+        raise ApiError(404, f"no static file '{name[:80]}'")
+    return found

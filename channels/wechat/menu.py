@@ -3,7 +3,8 @@ reads when using them (texts from the catalogue ``channels/texts.yaml``)."""
 
 from __future__ import annotations
 
-from channels.conversation import Action, Outcome
+from channels.acknowledgement import acknowledgement as acknowledge
+from channels.conversation import Outcome
 from channels.texts import texts
 from tickets.model import Kind, Status, Ticket
 
@@ -18,13 +19,7 @@ MENU_PROGRESS = "PROGRESS"
 
 
 def acknowledgement(outcome: Outcome) -> str:
-    say = texts().wechat
-    number = outcome.ticket.number
-    if outcome.action is Action.evaluate:
-        return say.evaluated.format(number=number, score=outcome.score)
-    if outcome.action is Action.follow_up:
-        return say.follow_up.format(number=number)
-    return say.acknowledged.format(kind=texts().kind(outcome.ticket.kind), number=number)
+    return acknowledge(outcome, texts().wechat)
 
 
 def kind_prompt(kind: Kind) -> str:

@@ -18,18 +18,18 @@ from collections import OrderedDict
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from tickets import redisclient, rediskeys
+
 log = logging.getLogger(__name__)
 
 LOCAL_MAX = 100_000
-PREFIX = "hotline:wechat:nonce:"
 
 
 class ReplayGuard:
     def __init__(self, redis_url: str | None, ttl: int) -> None:
         self.ttl = max(1, ttl)
         self._redis: Redis | None = (
-            Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
-            if redis_url else None)
+            redisclient.connect_async(redis_url, redisclient.REQUEST) if redis_url else None)
         self._local: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     async def close(self) -> None:
@@ -39,7 +39,8 @@ class ReplayGuard:
     async def first_use(self, timestamp: str, nonce: str, body: bytes) -> bool:
         """True for the first body seen with this (timestamp, nonce), and for that same body
         again; False for a different body (a replay)."""
-        key = PREFIX + hashlib.sha256(f"{timestamp}\0{nonce}".encode()).hexdigest()[:40]
+        pair = hashlib.sha256(f"{timestamp}\0{nonce}".encode()).hexdigest()[:40]
+        key = rediskeys.wechat_nonce(pair)
         digest = hashlib.sha256(body).hexdigest()
         if self._redis is not None:
             try:

@@ -18,11 +18,11 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from channels.deps import ReplayDep, WechatDep
 from channels.texts import texts
 from channels.wechat import envelope, reply, service, signature
 from channels.wechat.config import WechatConfig
 from channels.wechat.parse import Report, parse
-from channels.wechat.replay import ReplayGuard
 from channels.wechat.xmlsafe import BadXml, parse_fields
 from tickets.deps import LimiterDep, StoreDep
 from tickets.httperrors import ApiError
@@ -71,66 +71,66 @@ async def _over_limit(store: Store, limiter: RateLimiter, report: Report) -> boo
     return not await limiter.allow("sender", f"wechat:{report.openid}")
 
 
-def build_router(config: WechatConfig, guard: ReplayGuard) -> APIRouter:
-    router = APIRouter(tags=["channels"])
+router = APIRouter(tags=["channels"])
 
-    @router.get(PATH, response_class=PlainTextResponse)
-    async def wechat_verify(request: Request) -> PlainTextResponse:
-        """WeChat's server-URL verification: echo ``echostr`` when the signature checks out."""
-        token = _token(config)
-        _check(token, request, config)
-        return PlainTextResponse(request.query_params.get("echostr", ""))
 
-    @router.post(PATH, response_class=Response,
-                 responses={200: {"content": {XML: {}}, "description": "passive reply"}})
-    async def wechat_push(request: Request, store: StoreDep, limiter: LimiterDep) -> Response:
-        """A message or event pushed by WeChat (plaintext, compatible or safe mode)."""
-        token = _token(config)
-        _check(token, request, config)
-        q = request.query_params
-        encrypt_type = q.get("encrypt_type", "raw").lower()
-        if encrypt_type not in ("raw", "aes"):
-            raise ApiError(400, f"unknown encrypt_type '{encrypt_type[:20]}' (raw or aes)")
-        encrypted = encrypt_type == "aes"
-        if not config.accepts(encrypted):
-            raise ApiError(403, f"this account is in {config.effective_mode.value} mode: "
-                                f"{'encrypted' if encrypted else 'plaintext'} pushes are "
-                                "refused (HOTLINE_WECHAT_MODE)", "wrong_mode")
-        mode = _safe_mode(config, token) if encrypted else None
-        now = time.time()
-        try:
-            body = await request.body()
-        except ClientDisconnect:
-            return Response(status_code=400)
-        if not await guard.first_use(q.get("timestamp", ""), q.get("nonce", ""), body):
-            log.warning("refused a replayed WeChat push (a signed timestamp and nonce reused "
-                        "with another body)")
-            raise ApiError(403, "this signature was already used for another message",
-                           "replayed")
-        try:
-            fields = parse_fields(body)
-            if mode is not None:
-                body = envelope.open_envelope(
-                    mode, fields, q.get("msg_signature", ""), q.get("timestamp", ""),
-                    q.get("nonce", ""), now, config.max_clock_skew)
-                fields = parse_fields(body)
-            inbound = parse(body, fields)
-        except BadXml as exc:
-            raise ApiError(400, str(exc), "bad_xml") from None
-        except signature.Refused as exc:
-            raise ApiError(403, str(exc), "bad_signature") from None
-        if isinstance(inbound, Report) and await _over_limit(store, limiter, inbound):
-            log.warning("wechat message from %s refused: over the sender's rate limit",
-                        mask_openid(inbound.openid))
-            text: str | None = texts().wechat.rate_limited
-        else:
-            text = await run_in_threadpool(service.respond, store, inbound,
-                                           datetime.fromtimestamp(now, UTC))
-        if text is None:
-            return PlainTextResponse(reply.SUCCESS)
-        xml = reply.text_reply(inbound.account, inbound.openid, text, int(now))
+@router.get(PATH, response_class=PlainTextResponse)
+async def wechat_verify(request: Request, config: WechatDep) -> PlainTextResponse:
+    """WeChat's server-URL verification: echo ``echostr`` when the signature checks out."""
+    token = _token(config)
+    _check(token, request, config)
+    return PlainTextResponse(request.query_params.get("echostr", ""))
+
+
+@router.post(PATH, response_class=Response,
+             responses={200: {"content": {XML: {}}, "description": "passive reply"}})
+async def wechat_push(request: Request, store: StoreDep, limiter: LimiterDep,
+                      config: WechatDep, guard: ReplayDep) -> Response:
+    """A message or event pushed by WeChat (plaintext, compatible or safe mode)."""
+    token = _token(config)
+    _check(token, request, config)
+    q = request.query_params
+    encrypt_type = q.get("encrypt_type", "raw").lower()
+    if encrypt_type not in ("raw", "aes"):
+        raise ApiError(400, f"unknown encrypt_type '{encrypt_type[:20]}' (raw or aes)")
+    encrypted = encrypt_type == "aes"
+    if not config.accepts(encrypted):
+        raise ApiError(403, f"this account is in {config.effective_mode.value} mode: "
+                            f"{'encrypted' if encrypted else 'plaintext'} pushes are "
+                            "refused (HOTLINE_WECHAT_MODE)", "wrong_mode")
+    mode = _safe_mode(config, token) if encrypted else None
+    now = time.time()
+    try:
+        body = await request.body()
+    except ClientDisconnect:
+        return Response(status_code=400)
+    if not await guard.first_use(q.get("timestamp", ""), q.get("nonce", ""), body):
+        log.warning("refused a replayed WeChat push (a signed timestamp and nonce reused "
+                    "with another body)")
+        raise ApiError(403, "this signature was already used for another message",
+                       "replayed")
+    try:
+        fields = parse_fields(body)
         if mode is not None:
-            xml = envelope.seal(mode, xml, str(int(now)), q.get("nonce") or None)
-        return Response(xml, media_type=XML)
-
-    return router
+            body = envelope.open_envelope(
+                mode, fields, q.get("msg_signature", ""), q.get("timestamp", ""),
+                q.get("nonce", ""), now, config.max_clock_skew)
+            fields = parse_fields(body)
+        inbound = parse(body, fields)
+    except BadXml as exc:
+        raise ApiError(400, str(exc), "bad_xml") from None
+    except signature.Refused as exc:
+        raise ApiError(403, str(exc), "bad_signature") from None
+    if isinstance(inbound, Report) and await _over_limit(store, limiter, inbound):
+        log.warning("wechat message from %s refused: over the sender's rate limit",
+                    mask_openid(inbound.openid))
+        text: str | None = texts().wechat.rate_limited
+    else:
+        text = await run_in_threadpool(service.respond, store, inbound,
+                                       datetime.fromtimestamp(now, UTC))
+    if text is None:
+        return PlainTextResponse(reply.SUCCESS)
+    xml = reply.text_reply(inbound.account, inbound.openid, text, int(now))
+    if mode is not None:
+        xml = envelope.seal(mode, xml, str(int(now)), q.get("nonce") or None)
+    return Response(xml, media_type=XML)

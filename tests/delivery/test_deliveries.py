@@ -29,7 +29,8 @@ from tests.support.intakes import intake
 from tests.support.services import RedisServer, free_port
 from tickets.jobs import path_of
 from tickets.model import Destination, HistoryEntry, Routing, Status, Ticket
-from tickets.queues import QueueName, connect
+from tickets.queues import QueueName
+from tickets.redisclient import connect
 from tickets.relay import relay_once
 from tickets.store import Store
 from tickets.tables import deliveries as deliveries_table

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import os
 import socket
 import sqlite3
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 from hotline.cli import COMMANDS, main
 from tests.hotline.gateway import base_env, hotline, migrate
 from tests.support.services import free_port
+from tests.support.settings_env import hotline_env
 from tickets import apikeys
 from tickets.db import Database
 from tickets.migrate import upgrade
@@ -86,11 +86,7 @@ class _Names:
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """In-process runs of ``main``: no stray .env, no HOTLINE_* from outside."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("HOTLINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "var"))
+    hotline_env(monkeypatch, tmp_path)
     return tmp_path
 
 

@@ -4,7 +4,6 @@ production, on SQLite and PostgreSQL, a real Redis, a real (refused) webhook add
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from hotline.context import CliContext, settings_or_error
 from hotline.worker import WorkerContext, destinations_config
 from tests.support.intakes import intake
 from tests.support.services import RedisServer, free_port
+from tests.support.settings_env import hotline_env
 from tickets.jobs import path_of
 from tickets.model import HistoryEntry, Routing, Status, Ticket
 from tickets.tables import outbox
@@ -31,16 +31,10 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_server: RedisServ
         database_url: str) -> Iterator[CliContext]:
     """The settings ``main`` reads too: the database under test, the private Redis, a webhook
     for every street at an address nobody listens on, one attempt before a delivery is dead."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("HOTLINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("HOTLINE_DATABASE_URL", database_url)
-    monkeypatch.setenv("HOTLINE_REDIS_URL", redis_server.url)
-    monkeypatch.setenv("HOTLINE_WEBHOOKS", '{"street:*": {"url": "http://127.0.0.1:'
-                       f'{free_port()}/in", "secret": "k8Jq2vN5xR7tW1zA4cE6"}}}}')
-    monkeypatch.setenv("HOTLINE_DELIVERY_MAX_ATTEMPTS", "1")
+    webhooks = ('{"street:*": {"url": "http://127.0.0.1:'
+                f'{free_port()}/in", "secret": "k8Jq2vN5xR7tW1zA4cE6"}}}}')
+    hotline_env(monkeypatch, tmp_path, database_url=database_url, redis_url=redis_server.url,
+                webhooks=webhooks, delivery_max_attempts="1")
     context = CliContext(settings_or_error())
     context.migrate()
     yield context

@@ -3,7 +3,6 @@ goes back on its queue when asked. Real RQ on a private Redis, a real failure.""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from hotline.worker import WorkerContext
 from router.dispatch import dispatch
 from tests.support.intakes import intake
 from tests.support.services import RedisServer, free_port
+from tests.support.settings_env import hotline_env
 from tickets import deadletter, outbox
 from tickets.jobs import Job, path_of
 from tickets.model import Status
@@ -30,13 +30,7 @@ MISSING = "0123456789abcdef0123456789abcdef"  # a ticket id that does not exist
 def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         redis_server: RedisServer) -> Iterator[CliContext]:
     """The settings ``main`` reads too: data in tmp_path/var, the private Redis."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("HOTLINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOTLINE_ENV", "development")
-    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("HOTLINE_REDIS_URL", redis_server.url)
+    hotline_env(monkeypatch, tmp_path, env="development", redis_url=redis_server.url)
     context = CliContext(settings_or_error())
     context.migrate()
     yield context

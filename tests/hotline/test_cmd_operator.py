@@ -19,6 +19,7 @@ from console.people import People, Role
 from hotline.cli import main
 from tests.hotline.gateway import base_env, hotline, migrate
 from tests.support.services import free_port
+from tests.support.settings_env import hotline_env
 from tickets.db import Database
 
 PASSWORD = "correct horse battery"
@@ -28,11 +29,7 @@ PASSWORD = "correct horse battery"
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Settings for in-process runs: no HOTLINE_* from outside, data under tmp_path, a
     migrated SQLite database, no AMI."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("HOTLINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "var"))
+    hotline_env(monkeypatch, tmp_path)
     assert main(["migrate"]) == 0
     return tmp_path
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import os
 import signal
 import struct
 import subprocess
@@ -22,6 +21,7 @@ from hotline.context import CliContext, settings_or_error
 from ivr.spool.format import scan, write_entry
 from tests.hotline.gateway import base_env, hotline
 from tests.support.services import wait_until
+from tests.support.settings_env import hotline_env
 
 UNIQUE_ID = "1795705400.1"
 AT = datetime(2026, 11, 26, 15, 3, 20, tzinfo=UTC)
@@ -52,11 +52,7 @@ def spool_call(spool_dir: Path, unique_id: str = UNIQUE_ID) -> str:
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No stray .env and no HOTLINE_* from outside: data in tmp_path/var."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("HOTLINE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "var"))
+    hotline_env(monkeypatch, tmp_path)
     return tmp_path
 
 

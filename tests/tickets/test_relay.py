@@ -16,7 +16,8 @@ from tests.support.intakes import intake as _intake
 from tests.support.services import RedisServer, wait_until
 from tickets.jobs import Job
 from tickets.model import Status
-from tickets.queues import QueueName, connect, queue
+from tickets.queues import QueueName, queue
+from tickets.redisclient import connect
 from tickets.relay import pending_count, relay_once, run_relay
 from tickets.store import Store
 from tickets.tables import outbox

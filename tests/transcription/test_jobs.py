@@ -17,7 +17,8 @@ from tests.transcription.speech import silence, write_wav
 from tickets import media
 from tickets.jobs import Job, path_of, queue_of
 from tickets.model import Attachment, Channel, Kind, Status, Transcript
-from tickets.queues import QueueName, connect
+from tickets.queues import QueueName
+from tickets.redisclient import connect
 from tickets.relay import relay_once
 from tickets.store import Store, TicketNotFound
 from tickets.tables import outbox

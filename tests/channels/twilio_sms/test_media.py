@@ -23,7 +23,8 @@ from tests.support.intakes import intake
 from tests.support.services import RedisServer, free_port
 from tickets.jobs import path_of, queue_of
 from tickets.model import Attachment, Citizen, Intake
-from tickets.queues import QueueName, connect
+from tickets.queues import QueueName
+from tickets.redisclient import connect
 from tickets.relay import relay_once
 from tickets.store import Store
 from tickets.worker import ContextWorker

@@ -14,11 +14,12 @@ import pytest
 from fastapi import FastAPI
 from PIL import ExifTags, Image
 
+from channels.deps import install
 from channels.texts import texts
 from channels.webform import csrf
 from channels.webform.config import WebformConfig
 from channels.webform.imaging import PhotoWorkers
-from channels.webform.route import build_router
+from channels.webform.route import router
 from hotline.app import create_app
 from hotline.settings import Settings
 from tests.channels.webform import images
@@ -316,8 +317,9 @@ async def test_a_photo_over_the_configured_limit_is_refused(
     app.state.store = store
     app.state.limiter = RateLimiter({})
     photos = PhotoWorkers(1)
-    app.include_router(build_router(WebformConfig(media_dir=tmp_path / "m", csrf_secret=SECRET,
-                                                  max_photo_bytes=100_000), photos))
+    install(app, webform=WebformConfig(media_dir=tmp_path / "m", csrf_secret=SECRET,
+                                       max_photo_bytes=100_000), photos=photos)
+    app.include_router(router)
     try:
         async with await client_for(app) as c:
             token = await fresh_token(c)
