@@ -129,11 +129,44 @@ class Location(_Strict):
     street: ShortText | None = None
 
 
+class Satisfaction(StrEnum):
+    """The resident's verdict on the result, on the scale Beijing rates its units by."""
+
+    satisfied = "satisfied"  # 满意
+    basically_satisfied = "basically_satisfied"  # 基本满意
+    dissatisfied = "dissatisfied"  # 不满意
+
+
 class Evaluation(_Strict):
-    score: int = Field(ge=1, le=5)
+    """What the resident answered after the unit's reply (steps 6–7, 核实结案 + 综合评价): was
+    it solved, and how satisfied are they. ``score`` is the 1–5 rating of tickets rated
+    before the two questions existed, kept readable."""
+
+    solved: bool | None = Field(default=None, description="the resident says it was solved")
+    satisfaction: Satisfaction | None = None
+    score: int | None = Field(default=None, ge=1, le=5,
+                              description="legacy 1–5 rating (5 best) of older tickets")
     comment: Annotated[str, StringConstraints(max_length=2000), Printable] | None = None
     channel: Channel
     at: AwareDatetime
+
+
+class HistoryKind(StrEnum):
+    """What a history entry records, for machines (the supervision rates, notifications), when
+    its status change alone does not say it. Entries of older tickets have none."""
+
+    sent_back = "sent_back"  # 退回: a unit says the matter is not its own
+    extension_requested = "extension_requested"  # 申请延期
+    extension_granted = "extension_granted"
+    extension_refused = "extension_refused"
+    urged = "urged"  # 督办: a supervisor's reminder to the unit
+    notified = "notified"  # a message sent to the resident on their channel
+    notification_failed = "notification_failed"
+    asked = "asked"  # a verification question put to the resident
+    answered = "answered"  # the resident's answer to it
+    reopened = "reopened"  # "not solved": back to the unit
+    closed_unanswered = "closed_unanswered"  # closed after the resident did not answer
+    callback = "callback"  # an attempt of the outbound verification call (回访)
 
 
 class HistoryEntry(_Strict):
@@ -144,6 +177,8 @@ class HistoryEntry(_Strict):
     from_status: Status | None = None
     note: str | None = None
     event_id: str | None = None
+    kind: HistoryKind | None = Field(default=None, description="what happened, when the status "
+                                                               "change alone does not say it")
 
 
 class Decided(_Strict):
@@ -229,3 +264,5 @@ class Ticket(_Strict):
     merged_into: str | None = None
     reject_reason: str | None = None
     routing: Routing | None = None
+    reopened: int = Field(default=0, ge=0, description="times the resident said it was not "
+                                                       "solved and it went back to the unit")
