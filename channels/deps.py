@@ -6,7 +6,8 @@ declare what they need."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 
@@ -15,6 +16,8 @@ from channels.webform.config import WebformConfig
 from channels.webform.imaging import PhotoWorkers
 from channels.wechat.config import WechatConfig
 from channels.wechat.replay import ReplayGuard
+
+T = TypeVar("T")
 
 
 def install(app: FastAPI, *, twilio: TwilioConfig | None = None,
@@ -29,37 +32,20 @@ def install(app: FastAPI, *, twilio: TwilioConfig | None = None,
     app.state.photos = photos
 
 
-def get_twilio(request: Request) -> TwilioConfig:
-    config: TwilioConfig = request.app.state.twilio
-    return config
+def _from_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency reading ``app.state.<name>``, which :func:`install` put there."""
+
+    def get(request: Request) -> T:
+        value = getattr(request.app.state, name, None)
+        if not isinstance(value, kind):
+            raise RuntimeError(f"app.state.{name} is not set (channels.deps.install)")
+        return value
+
+    return get
 
 
-def get_wechat(request: Request) -> WechatConfig:
-    config: WechatConfig = request.app.state.wechat
-    return config
-
-
-def get_replay(request: Request) -> ReplayGuard:
-    guard: ReplayGuard | None = request.app.state.wechat_replay
-    if guard is None:
-        raise RuntimeError("the WeChat channel has no replay memory (channels.deps.install)")
-    return guard
-
-
-def get_webform(request: Request) -> WebformConfig:
-    config: WebformConfig = request.app.state.webform
-    return config
-
-
-def get_photos(request: Request) -> PhotoWorkers:
-    photos: PhotoWorkers | None = request.app.state.photos
-    if photos is None:
-        raise RuntimeError("the web form has no photo workers (channels.deps.install)")
-    return photos
-
-
-TwilioDep = Annotated[TwilioConfig, Depends(get_twilio)]
-WechatDep = Annotated[WechatConfig, Depends(get_wechat)]
-ReplayDep = Annotated[ReplayGuard, Depends(get_replay)]
-WebformDep = Annotated[WebformConfig, Depends(get_webform)]
-PhotosDep = Annotated[PhotoWorkers, Depends(get_photos)]
+TwilioDep = Annotated[TwilioConfig, Depends(_from_state("twilio", TwilioConfig))]
+WechatDep = Annotated[WechatConfig, Depends(_from_state("wechat", WechatConfig))]
+ReplayDep = Annotated[ReplayGuard, Depends(_from_state("wechat_replay", ReplayGuard))]
+WebformDep = Annotated[WebformConfig, Depends(_from_state("webform", WebformConfig))]
+PhotosDep = Annotated[PhotoWorkers, Depends(_from_state("photos", PhotoWorkers))]
