@@ -11,6 +11,7 @@ from typing import Any
 
 from hotline.context import CliContext
 from hotline.errors import CliError
+from hotline.ports import bind
 from tickets import apikeys
 from tickets.queues import ALL_QUEUES, QueueName
 
@@ -21,11 +22,20 @@ def _serve(ctx: CliContext, args: argparse.Namespace) -> int:
     from hotline.app import create_app
 
     settings = ctx.settings
-    app = create_app(settings, store=ctx.store)
-    forwarded = settings.forwarded_allow_ips
-    uvicorn.run(app, host=args.host or settings.http_host, port=args.port or settings.http_port,
-                log_config=None, access_log=False, proxy_headers=bool(forwarded),
-                forwarded_allow_ips=forwarded, timeout_graceful_shutdown=10)
+    host = args.host or settings.http_host
+    port = args.port or settings.http_port
+    # the port first: a taken one is one line, before the app (and its console links) exists
+    sock = bind(host, port, "--port" if args.port else "HOTLINE_HTTP_PORT")
+    with sock:
+        app = create_app(settings, store=ctx.store)
+        forwarded = settings.forwarded_allow_ips
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+                                proxy_headers=bool(forwarded), forwarded_allow_ips=forwarded,
+                                timeout_graceful_shutdown=10)
+        server = uvicorn.Server(config)
+        server.run(sockets=[sock])
+    if not server.started:
+        raise CliError(f"the HTTP server on {host}:{port} did not start (see the log above)")
     return 0
 
 

@@ -10,11 +10,18 @@ from typing import Any
 
 from hotline.context import CliContext
 from hotline.errors import CliError
+from hotline.ports import ensure_free
 
 
 def _agi(ctx: CliContext, args: argparse.Namespace) -> int:
     from hotline.agi import serve
 
+    settings = ctx.settings
+    host = args.host or settings.agi_host
+    ensure_free(host, args.port if args.port is not None else settings.agi_port,
+                "--port" if args.port is not None else "HOTLINE_AGI_PORT")
+    if (args.transcribe or settings.transcribe) == "live":
+        ensure_free(host, settings.audiosocket_port, "HOTLINE_AUDIOSOCKET_PORT")
     asyncio.run(serve(ctx, args))
     return 0
 

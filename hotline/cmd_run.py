@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import fcntl
 import os
 import socket
@@ -20,6 +19,7 @@ from hotline import devsetup
 from hotline.childproc import LinePrinter
 from hotline.context import CliContext, settings_or_error
 from hotline.errors import CliError
+from hotline.ports import ensure_free
 from hotline.redis_private import PrivateRedis, RedisSetupError
 from hotline.settings import Settings
 from hotline.supervisor import Program, Supervisor, SupervisorError
@@ -38,20 +38,6 @@ def programs(settings: Settings, *, log_level: str | None = None,
     found.append(Program("agi", [*base, "agi"], max(grace, settings.agi_drain_seconds + 30.0)))
     found.append(Program("spool", [*base, "spool", "ingest", "--watch"], grace))
     return found
-
-
-def _check_port_free(host: str, port: int, setting: str) -> None:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise CliError(
-                    f"{host}:{port} is already in use (another 'hotline run'?); "
-                    f"stop it or choose another port with {setting}"
-                ) from None
-            raise
 
 
 def _answers(host: str, port: int) -> Callable[[], bool]:
@@ -125,10 +111,10 @@ def _run(ctx: CliContext, args: argparse.Namespace) -> int:
     settings = ctx.settings
     with ExitStack() as stack:
         stack.enter_context(_lock_data_dir(settings.data_dir))
-        _check_port_free(settings.http_host, settings.http_port, "HOTLINE_HTTP_PORT")
-        _check_port_free(settings.agi_host, settings.agi_port, "HOTLINE_AGI_PORT")
+        ensure_free(settings.http_host, settings.http_port, "HOTLINE_HTTP_PORT")
+        ensure_free(settings.agi_host, settings.agi_port, "HOTLINE_AGI_PORT")
         if settings.transcribe == "live":
-            _check_port_free(settings.agi_host, settings.audiosocket_port,
+            ensure_free(settings.agi_host, settings.audiosocket_port,
                              "HOTLINE_AUDIOSOCKET_PORT")
         ctx.migrate().db.dispose()
         redis = None if settings.redis_url else PrivateRedis(settings.redis_socket)
