@@ -137,9 +137,17 @@ async def supervise_member(login: str, what: Literal["logout", "pause", "unpause
     return {"ok": True, "interface": member_interface(target), "state": what}
 
 
+def _no_softphone(request: Request, person: Person) -> str:
+    """Why this person has no browser softphone (shown on the board, zh-CN)."""
+    if person.phone_kind == "deskphone":
+        return "您使用桌面话机：队列来电会振铃您的话机，本页不显示软电话"
+    return ("浏览器软电话未启用：管理员尚未设置 HOTLINE_CONSOLE_SIP_WS（Asterisk 的 SIP WebSocket "
+            "地址，如 wss://console.example/ws），因此本页无法接听来电")
+
+
 @router.get("/console/softphone.json")
 async def softphone(request: Request, person: ApiPerson) -> dict[str, Any]:
     settings = softphone_settings(request, person)
     if settings is None:
-        raise ConsoleError(404, "没有浏览器软电话（未配置或使用桌面话机）", code="no_softphone")
+        raise ConsoleError(404, _no_softphone(request, person), code="no_softphone")
     return settings

@@ -16,6 +16,7 @@ def console_config(settings: Settings) -> ConsoleConfig | None:
     return ConsoleConfig(
         secret=settings.console_secret.get_secret_value(),
         sip_ws=settings.console_sip_ws,
+        sip_domain=settings.console_sip_domain,
         idle=timedelta(minutes=settings.console_idle_minutes),
         lifetime=timedelta(hours=settings.console_session_hours),
         https_only=(settings.public_url or "").lower().startswith("https://"),

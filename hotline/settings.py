@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 import router
+from console.config import DEFAULT_SIP_DOMAIN
+from console.sipuri import sip_host_problem
 from delivery.destinations import (
     WebhookTarget,
     check_pattern,
@@ -116,6 +118,9 @@ class Settings(BaseSettings):
     # (wss://console.example/ws behind the reverse proxy, docs/softphone.md); the console's
     # Content-Security-Policy allows connecting to it. Unset: no browser softphone.
     console_sip_ws: str | None = None
+    # The SIP domain of the softphone's URI (sip:op-NAME@DOMAIN): a host name or an IP address
+    # (JsSIP refuses an all-digit one such as 96010). Asterisk matches operators by user name.
+    console_sip_domain: str = DEFAULT_SIP_DOMAIN
     # A console session ends after this long without a request, and in any case after
     # console_session_hours.
     console_idle_minutes: int = Field(default=120, ge=5, le=24 * 60)
@@ -190,6 +195,14 @@ class Settings(BaseSettings):
                 or any(c.isspace() or c in ";,'\"" for c in value)):
             raise ValueError("must be a WebSocket URL such as wss://console.example/ws")
         return value
+
+    @field_validator("console_sip_domain")
+    @classmethod
+    def _sip_domain(cls, value: str) -> str:
+        problem = sip_host_problem(value.strip())
+        if problem is not None:
+            raise ValueError(f"{problem}; e.g. {DEFAULT_SIP_DOMAIN}")
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod

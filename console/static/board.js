@@ -295,28 +295,80 @@
 
   // ------------------------------------------------------------------ the softphone
 
+  // JsSIP's causes (JsSIP.C.causes) in the operator's words
+  var PHONE_CAUSES = {
+    'Connection Error': '无法连接 Asterisk 的 SIP WebSocket（地址错误、Asterisk 未运行或网络不通）',
+    'Request Timeout': 'Asterisk 没有应答（超时）',
+    'Authentication Error': 'SIP 认证失败：账号或密码与 Asterisk 中的不一致（请管理员运行 hotline operator sync）',
+    'Not Found': 'Asterisk 中没有这个端点或号码（请管理员运行 hotline operator sync）',
+    'Rejected': '被 Asterisk 拒绝',
+    'Forbidden': '被 Asterisk 拒绝（无权限）',
+    'Busy': '对方忙',
+    'Unavailable': '暂时无法接通',
+    'No Answer': '无人接听',
+    'Canceled': '呼叫已取消（对方在接通前挂断）',
+    'Expires': '呼叫超时',
+    'No ACK': '对方没有确认接听（信令中断）',
+    'User Denied Media Access': '浏览器不允许使用麦克风（请在地址栏允许麦克风后刷新）',
+    'Incompatible SDP': '语音协商失败（编码或加密不兼容）',
+    'Bad Media Description': '语音协商失败（媒体描述错误）',
+    'Missing SDP': '语音协商失败（缺少媒体描述）',
+    'RTP Timeout': '语音中断（收不到对方的声音数据）',
+    'Dialog Error': '通话状态错误',
+    'Address Incomplete': '号码不完整',
+    'Redirected': '呼叫被转移',
+    'SIP Failure Code': 'Asterisk 返回了错误',
+    'Internal Error': '软电话内部错误',
+  };
+
+  function phoneCause(cause) {
+    return PHONE_CAUSES[cause] || ('原因：' + String(cause || '未知'));
+  }
+
+  function phoneError(text) {
+    var box = $('phone-error');
+    if (!box) { return; }
+    box.textContent = text || '';
+    box.hidden = !text;
+  }
+
   function startPhone() {
     var box = $('softphone');
     if (!box || typeof window.Softphone === 'undefined') { return; }
     fetch('/console/softphone.json', { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) {
+        if (r.ok) { return r.json(); }
+        return r.json().then(function (body) {
+          throw new Error(body && body.error && body.error.message ? body.error.message : '软电话设置读取失败（HTTP ' + r.status + '）');
+        }, function () { throw new Error('软电话设置读取失败（HTTP ' + r.status + '）'); });
+      })
       .then(function (settings) {
-        if (!settings) { return; }
         box.hidden = false;
-        var phone = new window.Softphone(settings, document);
-        window.hotlineSoftphone = phone;
-        phone.start();
+        var phone;
+        try {
+          phone = new window.Softphone(settings, document);
+          window.hotlineSoftphone = phone;
+          bindPhone(phone);
+          phone.start();
+        } catch (error) {
+          $('phone-state').textContent = '无法启动';
+          phoneError('软电话无法启动：' + error.message + '（请管理员检查 HOTLINE_CONSOLE_SIP_WS 和 HOTLINE_CONSOLE_SIP_DOMAIN）');
+          return;
+        }
         window.addEventListener('pagehide', function () { phone.stop(); });
-        bindPhone(phone);
-      }, function () { /* no softphone */ });
+      }, function (error) {
+        var off = $('softphone-off');
+        if (off) { off.textContent = error.message; off.hidden = false; }
+      });
   }
 
   function bindPhone(phone) {
-    var labels = { connecting: '连接中', connected: '已连接', disconnected: '未连接', registered: '已注册', unregistered: '未注册', registrationfailed: '注册失败' };
+    var labels = { connecting: '连接中', connected: '已连接', disconnected: '未连接', registered: '已注册', unregistered: '未注册', failed: '注册失败' };
+    var wasConnected = false;
     document.addEventListener('softphone:state', function (ev) {
       var s = ev.detail.state;
-      $('phone-state').textContent = s.call === 'ringing' ? '来电振铃' : s.call === 'active' ? (s.held ? '保持中' : '通话中') : (labels[s.registration] || labels[s.connection] || '');
-      $('phone-answer').disabled = s.call !== 'ringing';
+      $('phone-state').textContent = s.call === 'incoming' ? '来电振铃' : s.call === 'outgoing' ? '呼叫中' : s.call === 'active' ? (s.held ? '保持中' : '通话中') : (labels[s.registration] || labels[s.connection] || '');
+      $('phone-answer').disabled = s.call !== 'incoming';
       $('phone-hangup').disabled = s.call === 'idle';
       $('phone-mute').disabled = s.call !== 'active';
       $('phone-hold').disabled = s.call !== 'active';
@@ -324,6 +376,25 @@
       $('phone-mute').textContent = s.muted ? '取消静音' : '静音';
       $('phone-hold').textContent = s.held ? '取消保持' : '保持';
       $('phone-caller').textContent = s.remote ? String(s.remote) : '';
+    });
+    document.addEventListener('softphone:registered', function () { phoneError(''); });
+    document.addEventListener('softphone:connected', function () { wasConnected = true; });
+    document.addEventListener('softphone:disconnected', function () {
+      if (wasConnected) { phoneError('与 Asterisk 的 SIP 连接中断，正在重连…'); }
+    });
+    document.addEventListener('softphone:registrationfailed', function (ev) {
+      phoneError('软电话注册失败：' + phoneCause(ev.detail.cause));
+    });
+    document.addEventListener('softphone:failed', function (ev) {
+      phoneError('通话失败：' + phoneCause(ev.detail.cause));
+    });
+    document.addEventListener('softphone:incoming', function () { phoneError(''); });
+    document.addEventListener('softphone:media', function (ev) {
+      if (ev.detail.media === 'failed') { phoneError('语音通道建立失败（ICE/DTLS）：浏览器与 Asterisk 之间的 UDP 媒体不通'); }
+      if (ev.detail.media === 'connected') { phoneError(''); }
+    });
+    document.addEventListener('softphone:microphone', function (ev) {
+      if (!ev.detail.ok) { phoneError('麦克风不可用：' + ev.detail.error); }
     });
     $('phone-answer').addEventListener('click', function () { phone.answer(); });
     $('phone-hangup').addEventListener('click', function () { phone.hangup(); });

@@ -9,7 +9,7 @@
  *
  *   <script type="application/json" id="softphone-config">
  *     {"server": "wss://console.example/ws", "user": "op-alice", "password": "…",
- *      "domain": "96010", "displayName": "Alice", "autoAnswer": false,
+ *      "domain": "hotline-96010.invalid", "displayName": "Alice", "autoAnswer": false,
  *      "audioElement": "softphone-audio", "iceServers": []}
  *   </script>
  *

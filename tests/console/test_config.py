@@ -11,7 +11,7 @@ from console.config import ConsoleConfig
 
 def test_defaults_and_no_secret_in_repr() -> None:
     config = ConsoleConfig(secret="s" * 32)
-    assert config.sip_ws is None and config.sip_domain == "96010"
+    assert config.sip_ws is None and config.sip_domain == "hotline-96010.invalid"
     assert config.idle == timedelta(minutes=120) and config.lifetime == timedelta(hours=12)
     assert "s" * 32 not in repr(config)
 

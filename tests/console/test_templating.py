@@ -52,7 +52,8 @@ def test_softphone_settings_are_json_data() -> None:
                        "query_string": b"", "method": "GET"})
     settings = softphone_settings(request, person())
     assert settings == {"server": "wss://console.example/ws", "user": "op-alice",
-                        "password": "s" * 48, "domain": "96010", "displayName": "张三",
+                        "password": "s" * 48, "domain": "hotline-96010.invalid",
+                        "displayName": "张三",
                         "audioElement": "softphone-audio", "autoAnswer": False,
                         "iceServers": []}
     assert softphone_settings(request, person(kind="deskphone")) is None

@@ -61,3 +61,22 @@ def test_the_operators_file(tmp_path: Path) -> None:
         (tmp_path / "asterisk" / "pjsip-operators.conf").resolve()
     assert settings(tmp_path, pjsip_operators=tmp_path / "x.conf").pjsip_operators_path == \
         (tmp_path / "x.conf").resolve()
+
+
+def test_the_softphone_domain_setting(tmp_path: Path) -> None:
+    config = console_config(settings(tmp_path, console_secret=GOOD,
+                                      console_sip_domain="pbx.console.example"))
+    assert config is not None and config.sip_domain == "pbx.console.example"
+    default = console_config(settings(tmp_path, console_secret=GOOD))
+    assert default is not None and default.sip_domain == "hotline-96010.invalid"
+
+
+def test_an_all_digit_softphone_domain_is_refused_naming_the_setting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotline.context import settings_or_error
+    from hotline.errors import CliError
+
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HOTLINE_CONSOLE_SIP_DOMAIN", "96010")
+    with pytest.raises(CliError, match=r"HOTLINE_CONSOLE_SIP_DOMAIN: .*'96010' is neither"):
+        settings_or_error(_env_file=None)
