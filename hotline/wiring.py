@@ -1,13 +1,16 @@
 """How the rooms meet: the jobs a new ticket gets, and the store every process opens.
 
 The ticket store does not know the router: it is told here that every new ticket (and every
-ticket a resident adds to before it is dispatched) gets the router's dispatch job.
+ticket a resident adds to before it is dispatched) gets the router's dispatch job, and that a
+ticket handed to more destinations outside the router (the resident's second "not solved")
+is planned by the delivery room.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from delivery.plan import handover
 from hotline.settings import Settings
 from router.dispatch import dispatch
 from tickets.db import Database
@@ -22,7 +25,7 @@ def intake_jobs(ticket_id: str) -> Sequence[Job]:
 
 def store_over(db: Database, timezone: str = "Asia/Shanghai") -> Store:
     """The store as the gateway's processes use it, over ``db``."""
-    return Store(db, timezone=timezone, intake_jobs=intake_jobs)
+    return Store(db, timezone=timezone, intake_jobs=intake_jobs, handover=handover)
 
 
 def open_store(settings: Settings) -> Store:

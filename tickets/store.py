@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +38,18 @@ _ID = re.compile(r"[0-9a-f]{32}")
 Mutation = Callable[[Ticket, int, datetime], "Ticket | None"]
 # also(conn, changed ticket, at): more rows written in the same transaction as the change
 Also = Callable[[Connection, Ticket, datetime], None]
+# destinations → (rows written with the change that hands the ticket to them, the jobs that
+# send them): the delivery room's hand-over, which the composition room gives the store
+Handover = Callable[[Sequence[str]], tuple[Also, JobsFor]]
+
+
+def _no_rows(_conn: Connection, _ticket: Ticket, _at: datetime) -> None:
+    return None
+
+
+def no_handover(_destinations: Sequence[str]) -> tuple[Also, JobsFor]:
+    """A store without a delivery room: destinations are recorded on the ticket only."""
+    return _no_rows, no_jobs
 
 
 @dataclass(frozen=True)
@@ -116,13 +128,17 @@ class Store:
     """Ticket persistence over a :class:`~tickets.db.Database`."""
 
     def __init__(self, db: Database, *, timezone: str = "Asia/Shanghai",
-                 intake_jobs: JobsFor = no_jobs) -> None:
+                 intake_jobs: JobsFor = no_jobs, handover: Handover = no_handover) -> None:
         """``intake_jobs(ticket_id)``: the jobs every new ticket gets with its first commit
         (and a ticket a resident adds to before it is dispatched) — the composition room
-        (``hotline.wiring``) names the router's dispatch job; the store does not know it."""
+        (``hotline.wiring``) names the router's dispatch job; the store does not know it.
+        ``handover(destinations)``: how a change outside the router hands a ticket to more
+        destinations (a ticket the resident says is not solved twice goes to the district
+        center) — ``hotline.wiring`` gives the delivery room's planning."""
         self.db = db
         self.tz = ZoneInfo(timezone)
         self.intake_jobs = intake_jobs
+        self.handover = handover
         self._listeners: list[Callable[[int], None]] = []
 
     def on_change(self, listener: Callable[[int], None]) -> None:
