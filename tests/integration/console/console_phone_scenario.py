@@ -1,0 +1,256 @@
+"""The console's OWN page and softphone, end to end, run INSIDE a network namespace by
+``test_console_phone.py`` (``ip netns exec NS python -m
+tests.integration.console.console_phone_scenario --out DIR --address A``). It measures and
+records; it asserts nothing: the outer test judges ``DIR/result.json``.
+
+Unlike ``softphone_scenario`` (a page of its own), nothing here is a test page: the gateway
+(``python -m hotline serve``) serves the console with its default settings except the two it
+needs to reach this Asterisk (``HOTLINE_CONSOLE_SIP_WS`` = ``ws://A:PORT/ws``, the AMI link),
+so the softphone registers with the console's own SIP domain.
+
+1. ``hotline operator add alice`` writes her PJSIP endpoint into the test Asterisk's config
+   folder and reloads res_pjsip over AMI (as in production).
+2. Alice logs in in Chromium (fake microphone: Mandarin speech); the board's softphone
+   registers (``pjsip show contacts``); she signs in to the queue (签入队列).
+3. A resident is in the IVR (a Local channel pair: the IVR leg waits, the caller side plays
+   Mandarin speech; the IVR's events published with the real CallEvents). Alice presses 接管:
+   the call is redirected into the queue, the queue rings her browser, she presses 接听.
+4. Audio both ways over DTLS-SRTP: MixMonitor on the resident's channel records what the
+   resident hears (Alice's microphone) and says; the page's getStats shows what it received.
+5. Alice presses 挂断: the resident's call ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+from ivr.events import call_topic
+from ivr.wavinfo import wav_info
+from tests.integration.console.console_stack import (
+    EXTRA_DIALPLAN,
+    SIM_CONF,
+    Gateway,
+    Ivr,
+    ParkedCall,
+)
+from tests.integration.console.softphone_scenario import OPERATOR_TEXT, RESIDENT_TEXT, speech
+from tests.support.asterisk import Asterisk, read_kv, wav_complete
+from tests.support.services import RedisServer, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery staple"
+TIMEOUT = 20_000  # ms
+
+
+class Run:
+    def __init__(self, out: Path, address: str) -> None:
+        self.out = out
+        self.address = address
+        self.result: dict[str, Any] = {}
+        self.console: list[str] = []
+
+    def note(self, key: str, value: Any) -> None:
+        self.result[key] = value
+
+    def shot(self, page: Page, name: str) -> None:
+        page.screenshot(path=str(self.out / f"{name}.png"))
+
+    def run(self) -> None:
+        work = self.out / "work"
+        shared = work / "shared"
+        (shared / "rec").mkdir(parents=True)
+        resident = speech(shared / "resident.wav", RESIDENT_TEXT, 8000)
+        mic = speech(self.out / "operator-mic-48k.wav", OPERATOR_TEXT, 48000)
+        redis = RedisServer(work / "redis")
+        redis.start()
+        ast = Asterisk(work / "ast", agi_port=free_port(), shared_dir=shared,
+                       http_address=self.address, overrides={
+                           "queues-96010-members.conf": "; members join by AMI\n",
+                           "extensions-sim.conf": SIM_CONF.read_text() + EXTRA_DIALPLAN})
+        gateway: Gateway | None = None
+        ivr: Ivr | None = None
+        try:
+            ast.start()
+            ws = f"ws://{self.address}:{ast.http_port}/ws"
+            gateway = Gateway(work / "gateway", {
+                "HOTLINE_REDIS_URL": redis.url, "HOTLINE_AMI_HOST": "127.0.0.1",
+                "HOTLINE_AMI_PORT": str(ast.ami_port), "HOTLINE_AMI_USERNAME": ast.ami_user,
+                "HOTLINE_AMI_SECRET": ast.ami_secret, "HOTLINE_CONSOLE_SIP_WS": ws,
+                # the operators' endpoints go where this Asterisk's pjsip.conf includes them
+                "HOTLINE_PJSIP_OPERATORS": str(ast.conf_dir / "pjsip-operators.conf")})
+            gateway.start()
+            self.note("operator_add", gateway.cli(
+                "operator", "add", "alice", "--name", "王小丽", "--role", "operator",
+                "--password-stdin", stdin=PASSWORD + "\n").strip().splitlines())
+            shown = ast.cli("pjsip show endpoint op-alice").splitlines()
+            self.note("endpoint", [line.strip() for line in shown
+                                   if line.strip().startswith(("Endpoint:", "Aor:"))])
+            ivr = Ivr(redis.url)
+            self._browser(ast, gateway, ivr, mic, resident, shared / "rec")
+        finally:
+            if ivr is not None:
+                ivr.close()
+            if gateway is not None:
+                gateway.stop()
+                (self.out / "serve.log").write_text(gateway.log_text())
+            ast.stop()
+            redis.stop()
+            for path in (ast.workdir / "asterisk.out", ast.log_dir / "messages.log"):
+                if path.exists():
+                    shutil.copyfile(path, self.out / f"asterisk-{path.name}")
+            for path in (shared / "rec").glob("*.wav"):
+                shutil.copyfile(path, self.out / path.name)
+            (self.out / "page-console.log").write_text("\n".join(self.console) + "\n")
+
+    def _browser(self, ast: Asterisk, gateway: Gateway, ivr: Ivr, mic: Path, resident: Path,
+                 rec: Path) -> None:
+        with sync_playwright() as p:
+            context = p.chromium.launch_persistent_context(
+                str(self.out / "work" / "chromium-profile"), executable_path=CHROMIUM,
+                headless=True, viewport={"width": 1366, "height": 900}, locale="zh-CN",
+                timezone_id="Asia/Shanghai",
+                args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                      "--disable-background-networking", "--disable-component-update",
+                      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                      f"--use-file-for-fake-audio-capture={mic}",
+                      "--autoplay-policy=no-user-gesture-required"])
+            context.set_default_timeout(TIMEOUT)
+            try:
+                board = context.pages[0] if context.pages else context.new_page()
+                board.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+                board.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+                self._log_in(board, gateway, ast)
+                self._take_over(board, ast, ivr, resident, rec)
+            finally:
+                context.close()
+
+    def _log_in(self, board: Page, gateway: Gateway, ast: Asterisk) -> None:
+        board.goto(gateway.url + "/console/")
+        board.fill("#login", "alice")
+        board.fill("#password", PASSWORD)
+        board.click("button[type=submit]")
+        expect(board.locator("#softphone")).to_be_visible()
+        expect(board.locator("#phone-state")).to_have_text("已注册")
+        self.note("phone_error_hidden", board.locator("#phone-error").is_hidden())
+        self.note("softphone_domain", board.evaluate("hotlineSoftphone.domain"))
+        self.note("contacts", [
+            {k: v for k, v in e.items() if k in ("Endpoint", "Uri", "Status", "UserAgent")}
+            for e in ast.ami({"Action": "PJSIPShowContacts"}) if e.get("Event") == "ContactList"])
+        board.click("#queue-login")
+        expect(board.locator("#my-state")).to_have_text("空闲")
+        self.note("queue", ast.cli("queue show operators-96010").strip().splitlines())
+        self.shot(board, "1-registered")
+
+    def _park(self, ast: Asterisk, resident: Path, result: Path) -> tuple[ParkedCall, str]:
+        """A resident in the 'IVR' (the ;2 leg waits, as an AGI would hold it); the ;1 side
+        plays speech. The call and the resident's channel."""
+        plays = "^".join(f"play:{resident.with_suffix('')}" for _ in range(8))
+        with ast.ami_session(events=True, timeout=20) as session:
+            action_id = session.send({
+                "Action": "Originate", "Channel": "Local/s@console-test-ivr/n",
+                "Context": "caller-sim", "Exten": "s", "Priority": "1", "Async": "true",
+                "Timeout": "10000", "CallerID": '"" <+8613800138000>',
+                "Variable": [f"SIM_SCRIPT={plays}", f"__SIM_RESULT={result}"]})
+            response = session.wait_event(
+                lambda m: m.get("Event") == "OriginateResponse"
+                and m.get("ActionID") == action_id, timeout=20)
+        if response.get("Response") != "Success":
+            raise RuntimeError(f"originate failed: {dict(response)}")
+        resident_channel = response["Channel"]
+        ref = f"{ast.pbx_id}/{response['Uniqueid']}"
+        call = ParkedCall(ref=ref, topic=call_topic(ref), channel=resident_channel[:-2] + ";2",
+                          phone="+8613800138000")
+        return call, resident_channel
+
+    def _take_over(self, board: Page, ast: Asterisk, ivr: Ivr, resident: Path,
+                   rec: Path) -> None:
+        result = ast.sim_dir / "resident.txt"
+        call, channel = self._park(ast, resident, result)
+        ivr.answer(call, "report")
+        ivr.heard(call, ("segment", "东四北大街的路灯坏了三天了"))
+        row = board.locator(f'#ivr-calls tr[data-call="{call.topic}"]')
+        expect(row).to_contain_text("东四北大街的路灯坏了三天了")
+        self.shot(board, "2-board-live-call")
+        row.locator("button.takeover").click()
+        expect(board.locator("#queue-message")).to_contain_text("已接管，工单")
+        self.note("takeover_message", board.locator("#queue-message").inner_text())
+        expect(board.locator("#phone-state")).to_have_text("来电振铃")
+        rang = time.monotonic()
+        self.shot(board, "3-ringing")
+        board.click("#phone-answer")
+        board.wait_for_function("() => hotlineSoftphone.media === 'connected'", timeout=TIMEOUT)
+        self.note("answer_to_media_s", round(time.monotonic() - rang, 2))
+        ivr.ended(call, "takeover")
+        expect(board.locator("#phone-state")).to_have_text("通话中")
+        self.note("phone_caller", board.locator("#phone-caller").inner_text())
+        time.sleep(0.5)
+        before = board.evaluate("hotlineSoftphone.getStats()")
+        heard, said = rec / "talk-heard.wav", rec / "talk-said.wav"
+        with ast.ami_session(timeout=10) as ami:
+            reply = ami.action({"Action": "MixMonitor", "Channel": channel,
+                                "File": str(rec / "talk.wav"),
+                                "Options": f"r({heard})t({said})"})
+            self.note("mixmonitor", reply[0].get("Response"))
+            time.sleep(3.0)
+            ami.action({"Action": "StopMixMonitor", "Channel": channel})
+        after = board.evaluate("hotlineSoftphone.getStats()")
+        self._until(lambda: wav_complete(heard) and wav_complete(said), 5)
+        self.note("talk", {
+            "heard_rms": round(wav_info(heard).rms, 1), "said_rms": round(wav_info(said).rms, 1),
+            "page_bytes_received": _get(after, "inbound", "bytesReceived")
+            - _get(before, "inbound", "bytesReceived"),
+            "page_audio_energy": round(_get(after, "inbound", "totalAudioEnergy")
+                                       - _get(before, "inbound", "totalAudioEnergy"), 6)})
+        self.note("stats", after)
+        self.shot(board, "4-in-call")
+        board.click("#phone-hangup")
+        ended = self._until(lambda: read_kv(Path(f"{result}.caller")).get("done") == "1", 10)
+        expect(board.locator("#phone-state")).to_have_text("已注册")
+        self.note("hangup", {"resident_ended": ended,
+                             "page_call": board.evaluate("hotlineSoftphone.call")})
+
+    @staticmethod
+    def _until(predicate: Any, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.05)
+        return bool(predicate())
+
+
+def _get(stats: dict[str, Any] | None, part: str, key: str) -> float:
+    return float(((stats or {}).get(part) or {}).get(key) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="the console's own softphone, end to end")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--address", required=True)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    run = Run(args.out, args.address)
+    status = 0
+    try:
+        run.run()
+    except Exception:
+        run.note("error", traceback.format_exc())
+        status = 1
+    finally:
+        (args.out / "result.json").write_text(
+            json.dumps(run.result, ensure_ascii=False, indent=2) + "\n")
+        shutil.rmtree(args.out / "work" / "chromium-profile", ignore_errors=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
