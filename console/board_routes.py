@@ -36,6 +36,7 @@ from console.people import Person
 from console.screenpop import member_interface
 from console.takeover import take_over
 from console.templating import render, softphone_settings
+from tickets.speechmodel import not_chinese_note
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +46,18 @@ PAUSE_REASONS = {"break": "小休", "meal": "用餐", "training": "培训", "mee
 router = APIRouter(include_in_schema=False)
 
 
-def _page_data(person: Person) -> dict[str, Any]:
+def _page_data(person: Person, request: Request) -> dict[str, Any]:
+    config = request.app.state.console.config
+    model = config.speech_model
     return {"login": person.login, "interface": member_interface(person),
-            "supervisor": person.is_supervisor, "reasons": PAUSE_REASONS}
+            "supervisor": person.is_supervisor, "reasons": PAUSE_REASONS,
+            # beside every live transcript when the model is not a Chinese one
+            "model_note": not_chinese_note(model) if model else None, "model": model}
 
 
 @router.get("/console/", response_class=HTMLResponse)
 async def board_page(request: Request, person: PagePerson, live: LiveDep) -> Response:
-    return render(request, "board.html", page=_page_data(person))
+    return render(request, "board.html", page=_page_data(person, request))
 
 
 @router.get("/console/supervision", response_class=HTMLResponse)
@@ -62,7 +67,8 @@ async def supervision_page(request: Request, person: PagePerson, live: LiveDep) 
     people = await asyncio.to_thread(live.people.list)
     operators = [{"login": p.login, "name": p.display_name, "role": p.role.value,
                   "active": p.active} for p in people]
-    return render(request, "supervision.html", page=_page_data(person), operators=operators)
+    return render(request, "supervision.html", page=_page_data(person, request),
+                  operators=operators)
 
 
 @router.get("/console/board.json")

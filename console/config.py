@@ -28,6 +28,9 @@ class ConsoleConfig:
     # cookies are Secure even on a request that arrived over plain HTTP (the console's public
     # URL, HOTLINE_PUBLIC_URL, is https: a proxy in front terminates TLS)
     https_only: bool = False
+    # the name of the Vosk model the live transcripts come from (HOTLINE_VOSK_MODEL or the one
+    # found); None: unknown. Not a Chinese one: the board marks every live transcript.
+    speech_model: str | None = None
 
     def __post_init__(self) -> None:
         if not self.secret:

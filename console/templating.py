@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from console.people import Person
+from tickets.speechmodel import not_chinese_note
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -86,6 +87,7 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.globals["static"] = static_url
+_env.globals["model_note"] = not_chinese_note
 
 
 def softphone_settings(request: Request, person: Person | None) -> dict[str, Any] | None:

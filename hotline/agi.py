@@ -22,7 +22,7 @@ from ivr.prompts import Prompts, default_prompts_dir
 from ivr.recorder import Recorder
 from tickets.store import Store
 from transcription.live import LiveTranscriber
-from transcription.models import ModelNotFound, locate
+from transcription.models import ModelNotFound, language_warning, locate
 from transcription.publish import RedisPublisher
 from transcription.recognizers import PoolConfig, RecognizerPool
 from transcription.stream import StreamPolicy
@@ -77,6 +77,9 @@ def recognizer_pool(settings: Settings, prompts: Prompts) -> RecognizerPool:
         model = locate(settings.vosk_model, settings.data_dir)
     except ModelNotFound as exc:
         raise CliError(str(exc)) from None
+    warning = language_warning(model)
+    if warning:
+        log.warning("%s", warning)
     return RecognizerPool(PoolConfig(
         model=model, processes=settings.live_processes,
         streams_per_process=settings.live_streams_per_process,

@@ -102,9 +102,21 @@ def banner(settings: Settings, children: list[Program], redis: PrivateRedis | No
     key = settings.data_dir / devsetup.DEV_KEY_FILE
     if key.exists():
         lines.append(f"  API key    {key} (development key from 'hotline dev-setup')")
+    lines.append(f"  speech     {_model_line(settings)}")
     lines.append(f"  processes  {', '.join(p.name for p in children)}")
     lines.append("Stop with Ctrl-C or SIGTERM.")
     return "\n".join(lines)
+
+
+def _model_line(settings: Settings) -> str:
+    from transcription.models import ModelNotFound, language_warning, locate
+
+    try:
+        model = locate(settings.vosk_model, settings.data_dir)
+    except ModelNotFound as exc:
+        return f"no model: {exc}"
+    warning = language_warning(model)
+    return f"{model.name} ({model.source})" + (f"\n  WARNING    {warning}" if warning else "")
 
 
 def _run(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ def _size(n: int | None) -> str:
 
 def _models_list(ctx: CliContext, _: argparse.Namespace) -> int:
     from transcription.catalogue import CATALOGUE
-    from transcription.models import ModelNotFound, locate, models_dir
+    from transcription.models import ModelNotFound, language_warning, locate, models_dir
 
     settings = ctx.settings
     root = models_dir(settings.data_dir)
@@ -32,6 +32,9 @@ def _models_list(ctx: CliContext, _: argparse.Namespace) -> int:
     try:
         location = locate(settings.vosk_model, settings.data_dir)
         print(f"\nin use: {location.name} ({location.source}) at {location.path}")
+        warning = language_warning(location)
+        if warning:
+            print(f"warning: {warning}")
     except ModelNotFound as exc:
         print(f"\nin use: none — {exc}")
     return 0

