@@ -15,13 +15,13 @@ PIP_INDEX := $(or $(HOTLINE_PIP_INDEX_URL),https://pypi.org/simple)
 PIP := env -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(BIN)/pip
 
 .PHONY: run test deps venv lock upgrade lint typecheck check prompts classifier asterisk-root \
-	softphone bench clean
+	softphone apidocs bench clean
 
-run: deps venv prompts classifier softphone
+run: deps venv prompts classifier softphone apidocs
 	$(BIN)/hotline dev-setup
 	$(BIN)/hotline run
 
-test: deps venv asterisk-root prompts softphone
+test: deps venv asterisk-root prompts softphone apidocs
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q --durations=30
@@ -77,6 +77,15 @@ console/static/vendor/jssip.min.js: $(SOFTPHONE)/package-lock.json $(SOFTPHONE)/
 	@command -v npm >/dev/null || { echo "npm (Node.js >= 18) is needed to build $@" >&2; exit 1; }
 	cd $(SOFTPHONE) && npm ci --no-audit --no-fund && node build.mjs
 
+# Swagger UI and ReDoc for /docs and /redoc (pinned in package-lock.json), served by the gateway
+# from hotline/static/apidocs/ so that the API documentation needs no CDN.
+APIDOCS := hotline/docs-ui
+apidocs: hotline/static/apidocs/swagger-ui-bundle.js
+hotline/static/apidocs/swagger-ui-bundle.js: $(APIDOCS)/package-lock.json $(APIDOCS)/package.json \
+		$(APIDOCS)/build.mjs
+	@command -v npm >/dev/null || { echo "npm (Node.js >= 18) is needed to build $@" >&2; exit 1; }
+	cd $(APIDOCS) && npm ci --no-audit --no-fund && node build.mjs
+
 lint: venv
 	$(BIN)/ruff check .
 typecheck: venv
@@ -88,4 +97,5 @@ bench: deps venv asterisk-root prompts
 	$(BIN)/python -m bench $(BENCH)
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache $(SOFTPHONE)/node_modules console/static/vendor
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache $(SOFTPHONE)/node_modules console/static/vendor \
+		$(APIDOCS)/node_modules hotline/static/apidocs

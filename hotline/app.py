@@ -15,12 +15,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 
 from channels import deps as channel_deps
 from channels.twilio_sms import route as twilio_route
 from channels.webform import route as webform_route
+from channels.webform import status_route
 from channels.webform.imaging import PhotoWorkers
 from channels.wechat import route as wechat_route
 from channels.wechat.replay import ReplayGuard
@@ -31,9 +30,11 @@ from console.router_choices import RouterChoices
 from console.routes import build_console_router
 from console.routes import mount as mount_console
 from console.state import Console
+from hotline import apidocs, landing
 from hotline.bodylimit import BodyLimit
 from hotline.channels_config import twilio_config, webform_config, wechat_config
 from hotline.console_config import console_config
+from hotline.readiness import Readiness
 from hotline.requestlog import RequestLog
 from hotline.settings import Settings
 from hotline.wiring import open_store
@@ -97,7 +98,10 @@ def create_app(settings: Settings, *, store: Store | None = None,
         version="1",
         description="Every channel of the 96010 hotline, one ticket stream for back office.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    apidocs.install(app)
     app.state.settings = settings
     app.state.store = store
     app.state.feed_notifier = notifier
@@ -115,6 +119,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
     app.include_router(twilio_route.router)
     app.include_router(wechat_route.router)
     app.include_router(webform_route.router)
+    app.include_router(status_route.router)
+    landing.install(app, console=console_state is not None)
     mount_console(app, console_state,
                   build_console_router(board=board_routes.router, tickets=ticket_routes.router))
 
@@ -122,17 +128,13 @@ def create_app(settings: Settings, *, store: Store | None = None,
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    ami_link = live.ami if live is not None else None
+    readiness = Readiness(store, redis,
+                          (lambda: ami_link.connected) if ami_link is not None else None)
+
     @app.get("/readyz", tags=["ops"])
     async def readyz() -> JSONResponse:
-        def ping() -> None:
-            with store.db.read() as conn:
-                conn.execute(text("SELECT 1"))
-
-        try:
-            await run_in_threadpool(ping)
-        except Exception:  # any failure means not ready; details go to the log, not the caller
-            log.exception("readiness check: the database does not answer")
-            return JSONResponse({"status": "unavailable", "database": "not reachable"}, 503)
-        return JSONResponse({"status": "ready"})
+        """Ready while the database answers; names each part (database, redis, asterisk)."""
+        return await readiness.check()
 
     return app

@@ -113,9 +113,10 @@ def test_readyz_says_the_database_is_away_in_json(unreachable_store: Store,
         assert client.get("/healthz").status_code == 200  # the process itself is fine
         response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "not reachable"}
+    assert response.json() == {"status": "unavailable", "database": "not reachable",
+                               "down": ["database"]}
 
 
 def test_readyz_when_ready(sqlite_store: Store, tmp_path: Path) -> None:
     with TestClient(create_app(settings(tmp_path), store=sqlite_store, redis_url="")) as c:
-        assert c.get("/readyz").json() == {"status": "ready"}
+        assert c.get("/readyz").json() == {"status": "ready", "database": "ok"}

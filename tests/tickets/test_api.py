@@ -274,7 +274,7 @@ def test_bad_query_is_422(client: TestClient, full: dict[str, str]) -> None:
 
 def test_health_and_docs(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    assert client.get("/readyz").json() == {"status": "ready", "database": "ok"}
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/v1/tickets", "/api/v1/intake", "/api/v1/tickets/{ticket_id}/events"} <= set(
