@@ -18,7 +18,7 @@ from tickets.jobcontext import JobContext
 from tickets.jobs import JobsFor, no_jobs
 from tickets.model import Decided, Destination, HistoryEntry, Routing, Status, Ticket
 from tickets.status import check_transition
-from tickets.store import Also, Mutation
+from tickets.store import Also, MergeRefused, Mutation
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def _link_survivor(ctx: JobContext, merged: Ticket, verdict: Verdict) -> None:
     ctx.store.change(other.id, mutate)
 
 
-def route(ctx: RouterContext, router: Router, ticket_id: str) -> str:
+def route(ctx: RouterContext, router: Router, ticket_id: str, *, retry: bool = True) -> str:
     """Route one ticket; its status afterwards."""
     ticket = ctx.store.get(ticket_id)
     if _routed(ticket):
@@ -149,7 +149,14 @@ def route(ctx: RouterContext, router: Router, ticket_id: str) -> str:
     verdict = judge(decision.ticket, nearby, config.rules.duplicates) if not \
         decision.ticket.routing or not decision.ticket.routing.needs else Verdict("none")
     change = _change(decision, verdict, ctx.handover)
-    changed = ctx.store.change(ticket_id, change.mutate, jobs=change.jobs, also=change.also)
+    try:
+        changed = ctx.store.change(ticket_id, change.mutate, jobs=change.jobs, also=change.also)
+    except MergeRefused:
+        if not retry:
+            raise
+        # the ticket it matched was merged (or merged into this one) since it was read: decide
+        # again from what is committed now, where that ticket is no longer open
+        return route(ctx, router, ticket_id, retry=False)
     if verdict.action != "none" and changed.id == ticket.id:
         _link_survivor(ctx, changed, verdict)
     log.info("ticket %s routed: %s", changed.number, changed.history[-1].note or

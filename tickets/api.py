@@ -21,12 +21,12 @@ from starlette.requests import ClientDisconnect
 from tickets import media
 from tickets.apikeys import ApiKey, Scope
 from tickets.deps import MediaDirDep, NotifierDep, StoreDep, require
-from tickets.events import TicketEvent, apply_event
+from tickets.events import TicketEvent, apply_event, digest
 from tickets.feed import wait_for_tickets
 from tickets.httperrors import ApiError, validation_details
 from tickets.model import Channel, Intake, IntakeBody, Printable, Ticket
 from tickets.status import IllegalTransition
-from tickets.store import HistoryFull, Store, TicketNotFound
+from tickets.store import EventIdReused, HistoryFull, MergeRefused, Receipt, TicketNotFound
 
 MAX_WAIT = 30.0
 MAX_LIMIT = 500
@@ -86,35 +86,32 @@ async def get_ticket(ticket_id: str, store: StoreDep) -> Ticket:
         raise ApiError(404, str(exc)) from None
 
 
-def _check_survivor(store: Store, ticket_ref: str, event: TicketEvent) -> None:
-    """A merge must point at another ticket that exists and is not merged itself."""
-    if event.merged_into is None:
-        return
-    try:
-        target = store.get(event.merged_into)
-        current = store.get(ticket_ref)
-    except TicketNotFound as exc:
-        raise ApiError(422, f"merged_into: {exc}") from None
-    if target.id == current.id:
-        raise ApiError(422, "a ticket cannot be merged into itself")
-    if target.merged_into is not None:
-        raise ApiError(422, f"ticket {target.number} is merged into another ticket itself; "
-                            "merge into the surviving ticket")
-
-
-@router.post("/tickets/{ticket_id}/events", response_model=Ticket,
-          dependencies=[Depends(require(Scope.events))])
-async def post_event(ticket_id: str, event: TicketEvent, store: StoreDep) -> Ticket:
-    """Report progress: a status change of the loop, a note, category/department/priority."""
+@router.post("/tickets/{ticket_id}/events", response_model=Ticket)
+async def post_event(ticket_id: str, event: TicketEvent, store: StoreDep,
+                     key: Annotated[ApiKey, Depends(require(Scope.events))]) -> Ticket:
+    """Report progress: a status change of the loop, a note, category/department/priority.
+    ``event_id`` is the sending key's own: a repeat answers 200 and changes nothing, the same
+    id for another event on the ticket is 409 ``event_id_reused``."""
+    receipt = None
+    if event.event_id:
+        receipt = Receipt(key.id, event.event_id, digest(event))
+        # the history shows whose id it was; keys' ids are hex without ':'
+        event = event.model_copy(update={"event_id": f"{key.id}:{event.event_id}"})
 
     def apply() -> Ticket:
-        _check_survivor(store, ticket_id, event)
-        return store.change(ticket_id, lambda t, seq, at: apply_event(t, event, seq, at))
+        return store.change(ticket_id, lambda t, seq, at: apply_event(t, event, seq, at),
+                            receipt=receipt)
 
     try:
         return await run_in_threadpool(apply)
     except TicketNotFound as exc:
         raise ApiError(404, str(exc)) from None
+    except MergeRefused as exc:
+        if exc.conflict:
+            raise ApiError(409, str(exc), "merge_conflict") from None
+        raise ApiError(422, str(exc)) from None
+    except EventIdReused as exc:
+        raise ApiError(409, str(exc), "event_id_reused") from None
     except IllegalTransition as exc:
         raise ApiError(409, str(exc), "illegal_transition") from None
     except HistoryFull as exc:

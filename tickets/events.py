@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated
 
@@ -51,6 +52,8 @@ class TicketEvent(BaseModel):
             raise ValueError("status 'rejected' needs a 'reason'")
         if self.status is Status.merged and not self.merged_into:
             raise ValueError("status 'merged' needs 'merged_into' (the ticket kept)")
+        if self.merged_into is not None and self.status is not Status.merged:
+            raise ValueError("'merged_into' comes only with status 'merged'")
         if self.status is Status.evaluated and self.evaluation is None:
             raise ValueError("status 'evaluated' needs an 'evaluation'")
         if self.evaluation is not None and self.status is not Status.evaluated:
@@ -60,6 +63,13 @@ class TicketEvent(BaseModel):
         if all(v is None for v in fields):
             raise ValueError("an event needs a status, a note or a field to change")
         return self
+
+
+def digest(event: TicketEvent) -> str:
+    """What the event says, apart from its ``event_id``: a reused id with other content is
+    told apart from a true repeat."""
+    body = event.model_dump_json(exclude={"event_id"}, exclude_none=True)
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
 def apply_event(ticket: Ticket, event: TicketEvent, seq: int, at: datetime) -> Ticket | None:
@@ -73,10 +83,12 @@ def apply_event(ticket: Ticket, event: TicketEvent, seq: int, at: datetime) -> T
     if event.status is not None:
         check_transition(ticket.status, event.status)
         update["status"] = event.status
-    for name in ("category", "department", "loop", "priority", "merged_into"):
+    for name in ("category", "department", "loop", "priority"):
         value = getattr(event, name)
         if value is not None:
             update[name] = value
+    if event.status is Status.merged:  # only the status machine sets merged_into
+        update["merged_into"] = event.merged_into
     if event.reason is not None:
         update["reject_reason"] = event.reason
     if event.evaluation is not None:

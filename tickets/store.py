@@ -29,7 +29,7 @@ from tickets.counters import current_seq, next_number, next_seq
 from tickets.db import Database
 from tickets.jobs import JobsFor, no_jobs
 from tickets.model import Channel, HistoryEntry, Intake, Status, Ticket, is_ticket_number
-from tickets.tables import tickets
+from tickets.tables import channel_state, tickets
 
 MAX_HISTORY = 1000
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -69,6 +69,32 @@ class TicketNotFound(LookupError):
     def __init__(self, ticket_ref: str) -> None:
         super().__init__(f"no ticket with id or number '{ticket_ref[:40]}'")
         self.ticket_ref = ticket_ref
+
+
+class MergeRefused(ValueError):
+    """A merge the store will not record. ``conflict``: the survivor is merged itself (maybe
+    by a merge that committed a moment earlier) — a 409; otherwise the target is unusable (422)."""
+
+    def __init__(self, message: str, *, conflict: bool) -> None:
+        super().__init__(message)
+        self.conflict = conflict
+
+
+class EventIdReused(ValueError):
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"event_id '{event_id[:100]}' was already used by this key for a "
+                         "different event on this ticket; send a new event_id")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """An idempotency receipt: ``scope`` (the API key's id) sent ``event_id`` for a change whose
+    content hashes to ``digest``. A repeat with the same digest changes nothing; another digest
+    is :class:`EventIdReused`."""
+
+    scope: str
+    event_id: str
+    digest: str
 
 
 class HistoryFull(ValueError):
@@ -269,13 +295,16 @@ class Store:
 
     # -- changes --------------------------------------------------------------------------
     def change(self, ticket_ref: str, mutate: Mutation, *, jobs: JobsFor = no_jobs,
-               also: Also | None = None) -> Ticket:
+               also: Also | None = None, receipt: Receipt | None = None) -> Ticket:
         """Apply ``mutate(ticket, seq, at) -> Ticket | None`` under the write lock.
 
         ``mutate`` returning None means "nothing to change" (an idempotent repeat): no seq is
         used, no job is written and the current ticket is returned. ``also`` writes more rows
         with the change (deliveries). Any exception rolls everything back; :class:`HistoryFull`
-        when the change would pass :data:`MAX_HISTORY`.
+        when the change would pass :data:`MAX_HISTORY`. A change that merges the ticket has
+        its survivor checked here, under the write lock (:class:`MergeRefused`), so two merges
+        racing each other can never close a chain on itself. With ``receipt``, a repeat of the
+        same receipt changes nothing and a reuse for other content is :class:`EventIdReused`.
         """
         where = _by_ref(ticket_ref)
         try:
@@ -285,12 +314,16 @@ class Store:
                 if doc is None:
                     raise TicketNotFound(ticket_ref)
                 current = Ticket.model_validate(doc)
+                if receipt is not None and _seen(conn, current, receipt):
+                    raise _NoChange(current)
                 at = now_utc()
                 changed = mutate(current, seq, at)
                 if changed is None:
                     raise _NoChange(current)
                 if len(changed.history) > MAX_HISTORY:
                     raise HistoryFull(current)
+                if changed.status is Status.merged and current.status is not Status.merged:
+                    _check_survivor(conn, current, changed.merged_into)
                 ticket = Ticket.model_validate(
                     {**changed.model_dump(), "seq": seq, "updated_at": at})
                 conn.execute(
@@ -298,8 +331,53 @@ class Store:
                 )
                 if also is not None:
                     also(conn, ticket, at)
+                if receipt is not None:
+                    conn.execute(channel_state.insert().values(
+                        channel=_RECEIPTS, key=_receipt_key(current, receipt),
+                        value={"digest": receipt.digest, "seq": seq}, updated_at=at))
                 outbox.write(conn, current.id, jobs(current.id), at)
         except _NoChange as unchanged:
             return unchanged.ticket
         self._changed(ticket.seq)
         return ticket
+
+
+_RECEIPTS = "api-event"  # channel_state rows: one receipt per (key, ticket, event_id)
+
+
+def _receipt_key(ticket: Ticket, receipt: Receipt) -> str:
+    return f"{receipt.scope}:{ticket.id}:{receipt.event_id}"
+
+
+def _seen(conn: Connection, ticket: Ticket, receipt: Receipt) -> bool:
+    """True for a repeat of ``receipt`` on ``ticket``; :class:`EventIdReused` for a reuse."""
+    row = conn.execute(select(channel_state.c.value).where(
+        channel_state.c.channel == _RECEIPTS,
+        channel_state.c.key == _receipt_key(ticket, receipt))).scalar()
+    if row is None:
+        return False
+    if row.get("digest") != receipt.digest:
+        raise EventIdReused(receipt.event_id)
+    return True
+
+
+def _check_survivor(conn: Connection, current: Ticket, target_ref: str | None) -> None:
+    """Inside the write transaction (writers are serialized by the seq row): the ticket a
+    merge keeps exists, is another ticket and is not merged itself. A ticket merges only into
+    one that is not merged, and a merged ticket never changes again, so no chain of merges
+    can ever lead back to where it started (A→B→C→A is refused at C→A)."""
+    if not target_ref:
+        raise MergeRefused("status 'merged' needs 'merged_into' (the ticket kept)",
+                           conflict=False)
+    try:
+        doc = conn.execute(select(tickets.c.doc).where(_by_ref(target_ref))).scalar()
+    except TicketNotFound as exc:
+        raise MergeRefused(f"merged_into: {exc}", conflict=False) from None
+    if doc is None:
+        raise MergeRefused(f"merged_into: {TicketNotFound(target_ref)}", conflict=False)
+    target = Ticket.model_validate(doc)
+    if target.id == current.id:
+        raise MergeRefused("a ticket cannot be merged into itself", conflict=False)
+    if target.status is Status.merged or target.merged_into is not None:
+        raise MergeRefused(f"ticket {target.number} is merged into another ticket itself; "
+                           "merge into the surviving ticket", conflict=True)

@@ -275,7 +275,9 @@ def test_a_stale_save_is_refused_and_the_page_says_reload(client: TestClient,
 
 def test_finished_tickets_are_locked(client: TestClient, store: Store) -> None:
     t = submit(store, "m1")
-    merged = store.change(t.id, lambda c, _s, _a: c.model_copy(update={"status": Status.merged}))
+    kept = submit(store, "m2").id
+    merged = store.change(t.id, lambda c, _s, _a: c.model_copy(
+        update={"status": Status.merged, "merged_into": kept}))
     page = client.get(f"/console/tickets/{t.number}", headers=HTML)
     assert 'id="edit-save"' not in page.text and "不能再修改" in page.text
     answer = client.post(f"/console/tickets/{t.number}", headers=HTML,

@@ -181,7 +181,9 @@ def test_a_stale_save_is_refused_and_writes_nothing(store: Store, config: Router
 def test_finished_tickets_are_not_edited(store: Store, config: RouterConfig,
                                          status: Status) -> None:
     t = store.submit(intake("m1")).ticket
-    done = store.change(t.id, lambda c, _s, _a: c.model_copy(update={"status": status}))
+    kept = store.submit(intake("m2")).ticket.id if status is Status.merged else None
+    done = store.change(t.id, lambda c, _s, _a: c.model_copy(
+        update={"status": status, "merged_into": kept}))
     with pytest.raises(Uneditable, match=status.value):
         edit(store, config, done, note="还想补充")
     assert store.get(t.id) == done

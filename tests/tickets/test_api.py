@@ -334,7 +334,7 @@ def test_a_ticket_cannot_be_merged_into_itself(client: TestClient,
     merged = event(client, full, second["id"], status="merged", merged_into=first["id"])
     assert merged.status_code == 200, merged.text
     third = submit(client, full, channel_ref="m-3")
-    e = error(event(client, full, third["id"], status="merged", merged_into=second["id"]), 422)
+    e = error(event(client, full, third["id"], status="merged", merged_into=second["id"]), 409)
     assert "surviving" in e["message"]
 
 
