@@ -14,6 +14,8 @@ from hotline.errors import CliError
 from hotline.settings import Settings
 from hotline.warmup import warmup_speech
 from ivr.agi.server import AgiServer
+from ivr.callback import SCRIPT as CALLBACK_SCRIPT
+from ivr.callback import CallbackConfig, CallbackFlow
 from ivr.capture import Capture
 from ivr.events import CallEvents
 from ivr.flow import CallFlow, FlowConfig, unavailable
@@ -58,7 +60,8 @@ def make_agi_server(settings: Settings, store: Store, *, recorder: Recorder | No
                     host: str | None = None, port: int | None = None,
                     prompts: Prompts | None = None,
                     events: CallEvents | None = None) -> tuple[AgiServer, CallFlow]:
-    """The FastAGI server with the 96010 flow, as ``hotline agi`` and the tests use it."""
+    """The FastAGI server with the 96010 flow and the callback flow, as ``hotline agi`` and the
+    tests use it."""
     prompts = prompts or ready_prompts(settings)
     settings.recordings_path.mkdir(parents=True, exist_ok=True)
     # a message the store cannot take goes to the spool that `hotline spool ingest` reads
@@ -66,7 +69,11 @@ def make_agi_server(settings: Settings, store: Store, *, recorder: Recorder | No
                         media_dir=settings.media_path, spool_dir=settings.spool_path,
                         max_record_seconds=settings.max_record_seconds)
     flow = CallFlow(config, store, recorder=recorder or Capture(), events=events)
-    server = AgiServer({SCRIPT: flow}, host=host or settings.agi_host,
+    # the outbound callback call (回访): the unit's reply is spoken into the recordings folder,
+    # which Asterisk sees at the same path
+    callback = CallbackFlow(CallbackConfig(prompts=prompts,
+                                           speech_dir=settings.recordings_path / "speech"), store)
+    server = AgiServer({SCRIPT: flow, CALLBACK_SCRIPT: callback}, host=host or settings.agi_host,
                        port=port if port is not None else settings.agi_port,
                        unknown=partial(unavailable, prompts))
     return server, flow

@@ -62,6 +62,25 @@ def _speak(text: str, target: Path, tmp: Path) -> None:
           "reverse", "silence", "1", "0.02", "0.5%", "reverse", "pad", "0.05", "0.15"])
 
 
+def speak(text: str, target: Path) -> None:
+    """``text`` spoken by espeak-ng into ``target`` (the prompts' WAV format), at call time
+    (the callback call reads the unit's reply this way). The text goes through a file, never
+    the command line (a reply starting with ``-`` is no option); ``target`` appears by an
+    atomic rename, so Asterisk never plays half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".speak-", dir=target.parent) as tmpdir:
+        tmp = Path(tmpdir)
+        source = tmp / "text.txt"
+        source.write_text(text, encoding="utf-8")
+        raw = tmp / "raw.wav"
+        _run([_tool("espeak-ng"), "-v", VOICE, "-s", str(SPEED), "-w", str(raw),
+              "-f", str(source)])
+        partial = tmp / "out.wav"
+        _run([_tool("sox"), str(raw), *SOX_OUT, str(partial), "pad", "0.05", "0.15"])
+        partial.chmod(0o644)
+        os.replace(partial, target)
+
+
 def _beep(target: Path) -> None:
     _run([_tool("sox"), "-n", *SOX_OUT, str(target), "synth", "0.35", "sine", "1000", "vol", "0.5"])
 
