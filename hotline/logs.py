@@ -20,9 +20,25 @@ from hotline.requestlog import request_id
 from tickets.masking import mask_openid, mask_phone
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+
+
+def _mask_grouped(m: re.Match[str]) -> str:
+    """A number written with spaces or dashes, masked as if written in one piece."""
+    return mask_phone(re.sub(r"[ -]", "", m.group()))
+
+
 _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    # Chinese mobiles with the country code written any way (+86, 86, 0086) and in groups
+    # (138 0013 8000, +86-138-0013-8000): before the patterns below, which need one piece
+    (re.compile(r"(?<![0-9A-Za-z_+])(?:(?:\+|00)?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}"
+                r"(?![0-9A-Za-z_])"),
+     _mask_grouped),
+    # any number with the international prefix 00 instead of '+' (0014155552671)
+    (re.compile(r"(?<![0-9A-Za-z_+])00[1-9]\d{8,14}(?![0-9A-Za-z_])"),
+     lambda m: mask_phone(m.group())),
     # E.164 (+8613800138000) and Chinese mobile numbers (13800138000)
-    (re.compile(r"(?<![\w+])\+\d{7,15}(?!\d)"), lambda m: mask_phone(m.group())),
+    # (ASCII look-arounds: Chinese text right before a number is no word it belongs to)
+    (re.compile(r"(?<![0-9A-Za-z_+])\+\d{7,15}(?!\d)"), lambda m: mask_phone(m.group())),
     (re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), lambda m: mask_phone(m.group())),
     # landlines in national form with their area code (01065123456, 0755-12345678); not
     # inside an ASCII word such as a hex request id (Chinese text around them is fine)
