@@ -5,6 +5,8 @@
 * :func:`page_person` — a page: the person, or a redirect to ``/console/login?next=…``.
 * :func:`api_person` — a script's request (JSON, SSE): the person, or 401 JSON.
 * :func:`supervisor` — the person if a supervisor, else 403 (not logged in: as above).
+* :func:`center_only` — the district center's pages: a desk or grid worker gets 403 (or, at
+  ``/console/``, a redirect to their own page: :func:`home_of`).
 * :func:`csrf_checked` — on POST/PUT/PATCH/DELETE the token of the session must come in the
   form field ``csrf`` or the header ``X-CSRF-Token`` (403 otherwise).
 
@@ -22,8 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from console import csrf
-from console.errors import ConsoleError, LoginRequired, wants_html
-from console.people import Person
+from console.errors import ConsoleError, LoginRequired, Redirect, wants_html
+from console.people import Person, Role
 from console.sessions import COOKIE, ConsoleSession
 from console.state import Console, console_of
 
@@ -90,6 +92,28 @@ async def csrf_checked(request: Request, session: LiveSession) -> None:
             given = value if isinstance(value, str) else None
     if not csrf.matches(session.csrf_token, given):
         raise ConsoleError(403, "页面已过期或来源不明，请刷新页面后重试", code="csrf")
+
+
+HOME = {Role.street: "/console/desk", Role.department: "/console/desk",
+        Role.grid: "/console/grid"}
+
+
+def home_of(person: Person) -> str:
+    """Where a person's console starts: the board for the district center, the desk for a
+    street or department, the phone page for a grid worker."""
+    return HOME.get(person.role, "/console/")
+
+
+async def center_only(request: Request, session: SessionDep) -> None:
+    """The district center's pages (board, inbox, every ticket): a desk or a grid worker is
+    sent to their own page (a browser asking for ``/console/``) or refused with 403 — the
+    same answer whatever ticket number was asked for. Not logged in: the route's own guard
+    answers."""
+    if session is None or session.person.is_center:
+        return
+    if request.method == "GET" and request.url.path == "/console/" and wants_html(request):
+        raise Redirect(home_of(session.person))
+    raise ConsoleError(403, "此页面只对区中心开放", code="center_only")
 
 
 PagePerson = Annotated[Person, Depends(page_person)]

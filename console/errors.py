@@ -40,6 +40,14 @@ class LoginRequired(ConsoleError):
         self.next_path = next_path
 
 
+class Redirect(ConsoleError):
+    """A browser asked for a page that is not theirs and has one of its own: go there."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(303, "请前往您的工作页面", code="redirect")
+        self.location = location
+
+
 def wants_html(request: Request) -> bool:
     """A browser navigating (not a script fetching JSON or an event stream)."""
     accept = request.headers.get("accept", "")
@@ -62,6 +70,8 @@ async def _on_console_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConsoleError)
     if isinstance(exc, LoginRequired) and wants_html(request):
         return RedirectResponse(login_url(exc.next_path), status_code=303)
+    if isinstance(exc, Redirect):
+        return RedirectResponse(exc.location, status_code=303)
     if wants_html(request):
         from console.templating import error_page
 

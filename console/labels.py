@@ -91,3 +91,21 @@ NOT_FOUND = "没有这个工单。"
 def refused(field: str, problem: str) -> str:
     """``街道：不在配置中，请从列表中选择``."""
     return f"{FIELDS.get(field, field)}：{PROBLEMS.get(problem, '不正确')}"
+
+# the desks (console/desk_routes.py)
+DESK_STALE = ("此工单在您打开后已被处理：{actor} 于 {at} {what}。请查看最新状态后再操作。")
+DESK_ILLEGAL = "此工单当前状态为「{status}」，不能进行此操作。"
+HISTORY_KINDS: dict[str, str] = {
+    "sent_back": "退回",
+    "extension_requested": "申请延期",
+    "extension_granted": "同意延期",
+    "extension_refused": "不同意延期",
+    "urged": "督办",
+    "notified": "已通知市民",
+    "notification_failed": "通知失败",
+    "asked": "回访提问",
+    "answered": "市民答复",
+    "reopened": "重新办理",
+    "closed_unanswered": "未答复结案",
+    "callback": "电话回访",
+}

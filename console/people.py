@@ -20,7 +20,7 @@ from __future__ import annotations
 import builtins
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -43,8 +43,23 @@ PHONE_KINDS: tuple[str, ...] = get_args(PhoneKind)
 
 
 class Role(StrEnum):
-    operator = "operator"
-    supervisor = "supervisor"
+    operator = "operator"  # the district center's 话务员
+    supervisor = "supervisor"  # the district center's 班长 (supervision, 督办)
+    street = "street"  # a street sub-center's desk, bound to one street code
+    department = "department"  # a department's desk, bound to one department code
+    grid = "grid"  # a grid worker (网格员), bound to one or more grid cells
+
+
+# the roles of the district center (the board, the inbox, every ticket)
+CENTER_ROLES = frozenset({Role.operator, Role.supervisor})
+# the destination kind of a desk's unit (tickets.model.Destination ids: street:DS, dept:...)
+UNIT_PREFIX = {Role.street: "street:", Role.department: "dept:", Role.grid: "grid:"}
+UNIT_CODE = {
+    Role.street: re.compile(r"^[A-Z][A-Z0-9]{0,15}$"),
+    Role.department: re.compile(r"^[a-z0-9][a-z0-9.\-]{0,63}$"),
+    Role.grid: re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}$"),
+}
+MAX_UNITS = 20
 
 
 @dataclass(frozen=True)
@@ -57,10 +72,53 @@ class Person:
     sip_user: str
     sip_secret: str = field(repr=False)
     phone_kind: PhoneKind
+    # the person's units as destination ids: ("street:DS",), ("dept:dept.x",) or
+    # ("grid:DC-DHM-0101", ...); empty for the center's roles
+    units: tuple[str, ...] = ()
 
     @property
     def is_supervisor(self) -> bool:
         return self.role is Role.supervisor
+
+    @property
+    def is_center(self) -> bool:
+        """Works at the district center: sees the board, the inbox and every ticket."""
+        return self.role in CENTER_ROLES
+
+    @property
+    def is_desk(self) -> bool:
+        """A street's or a department's desk: sees its unit's tickets only."""
+        return self.role in (Role.street, Role.department)
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        """A grid worker's grid cells (codes)."""
+        prefix = UNIT_PREFIX[Role.grid]
+        return tuple(u.removeprefix(prefix) for u in self.units if u.startswith(prefix))
+
+
+def units_of(role: Role, codes: Sequence[str]) -> tuple[str, ...]:
+    """The destination ids of a person of ``role`` bound to ``codes`` (the codes' shape is
+    checked here; whether they exist in the router's configuration is the caller's check,
+    ``hotline operator add`` does it). :class:`PeopleError` naming the problem."""
+    clean = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
+    if role in CENTER_ROLES:
+        if clean:
+            raise PeopleError(f"a {role.value} works for the whole district: no --unit")
+        return ()
+    if not clean:
+        raise PeopleError(f"a {role.value} needs --unit (the {_UNIT_WORD[role]} code)")
+    if role is not Role.grid and len(clean) > 1:
+        raise PeopleError(f"a {role.value} desk has exactly one unit")
+    if len(clean) > MAX_UNITS:
+        raise PeopleError(f"at most {MAX_UNITS} grid cells per person")
+    for code in clean:
+        if not UNIT_CODE[role].match(code):
+            raise PeopleError(f"'{code[:80]}' is not a {_UNIT_WORD[role]} code")
+    return tuple(UNIT_PREFIX[role] + c for c in clean)
+
+
+_UNIT_WORD = {Role.street: "street", Role.department: "department", Role.grid: "grid cell"}
 
 
 def actor_of(person: Person) -> str:
@@ -124,7 +182,8 @@ def person_from_row(row: Row[Any]) -> Person:
     return Person(id=int(m["id"]), login=str(m["login"]), display_name=str(m["display_name"]),
                   role=Role(m["role"]), active=bool(m["active"]), sip_user=str(m["sip_user"]),
                   sip_secret=str(m["sip_secret"]),
-                  phone_kind=kind if kind in PHONE_KINDS else "webrtc")  # type: ignore[arg-type]
+                  phone_kind=kind if kind in PHONE_KINDS else "webrtc",  # type: ignore[arg-type]
+                  units=tuple(str(m["units"] or "").split()))
 
 
 def _display_name(text: str) -> str:
@@ -150,9 +209,11 @@ class People:
     # ------------------------------------------------------------------ changes
 
     def add(self, login: str, display_name: str, role: Role, password: str,
-            phone_kind: PhoneKind = "webrtc") -> Person:
+            phone_kind: PhoneKind = "webrtc", units: Sequence[str] = ()) -> Person:
         """A new, active person with a fresh SIP secret. :class:`InvalidLogin`,
-        :class:`DuplicateLogin`, :class:`~console.passwords.WeakPassword`."""
+        :class:`DuplicateLogin`, :class:`~console.passwords.WeakPassword`; ``units`` are the
+        codes a desk or grid worker is bound to (:func:`units_of`)."""
+        bound = units_of(Role(role), units)
         if not LOGIN.match(login) or login.endswith(DESK_SUFFIX):
             raise InvalidLogin(login)
         if phone_kind not in PHONE_KINDS:
@@ -169,7 +230,7 @@ class People:
                         login=login, display_name=name, role=Role(role).value, active=True,
                         password_hash=digest, sip_user=sip_user_of(login),
                         sip_secret=secrets.token_hex(24), phone_kind=phone_kind,
-                        created_at=now, updated_at=now,
+                        units=" ".join(bound), created_at=now, updated_at=now,
                     ).returning(people.c.id)).scalar_one()
         except IntegrityError:
             raise DuplicateLogin(login) from None

@@ -40,8 +40,9 @@ class Endpoint:
 
 
 def endpoints_of(person: Person) -> list[Endpoint]:
-    """The endpoints of one person (none when disabled)."""
-    if not person.active:
+    """The endpoints of one person (none when disabled, nor for a desk or a grid worker: they
+    answer no calls)."""
+    if not person.active or not person.is_center:
         return []
     base = person.sip_user
     if person.phone_kind == "webrtc":

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from console import errors, login_routes
+from console.auth import center_only
 from console.errors import ConsoleError
 from console.security import ConsoleSecurityHeaders
 from console.state import Console, console_of
@@ -56,13 +57,17 @@ async def static_file(name: str, request: Request) -> Response:
 def build_console_router(*, board: APIRouter | None = None, tickets: APIRouter | None = None,
                          extra: Sequence[APIRouter] = ()) -> APIRouter:
     """Login/logout and static files, plus the given parts' routers (each with its own
-    ``/console/...`` paths)."""
+    ``/console/...`` paths): ``board`` and ``tickets`` are the district center's
+    (:func:`~console.auth.center_only`); ``extra`` routers guard themselves (the desks, the
+    grid page, the media files)."""
     router = APIRouter(dependencies=[Depends(console_of)])
     router.include_router(login_routes.router)
     router.include_router(static_router)
-    for part in (board, tickets, *extra):
-        if part is not None:
-            router.include_router(part)
+    for part in (board, tickets):
+        if part is not None:  # the district center's own pages
+            router.include_router(part, dependencies=[Depends(center_only)])
+    for part in extra:
+        router.include_router(part)
     return router
 
 

@@ -29,12 +29,16 @@ people = Table(
     # lower-case ASCII [a-z0-9_-], 1-32 characters (console/people.py: LOGIN)
     Column("login", String(32), nullable=False, unique=True),
     Column("display_name", String(100), nullable=False),
-    Column("role", String(16), nullable=False),  # operator | supervisor
+    # operator | supervisor | street | department | grid (console/people.py: Role)
+    Column("role", String(16), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("password_hash", String(200), nullable=False),
     Column("sip_user", String(40), nullable=False, unique=True),  # op-<login>
     Column("sip_secret", String(64), nullable=False),
     Column("phone_kind", String(16), nullable=False),  # webrtc | deskphone | both
+    # a desk's or grid worker's units, space-separated destination ids ("street:DS",
+    # "dept:dept.health", "grid:DC-DHM-0101 grid:DC-DHM-0102"); "" for the center's people
+    Column("units", String(1400), nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

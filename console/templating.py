@@ -28,7 +28,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from console.people import Person
+from console.people import Person, Role
 from tickets.speechmodel import not_chinese_note
 
 HERE = Path(__file__).parent
@@ -44,21 +44,27 @@ class NavItem:
     current: bool
 
 
-# (label, path, supervisors only)
-NAV: tuple[tuple[str, str, bool], ...] = (
-    ("看板", "/console/", False),
-    ("收件箱", "/console/inbox", False),
-    ("新建工单", "/console/tickets/new", False),
-    ("班长", "/console/supervision", True),
+_CENTER = frozenset({Role.operator, Role.supervisor})
+_DESK = frozenset({Role.street, Role.department})
+# (label, path, the roles that see it)
+NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
+    ("看板", "/console/", _CENTER),
+    ("收件箱", "/console/inbox", _CENTER),
+    ("新建工单", "/console/tickets/new", _CENTER),
+    ("班长", "/console/supervision", frozenset({Role.supervisor})),
+    ("本单位工单", "/console/desk", _DESK),
+    ("网格", "/console/grid", frozenset({Role.grid})),
 )
+ROLE_LABELS = {Role.operator: "话务员", Role.supervisor: "班长", Role.street: "街道",
+               Role.department: "部门", Role.grid: "网格员"}
 
 
 def nav_for(person: Person | None, path: str) -> list[NavItem]:
     if person is None:
         return []
     items = []
-    for label, href, supervisors_only in NAV:
-        if supervisors_only and not person.is_supervisor:
+    for label, href, roles in NAV:
+        if person.role not in roles:
             continue
         current = path == href or (href != "/console/" and path.startswith(href))
         items.append(NavItem(label, href, current))
@@ -88,13 +94,14 @@ _env = Environment(
 )
 _env.globals["static"] = static_url
 _env.globals["model_note"] = not_chinese_note
+_env.globals["role_labels"] = ROLE_LABELS
 
 
 def softphone_settings(request: Request, person: Person | None) -> dict[str, Any] | None:
     console = getattr(request.app.state, "console", None)
     if person is None or console is None or console.config.sip_ws is None:
         return None
-    if person.phone_kind == "deskphone":
+    if person.phone_kind == "deskphone" or not person.is_center:
         return None
     return {"server": console.config.sip_ws, "user": person.sip_user,
             "password": person.sip_secret, "domain": console.config.sip_domain,

@@ -297,7 +297,12 @@ async def save(request: Request, ref: str, person: PagePerson,
     done = "unchanged" if ticket.seq == edit.seq else "saved"
     return RedirectResponse(f"/console/tickets/{ticket.number}?done={done}", 303)
 
-@router.get("/console/media/{name}")
+# the kept files (content-addressed: a name is the file's sha256) for anyone logged in: the
+# center, and the desks and grid workers who see the photos of their tickets
+media_router = APIRouter(include_in_schema=False)
+
+
+@media_router.get("/console/media/{name}")
 async def media_file(name: str, session: LiveSession, media_dir: MediaDirDep) -> Response:
     path = media.resolve(media_dir, name)
     if path is None:

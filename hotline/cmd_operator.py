@@ -21,7 +21,7 @@ from hotline.errors import CliError
 if TYPE_CHECKING:
     from console.people import People
 
-ROLE_NAMES = ("operator", "supervisor")
+ROLE_NAMES = ("operator", "supervisor", "street", "department", "grid")
 PHONE_KIND_NAMES = ("webrtc", "deskphone", "both")
 
 
@@ -85,15 +85,49 @@ def _sync(ctx: CliContext) -> None:
         print(f"hotline: warning: {result.message}", file=sys.stderr)
 
 
+def _check_units(ctx: CliContext, role: str, codes: list[str]) -> None:
+    """A desk's street or department and a grid worker's cells must exist in the router's
+    configuration (HOTLINE_ROUTER_CONFIG_DIR)."""
+    from console.people import PeopleError, Role, units_of
+
+    try:
+        units_of(Role(role), codes)
+    except PeopleError as exc:
+        raise CliError(f"{exc}; nothing changed") from None
+    if not codes:
+        return
+    from console.units import Directory
+    from router import routerconfig
+    from router.yamlfile import ConfigError
+
+    try:
+        config = routerconfig.load(ctx.settings.router_config_dir)
+    except ConfigError as exc:
+        raise CliError(f"cannot check --unit against the router's configuration: {exc}"
+                       ) from None
+    unknown = Directory.of(config).unknown(Role(role), codes)
+    if unknown:
+        where = "catalogue.yaml departments" if role == "department" else "places.yaml"
+        raise CliError(f"unknown {role} code {', '.join(unknown)} (see {where} in "
+                       f"{ctx.settings.router_config_dir}); nothing changed")
+
+
 def _add(ctx: CliContext, args: argparse.Namespace) -> int:
     from console.people import PeopleError, Role
 
+    codes = [c for part in args.unit for c in part.split(",") if c.strip()]
+    _check_units(ctx, args.role, codes)
     password = read_password(args)
     try:
         person = _people(ctx).add(args.login, args.name, Role(args.role), password,
-                                  args.phone)
+                                  args.phone, codes)
     except PeopleError as exc:
         raise CliError(str(exc)) from None
+    if not person.is_center:
+        print(f"added {person.login} ({person.display_name}, {person.role.value} of "
+              f"{' '.join(person.units)})")
+        _sync(ctx)
+        return 0
     print(f"added {person.login} ({person.display_name}, {person.role.value}); "
           f"SIP endpoint {person.sip_user}")
     if person.phone_kind != "webrtc":
@@ -112,7 +146,7 @@ def _list(ctx: CliContext, _: argparse.Namespace) -> int:
     for p in everyone:
         state = "active" if p.active else "disabled"
         print(f"{p.login:20}  {p.role.value:10}  {state:8}  {p.phone_kind:9}  {p.sip_user:24}  "
-              f"{p.display_name}")
+              f"{p.display_name}" + (f"  {' '.join(p.units)}" if p.units else ""))
     return 0
 
 
@@ -153,7 +187,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                        allow_abbrev=False)
     a.add_argument("login", help="login name: lower-case letters, digits, '-', '_'")
     a.add_argument("--name", required=True, help="display name shown in the console (张三)")
-    a.add_argument("--role", choices=ROLE_NAMES, default="operator")
+    a.add_argument("--role", choices=ROLE_NAMES, default="operator",
+                   help="operator, supervisor (the district center); street or department (a "
+                        "desk, with --unit CODE); grid (a grid worker, with --unit CELL, "
+                        "repeatable)")
+    a.add_argument("--unit", action="append", default=[],
+                   help="street code (DS), department code (dept.health) or grid cell "
+                        "(DC-DHM-0101) from router/config; repeat or comma-separate cells")
     a.add_argument("--phone", choices=PHONE_KIND_NAMES, default="webrtc",
                    help="webrtc: the console's softphone (default); deskphone: a SIP phone; "
                         "both")

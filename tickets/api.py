@@ -21,7 +21,7 @@ from starlette.requests import ClientDisconnect
 from tickets import media
 from tickets.apikeys import ApiKey, Scope
 from tickets.deps import MediaDirDep, NotifierDep, StoreDep, require
-from tickets.events import TicketEvent, apply_event, digest
+from tickets.events import KindRefused, StaleEvent, TicketEvent, apply_event, digest
 from tickets.feed import wait_for_tickets
 from tickets.httperrors import ApiError, validation_details
 from tickets.model import Channel, Intake, IntakeBody, Printable, Ticket
@@ -114,6 +114,10 @@ async def post_event(ticket_id: str, event: TicketEvent, store: StoreDep,
         raise ApiError(409, str(exc), "event_id_reused") from None
     except IllegalTransition as exc:
         raise ApiError(409, str(exc), "illegal_transition") from None
+    except StaleEvent as exc:
+        raise ApiError(409, str(exc), "stale") from None
+    except KindRefused as exc:
+        raise ApiError(409, str(exc), "kind_refused") from None
     except HistoryFull as exc:
         raise ApiError(409, str(exc), "history_full") from None
 

@@ -3,13 +3,56 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-from tickets.model import Channel, Evaluation, HistoryEntry, Loop, Printable, Status, Ticket
+from tickets.model import (
+    Channel,
+    Evaluation,
+    HistoryEntry,
+    HistoryKind,
+    Loop,
+    Printable,
+    Routing,
+    Status,
+    Ticket,
+)
 from tickets.status import check_transition
+
+# what a unit (desk or its own system) and the district center's supervision report as events
+EVENT_KINDS = frozenset({HistoryKind.sent_back, HistoryKind.extension_requested,
+                         HistoryKind.extension_granted, HistoryKind.extension_refused,
+                         HistoryKind.urged})
+_NEEDS_NOTE = frozenset({HistoryKind.sent_back, HistoryKind.extension_requested,
+                         HistoryKind.extension_refused})
+_NEEDS_DEADLINE = frozenset({HistoryKind.extension_requested, HistoryKind.extension_granted})
+# statuses a unit still works on (an extension or an urge is about one of them)
+OPEN_WORK = frozenset({Status.registered, Status.dispatched, Status.in_progress})
+
+
+class StaleEvent(ValueError):
+    """The ticket changed after the sender saw it (``expected_seq``): nothing was applied."""
+
+    def __init__(self, current: Ticket, expected: int) -> None:
+        last = current.history[-1]
+        super().__init__(f"ticket {current.number} changed since seq {expected} (now "
+                         f"{current.seq}: {last.actor} at {last.at.isoformat()})")
+        self.current = current
+        self.expected = expected
+
+
+class KindRefused(ValueError):
+    """An event kind that does not fit the ticket as it is (e.g. an extension for a resolved
+    ticket)."""
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100), Printable]
 
@@ -45,6 +88,16 @@ class TicketEvent(BaseModel):
     evaluation: EvaluationIn | None = Field(
         default=None, description="the resident's rating; required with status 'evaluated'"
     )
+    kind: HistoryKind | None = Field(
+        default=None, description="what happened, when the status alone does not say it: "
+        "sent_back (with status 'registered' and the reason in 'note'), extension_requested "
+        "('resolve_by' asked for, reason in 'note'), extension_granted ('resolve_by': the new "
+        "deadline), extension_refused (reason in 'note'), urged (督办)")
+    resolve_by: AwareDatetime | None = Field(
+        default=None, description="with an extension: the deadline asked for / granted")
+    expected_seq: int | None = Field(
+        default=None, ge=1, description="the ticket's seq the sender saw: the event is "
+        "refused (409 stale) when the ticket changed since")
 
     @model_validator(mode="after")
     def _consistent(self) -> TicketEvent:
@@ -58,8 +111,23 @@ class TicketEvent(BaseModel):
             raise ValueError("status 'evaluated' needs an 'evaluation'")
         if self.evaluation is not None and self.status is not Status.evaluated:
             raise ValueError("an 'evaluation' comes with status 'evaluated'")
+        if self.kind is not None:
+            if self.kind not in EVENT_KINDS:
+                raise ValueError(f"kind '{self.kind}' is not reported as an event; one of: "
+                                 + ", ".join(sorted(EVENT_KINDS)))
+            if self.kind in _NEEDS_NOTE and not (self.note and self.note.strip()):
+                raise ValueError(f"kind '{self.kind}' needs a 'note' (the reason)")
+            if self.kind in _NEEDS_DEADLINE and self.resolve_by is None:
+                raise ValueError(f"kind '{self.kind}' needs 'resolve_by'")
+            if self.kind is HistoryKind.sent_back and self.status is not Status.registered:
+                raise ValueError("sending back is kind 'sent_back' with status 'registered'")
+            if self.kind is not HistoryKind.sent_back and self.status is not None:
+                raise ValueError(f"kind '{self.kind}' changes no status")
+        if self.resolve_by is not None and self.kind not in _NEEDS_DEADLINE:
+            raise ValueError("'resolve_by' comes with kind 'extension_requested' or "
+                             "'extension_granted'")
         fields = (self.status, self.note, self.category, self.department, self.loop,
-                  self.priority)
+                  self.priority, self.kind)
         if all(v is None for v in fields):
             raise ValueError("an event needs a status, a note or a field to change")
         return self
@@ -75,11 +143,26 @@ def digest(event: TicketEvent) -> str:
 def apply_event(ticket: Ticket, event: TicketEvent, seq: int, at: datetime) -> Ticket | None:
     """The ticket after ``event``; None for a repeat of an ``event_id`` already applied.
 
-    Raises :class:`tickets.status.IllegalTransition` for a status change the loop forbids.
+    Raises :class:`tickets.status.IllegalTransition` for a status change the loop forbids,
+    :class:`StaleEvent` when ``expected_seq`` is not the ticket's seq, :class:`KindRefused`
+    for an extension or urge of a ticket no unit works on any more.
     """
     if event.event_id and any(h.event_id == event.event_id for h in ticket.history):
         return None
+    if event.expected_seq is not None and event.expected_seq != ticket.seq:
+        raise StaleEvent(ticket, event.expected_seq)
     update: dict[str, object] = {}
+    if event.kind is not None and event.kind is not HistoryKind.sent_back \
+            and ticket.status not in OPEN_WORK:
+        raise KindRefused(f"ticket {ticket.number} is {ticket.status.value}: no "
+                          f"{event.kind.value} any more")
+    if event.kind is HistoryKind.sent_back:
+        # back to the district center: no desk has it until the center routes it again
+        update["routing"] = (ticket.routing or Routing()).model_copy(
+            update={"destinations": []})
+    if event.kind is HistoryKind.extension_granted and event.resolve_by is not None:
+        update["routing"] = (ticket.routing or Routing()).model_copy(
+            update={"resolve_by": event.resolve_by.astimezone(UTC)})
     if event.status is not None:
         check_transition(ticket.status, event.status)
         update["status"] = event.status
@@ -101,6 +184,7 @@ def apply_event(ticket: Ticket, event: TicketEvent, seq: int, at: datetime) -> T
         from_status=ticket.status if event.status is not None else None,
         note=event.note,
         event_id=event.event_id,
+        kind=event.kind,
     )
     update["history"] = [*ticket.history, entry]
     return ticket.model_copy(update=update)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tickets import outbox
+from tickets import outbox, units
 from tickets.counters import current_seq, next_number, next_seq
 from tickets.db import Database
 from tickets.jobs import JobsFor, no_jobs
@@ -147,6 +147,7 @@ def _row_values(ticket: Ticket) -> dict[str, Any]:
         "resolve_by": routing.resolve_by if routing else None,
         "kind": ticket.kind.value,
         "phone": ticket.citizen.phone,
+        "units": units.column_of(ticket),
     }
 
 

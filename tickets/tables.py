@@ -42,6 +42,9 @@ tickets = Table(
     # for the operators' inbox (tickets/inbox.py): filter by kind, search by phone, newest first
     Column("kind", String(16), nullable=True),
     Column("phone", String(16), nullable=True),
+    # the desks the ticket is routed to now (tickets/units.py: " street:DS dept:x "), for the
+    # street and department desks' worklists
+    Column("units", String(300), nullable=True),
     UniqueConstraint("channel", "channel_ref", name="uq_tickets_channel_ref"),
     Index("ix_tickets_citizen_key", "citizen_key", "updated_at"),
     Index("ix_tickets_status", "status", "updated_at"),

@@ -29,6 +29,9 @@ def test_navigation() -> None:
     assert [i.label for i in boss] == ["看板", "收件箱", "新建工单", "班长"]
     assert [i.current for i in boss] == [True, False, False, False]
     assert [i.current for i in nav_for(person(), "/console/inbox/123")][1]
+    desk = nav_for(person(Role.street), "/console/desk")
+    assert [(i.label, i.current) for i in desk] == [("本单位工单", True)]
+    assert [i.label for i in nav_for(person(Role.grid), "/console/grid")] == ["网格"]
 
 
 def test_static_urls_carry_a_content_hash() -> None:

@@ -260,3 +260,40 @@ def test_two_different_answers_change_nothing(tmp_path: Path) -> None:
     assert status == 2
     assert "hotline: the two passwords differ; nothing changed" in shown
     assert people(tmp_path).list() == []
+
+
+def test_desks_and_grid_workers_are_bound_to_configured_units(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with_stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["operator", "add", "ds", "--name", "东四街道", "--role", "street", "--unit",
+                 "DS", "--password-stdin"]) == 0
+    assert "added ds (东四街道, street of street:DS)" in capsys.readouterr().out
+    with_stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["operator", "add", "health", "--name", "卫健委", "--role", "department",
+                 "--unit", "dept.health", "--password-stdin"]) == 0
+    with_stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["operator", "add", "gw", "--name", "网格员", "--role", "grid", "--unit",
+                 "DC-DHM-0101,DC-DHM-0102", "--password-stdin"]) == 0
+    capsys.readouterr()
+    store = people(workdir)
+    ds, health, gw = (store.by_login(n) for n in ("ds", "health", "gw"))
+    assert ds is not None and ds.role is Role.street and ds.units == ("street:DS",)
+    assert health is not None and health.units == ("dept:dept.health",)
+    assert gw is not None and gw.cells == ("DC-DHM-0101", "DC-DHM-0102")
+    # desks answer no calls: no SIP endpoint
+    assert "op-ds" not in conf(workdir).read_text()
+
+    for args, problem in (
+            (["--role", "street", "--unit", "XX"], "unknown street code XX"),
+            (["--role", "department", "--unit", "dept.nowhere"],
+             "unknown department code dept.nowhere"),
+            (["--role", "grid", "--unit", "DC-DHM-9999"], "unknown grid code DC-DHM-9999"),
+            (["--role", "street"], "a street needs --unit"),
+            (["--role", "street", "--unit", "DS,DHM"], "exactly one unit"),
+            (["--role", "operator", "--unit", "DS"], "no --unit")):
+        with_stdin(monkeypatch, PASSWORD + "\n")
+        assert main(["operator", "add", "x1", "--name", "某人", *args,
+                     "--password-stdin"]) != 0
+        assert problem in capsys.readouterr().err
+        assert store.by_login("x1") is None

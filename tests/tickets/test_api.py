@@ -190,6 +190,31 @@ def test_illegal_transition_is_409_and_changes_nothing(client: TestClient,
     assert client.get(f"/api/v1/tickets/{tid}", headers=full).json() == before
 
 
+def test_unit_events_send_back_extend_urge_and_stale(client: TestClient,
+                                                     full: dict[str, str]) -> None:
+    """What a desk does, a unit's own system can report too: the kinds of
+    HistoryKind a unit or the supervision reports, the optimistic seq check."""
+    tid = submit(client, full)["id"]
+    for status in ("registered", "dispatched"):
+        assert event(client, full, tid, status=status).status_code == 200
+    e = error(event(client, full, tid, status="registered", kind="sent_back"), 422)
+    assert "note" in str(e)
+    e = error(event(client, full, tid, kind="notified", note="x"), 422)
+    e = error(event(client, full, tid, kind="extension_granted"), 422)
+    assert "resolve_by" in str(e)
+    seen = client.get(f"/api/v1/tickets/{tid}", headers=full).json()["seq"]
+    t = event(client, full, tid, kind="extension_granted",
+              resolve_by="2026-12-20T10:00:00+08:00", expected_seq=seen).json()
+    assert t["routing"]["resolve_by"].startswith("2026-12-20T02:00:00")
+    assert t["history"][-1]["kind"] == "extension_granted"
+    e = error(event(client, full, tid, kind="urged", note="请尽快", expected_seq=seen), 409)
+    assert e["code"] == "stale" and f"now {t['seq']}" in e["message"]
+    back = event(client, full, tid, status="registered", kind="sent_back", note="不归我们",
+                 expected_seq=t["seq"]).json()
+    assert back["status"] == "registered" and back["routing"]["destinations"] == []
+    assert back["history"][-1]["kind"] == "sent_back"
+
+
 def test_event_id_makes_retries_safe(client: TestClient, full: dict[str, str]) -> None:
     tid = submit(client, full)["id"]
     a = event(client, full, tid, status="registered", event_id="e-1").json()

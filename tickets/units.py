@@ -1,0 +1,51 @@
+"""The units a ticket is routed to: the street and department desks that see it.
+
+A unit is a destination id of the ticket's routing other than the district center:
+``street:<CODE>`` or ``dept:<department code>`` (tickets.model.Destination). The ``units``
+column of ``tickets`` holds them space-separated with a space at each end
+(``" street:DS dept:dept.health "``), so one unit's tickets are ``units LIKE '% street:DS %'``;
+it is derived from the document on every write (tickets/store.py), never set by itself.
+"""
+
+from __future__ import annotations
+
+from tickets.model import Ticket
+
+DISTRICT = "district"
+STREET = "street:"
+DEPARTMENT = "dept:"
+GRID = "grid:"
+
+
+def units_of(ticket: Ticket) -> list[str]:
+    """The desks of ``ticket`` now, in routing order."""
+    routing = ticket.routing
+    if routing is None:
+        return []
+    return [d.id for d in routing.destinations if d.id != DISTRICT]
+
+
+def column_of(ticket: Ticket) -> str | None:
+    found = units_of(ticket)
+    return f" {' '.join(found)} " if found else None
+
+
+def like(unit: str) -> str:
+    """The LIKE pattern of the tickets routed to ``unit`` (ids hold no % or _ … but '_' is a
+    LIKE wildcard: escape it)."""
+    escaped = unit.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"% {escaped} %"
+
+
+def code_of(unit: str) -> str:
+    """``street:DS`` → ``DS``; ``dept:dept.health`` → ``dept.health``."""
+    return unit.partition(":")[2]
+
+
+def actor_unit(actor: str) -> str | None:
+    """The unit a history actor speaks for: ``street:DS/wang`` (a desk person) and
+    ``street:DS`` (the unit's own system through the API) → ``street:DS``."""
+    head = actor.partition("/")[0]
+    if head.startswith((STREET, DEPARTMENT)) and len(head) > len(STREET):
+        return head
+    return None
