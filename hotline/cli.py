@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.exc import OperationalError
 
 from hotline import (
+    cmd_callback,
     cmd_core,
     cmd_deliveries,
     cmd_demo,
@@ -27,7 +28,7 @@ from hotline.context import CliContext, database_error, settings_or_error
 from hotline.errors import CliError
 
 COMMANDS = (cmd_core, cmd_run, cmd_ivr, cmd_spool, cmd_transcription, cmd_jobs, cmd_deliveries,
-            cmd_router, cmd_operator, cmd_demo)
+            cmd_router, cmd_operator, cmd_demo, cmd_callback)
 
 Handler = Callable[[CliContext, argparse.Namespace], int]
 

@@ -108,6 +108,13 @@ class Settings(BaseSettings):
     ami_port: int = 5038
     ami_username: str | None = None
     ami_secret: SecretStr | None = None
+    # The outbound callback call (回访, README "Callback call"): how Asterisk reaches a resident
+    # ({number}: national digits such as 01065123456, {e164}: +861065123456), how long it
+    # rings, and how often and how far apart an unanswered call is tried again.
+    callback_channel: str = "PJSIP/{number}@carrier"
+    callback_ring_seconds: int = Field(default=45, ge=5, le=300)
+    callback_attempts: int = Field(default=3, ge=1, le=10)
+    callback_interval: float = Field(default=7200.0, ge=0, le=7 * 24 * 3600)
 
     workers: int = Field(default=1, ge=0)
 
@@ -211,6 +218,18 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not a time zone such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("callback_channel")
+    @classmethod
+    def _callback_channel(cls, value: str) -> str:
+        if "{number}" not in value and "{e164}" not in value:
+            raise ValueError("must name the resident's number as {number} or {e164}, e.g. "
+                             "PJSIP/{number}@carrier")
+        try:
+            value.format(number="0", e164="+0")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("only {number} and {e164} may appear in braces") from None
         return value
 
     @field_validator("database_url")

@@ -21,11 +21,13 @@ from channels.twilio_sms.config import TwilioConfig
 from channels.twilio_sms.media import TWILIO_MEDIA_HOSTS
 from delivery import plan
 from delivery.destinations import Destinations
+from hotline.callback_dialer import dialer_for, policy_for
 from hotline.channels_config import twilio_config
 from hotline.context import CliContext
 from hotline.errors import CliError
 from hotline.settings import Settings
 from hotline.warmup import warmup_speech
+from ivr.callback_job import CallbackPolicy, Dialer, SmsFallback
 from router import classify, routerconfig
 from router.context import Handover, Router
 from router.yamlfile import ConfigError
@@ -61,6 +63,11 @@ class WorkerContext:
     # how a routed ticket is handed to the delivery room
     router: Router | None = None
     handover: Handover = plan.handover
+    # the callback call (ivr.callback_job): the AMI dialer (None: AMI not configured), the
+    # attempts and their spacing, and the SMS after the last unanswered attempt (None: none)
+    dialer: Dialer | None = None
+    callback_policy: CallbackPolicy = field(default_factory=CallbackPolicy)
+    sms_fallback: SmsFallback | None = None
 
     @property
     def engine(self) -> Engine:
@@ -130,7 +137,8 @@ def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
     context = WorkerContext(store=store, media_dir=settings.media_path,
                             twilio=twilio_config(settings), asr=engine, redis=ctx.redis,
                             destinations=destinations_config(settings),
-                            router=load_router(settings))
+                            router=load_router(settings), dialer=dialer_for(settings),
+                            callback_policy=policy_for(settings))
     worker = ContextWorker(queues, connection=ctx.redis, context=context)
     ok = worker.work(burst=burst, with_scheduler=True)
     return 0 if ok or not burst else 1

@@ -16,6 +16,7 @@ class QueueName(StrEnum):
     transcribe = "transcribe"  # batch speech recognition (CPU heavy: its own workers)
     media = "media"  # fetching attachments from providers
     deliver = "deliver"  # sending tickets to their destinations (webhooks, Redis streams)
+    callback = "callback"  # the outbound verification call (回访) placed through AMI
 
 
 ALL_QUEUES: tuple[QueueName, ...] = tuple(QueueName)
@@ -29,6 +30,9 @@ RETRY_INTERVALS: dict[QueueName, tuple[int, ...]] = {
     # a delivery job drains one destination in order and schedules its own next attempt;
     # these retries only cover a crash of the job itself
     QueueName.deliver: (5, 30, 120),
+    # a callback job plans its own next attempt (HOTLINE_CALLBACK_INTERVAL); these retries only
+    # cover a crash of the job itself
+    QueueName.callback: (30, 300),
 }
 JOB_TIMEOUT = 600  # seconds a job may run
 FAILED_TTL = 30 * 24 * 3600  # failed jobs are kept this long for inspection and retry

@@ -62,6 +62,7 @@ COMMAND_LINES: dict[str, list[str]] = {
     "transcribe": ["transcribe", "call.wav"], "jobs": ["jobs", "failed"], "demo": ["demo"],
     "deliveries": ["deliveries", "list"], "check-config": ["check-config"],
     "router": ["router", "explain", "路灯不亮"], "operator": ["operator", "list"],
+    "callback": ["callback", "2612070001"],
 }
 BAD_SETTINGS = {
     "HOTLINE_HTTP_PORT": "abc",

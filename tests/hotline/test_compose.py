@@ -19,7 +19,7 @@ from tickets.queues import QueueName
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = shutil.which("docker-compose")
 GATEWAY = ("migrate", "prompts", "models", "serve", "worker", "transcriber", "relay", "agi",
-           "spool")
+           "spool", "callbacks")
 SHARED = "/var/lib/hotline-96010"
 
 pytestmark = pytest.mark.skipif(COMPOSE is None, reason="docker-compose is not installed")
@@ -128,7 +128,7 @@ def test_gateway_processes_share_one_image_and_the_settings(
         "models": ["models", "fetch", "vosk-model-small-cn-0.22", "--if-missing"],
         "serve": ["serve"], "worker": ["worker", "dispatch", "media", "deliver"],
         "transcriber": ["worker", "transcribe"], "relay": ["relay"], "agi": ["agi"],
-        "spool": ["spool", "ingest", "--watch"],
+        "spool": ["spool", "ingest", "--watch"], "callbacks": ["worker", "callback"],
     }
     for name in GATEWAY:
         service = services[name]
@@ -139,12 +139,14 @@ def test_gateway_processes_share_one_image_and_the_settings(
         assert env["HOTLINE_DATABASE_URL"] == (
             "postgresql+psycopg://hotline:pw-4e2f9c@postgres:5432/hotline")
         assert env["HOTLINE_REDIS_URL"] == "redis://redis:6379/0"
-    for name in ("serve", "worker", "transcriber", "relay", "agi", "spool"):
+    for name in ("serve", "worker", "transcriber", "relay", "agi", "spool", "callbacks"):
         assert services[name]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully")
     # every queue is served: the worker all but transcribe, the transcriber that one
-    served = {q for name in ("worker", "transcriber") for q in commands[name][1:]}
+    served = {q for name in ("worker", "transcriber", "callbacks") for q in commands[name][1:]}
     assert served == {q.value for q in QueueName}
+    # the callback worker reaches Asterisk's AMI as the console does
+    assert services["callbacks"]["environment"]["HOTLINE_AMI_HOST"] == "host.docker.internal"
     for name in ("transcriber", "agi"):  # both load the Vosk model at start
         assert services[name]["depends_on"]["models"]["condition"] == (
             "service_completed_successfully")
