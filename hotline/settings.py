@@ -26,6 +26,7 @@ from delivery.destinations import (
     parse_webhooks,
     placeholder_problems,
 )
+from hotline import secretstrength
 from tickets.db import normalize_url
 from tickets.ratelimit import parse_rules
 
@@ -160,14 +161,20 @@ class Settings(BaseSettings):
                     f"HOTLINE_{name.upper()} is a placeholder; set a real secret "
                     "(or HOTLINE_ENV=development for local experiments)"
                 )
-        console = self.console_secret
-        if console is not None and len(console.get_secret_value()) < 32:
-            raise ValueError("HOTLINE_CONSOLE_SECRET is too short: use at least 32 random "
-                             "characters, e.g. `openssl rand -hex 32` "
-                             "(or HOTLINE_ENV=development for local experiments)")
+        dev = " (or HOTLINE_ENV=development for local experiments)"
+        for name in secretstrength.RULES:
+            value = getattr(self, name) if name != "webhooks" else None
+            if value is not None and (weak := secretstrength.problem(
+                    name, value.get_secret_value())):
+                raise ValueError(weak + dev)
         for problem in placeholder_problems(self.webhooks):
-            raise ValueError(f"HOTLINE_WEBHOOKS: {problem} "
-                             "(or HOTLINE_ENV=development for local experiments)")
+            raise ValueError(f"HOTLINE_WEBHOOKS: {problem}{dev}")
+        for pattern, target in self.webhooks.items():
+            why = secretstrength.weakness(target.secret.get_secret_value(),
+                                          secretstrength.RULES["webhooks"])
+            if why is not None:
+                raise ValueError(f"HOTLINE_WEBHOOKS: the secret of {pattern} {why}: "
+                                 f"{secretstrength.RULES['webhooks'].how}{dev}")
         return self
 
     @field_validator("webhooks", mode="before")

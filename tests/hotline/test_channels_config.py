@@ -14,6 +14,9 @@ from hotline.channels_config import twilio_config, webform_config, wechat_config
 from hotline.settings import Settings
 
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+TWILIO = "5e1f0a9c2b7d4e6f8a3c1b9d7e5f2a40"
+WX_TOKEN = "wx7f3a9c1e5d2b8e4a6c0f1a"
+WEB = "c0ffee5eed42b7a91d3e6f08a2c4e9b1"
 
 
 def settings(tmp_path: Path, **over: Any) -> Settings:
@@ -32,17 +35,17 @@ def test_unset_secrets_leave_every_channel_off(tmp_path: Path) -> None:
 
 def test_secrets_and_addresses_are_handed_over(tmp_path: Path) -> None:
     s = settings(tmp_path, twilio_account_sid="AC" + "0" * 32,
-                 twilio_auth_token="5e1f0a9c2b7d4e6f", wechat_token="wx-7f3a9c1e",
+                 twilio_auth_token=TWILIO, wechat_token=WX_TOKEN,
                  wechat_app_id="wx5f1e2d3c4b5a6978", wechat_aes_key=AES_KEY,
-                 wechat_max_clock_skew=120, web_secret="c0ffee-5eed-42",
+                 wechat_max_clock_skew=120, web_secret=WEB,
                  public_url="https://hotline.example.org", photo_workers=3)
     assert twilio_config(s) == TwilioConfig(account_sid="AC" + "0" * 32,
-                                            auth_token="5e1f0a9c2b7d4e6f",
+                                            auth_token=TWILIO,
                                             public_url="https://hotline.example.org")
-    assert wechat_config(s) == WechatConfig(token="wx-7f3a9c1e", app_id="wx5f1e2d3c4b5a6978",
+    assert wechat_config(s) == WechatConfig(token=WX_TOKEN, app_id="wx5f1e2d3c4b5a6978",
                                             aes_key=AES_KEY, mode=None, max_clock_skew=120)
     web = webform_config(s)
-    assert web.csrf_secret == "c0ffee-5eed-42" and web.photo_workers == 3
+    assert web.csrf_secret == WEB and web.photo_workers == 3
     assert web.public_url == "https://hotline.example.org"
 
 
@@ -55,6 +58,6 @@ def test_secrets_and_addresses_are_handed_over(tmp_path: Path) -> None:
 ])
 def test_wechat_mode(tmp_path: Path, mode: str | None, aes_key: str | None,
                      effective: Mode) -> None:
-    s = settings(tmp_path, wechat_token="wx-7f3a9c1e", wechat_mode=mode,
+    s = settings(tmp_path, wechat_token=WX_TOKEN, wechat_mode=mode,
                  wechat_aes_key=aes_key)
     assert wechat_config(s).effective_mode is effective

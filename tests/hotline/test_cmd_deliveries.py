@@ -32,7 +32,7 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_server: RedisServ
     """The settings ``main`` reads too: the database under test, the private Redis, a webhook
     for every street at an address nobody listens on, one attempt before a delivery is dead."""
     webhooks = ('{"street:*": {"url": "http://127.0.0.1:'
-                f'{free_port()}/in", "secret": "k8Jq2vN5xR7tW1zA4cE6"}}}}')
+                f'{free_port()}/in", "secret": "k8Jq2vN5xR7tW1zA4cE6m9Pd3sL0fH5b"}}}}')
     hotline_env(monkeypatch, tmp_path, database_url=database_url, redis_url=redis_server.url,
                 webhooks=webhooks, delivery_max_attempts="1")
     context = CliContext(settings_or_error())

@@ -163,7 +163,7 @@ def test_an_unreachable_asterisk_is_a_warning(workdir: Path, monkeypatch: pytest
                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("HOTLINE_AMI_PORT", str(free_port()))
     monkeypatch.setenv("HOTLINE_AMI_USERNAME", "hotline")
-    monkeypatch.setenv("HOTLINE_AMI_SECRET", "a-real-looking-secret")
+    monkeypatch.setenv("HOTLINE_AMI_SECRET", "e81f0c7a2d9b4f36")
     with_stdin(monkeypatch, PASSWORD + "\n")
     assert main(["operator", "add", "alice", "--name", "张三", "--password-stdin"]) == 0
     captured = capsys.readouterr()

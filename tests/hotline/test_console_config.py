@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from hotline.console_config import console_config
 from hotline.settings import Settings
 
-GOOD = "0123456789abcdef0123456789abcdef"
+GOOD = "9c41e07bd2a85f36e1c07a94bd3f2e58"
 
 
 def settings(tmp_path: Path, **values: Any) -> Settings:
@@ -35,7 +35,8 @@ def test_the_console_config(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("secret", "why"), [("changeme", "is a placeholder"),
                                              ("Secret", "is a placeholder"),
-                                             ("x" * 31, "is too short")])
+                                             ("x" * 31, "is too short"),
+                                             ("x" * 32, "is too easy to guess")])
 def test_weak_secrets_are_refused_in_production(tmp_path: Path, secret: str, why: str) -> None:
     with pytest.raises(ValidationError, match=f"HOTLINE_CONSOLE_SECRET {why}"):
         settings(tmp_path, console_secret=secret)

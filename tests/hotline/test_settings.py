@@ -51,12 +51,13 @@ def test_placeholder_secrets_are_refused_outside_development(
 
 
 def test_a_real_secret_is_accepted_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOTLINE_WECHAT_TOKEN", "f3a9c1d27b4e8a6c")
+    real = "f3a9c1d27b4e8a6c0d5e7b9a"
+    monkeypatch.setenv("HOTLINE_WECHAT_TOKEN", real)
     settings = Settings()
     assert settings.env == "production"
     assert settings.wechat_token is not None
-    assert settings.wechat_token.get_secret_value() == "f3a9c1d27b4e8a6c"
-    assert "f3a9c1d27b4e8a6c" not in repr(settings)
+    assert settings.wechat_token.get_secret_value() == real
+    assert real not in repr(settings)
 
 
 def test_env_file_is_read_and_the_environment_wins(
@@ -121,3 +122,58 @@ def test_the_database_url_is_checked_without_repeating_it() -> None:
         with pytest.raises(ValidationError, match="database_url") as caught:
             Settings(database_url=bad)
         assert "s3cretpw" not in str(caught.value.errors()[0]["msg"])
+
+
+STRONG = {
+    "console_secret": "9f1c2a7e4b8d03f65a1e9c7b2d4f8a06e3b5c7d9f1a2b4c6",
+    "web_secret": "4e7a1c9f2b5d8e0a3c6f9b2e5d8a1c4f",
+    "twilio_auth_token": "5e1f0a9c2b7d4e6f8a3c1b9d7e5f2a40",
+    "wechat_token": "Qm7tR2vK9xLp4sWz8dN3fH6j",
+    "wechat_aes_key": "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
+    "ami_secret": "b7e2c9f41a6d3e80",
+}
+
+
+@pytest.mark.parametrize(("name", "weak", "why"), [
+    ("console_secret", "a" * 32, "too easy to guess"),
+    ("console_secret", "0123456789abcdef" * 2, "too easy to guess"),
+    ("console_secret", "passwordpasswordpasswordpassword", "too easy to guess"),
+    ("web_secret", "x", "too short"),
+    ("web_secret", "c0ffee-5eed-42", "too short"),
+    ("twilio_auth_token", "5e1f0", "too short"),
+    ("twilio_auth_token", "ab" * 16, "too easy to guess"),
+    ("wechat_token", "abc", "too short"),
+    ("wechat_token", "f3a9c1d27b4e8a6c", "too short"),
+    ("wechat_token", "wechattokenwechattoken2026", "too easy to guess"),
+    ("wechat_token", "wx-7f3a9c1e-5d2b8e4a6c0f1a", "letters and digits"),
+    ("wechat_aes_key", "k" * 43, "too easy to guess"),
+    ("wechat_aes_key", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1a", "too short"),
+    ("ami_secret", "1234567812345678", "too easy to guess"),
+])
+def test_weak_secrets_are_refused_in_production_in_one_line_naming_the_setting(
+        name: str, weak: str, why: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(f"HOTLINE_{name.upper()}", weak)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    [error] = caught.value.errors()
+    message = str(error["msg"])
+    assert f"HOTLINE_{name.upper()} " in message and why in message and "\n" not in message
+    assert len(weak) < 4 or weak not in message  # the secret itself is never echoed
+    monkeypatch.setenv("HOTLINE_ENV", "development")
+    assert getattr(Settings(), name) is not None
+
+
+@pytest.mark.parametrize("name", sorted(STRONG))
+def test_strong_secrets_pass_in_production(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(f"HOTLINE_{name.upper()}", STRONG[name])
+    assert getattr(Settings(), name).get_secret_value() == STRONG[name]
+
+
+def test_weak_webhook_secrets_are_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook = '{"street:DS": {"url": "https://ds.example.org/in", "secret": "%s"}}'
+    monkeypatch.setenv("HOTLINE_WEBHOOKS", hook % ("0123456789" * 4))
+    with pytest.raises(ValidationError, match="HOTLINE_WEBHOOKS: the secret of street:DS is "
+                                              "too easy to guess"):
+        Settings()
+    monkeypatch.setenv("HOTLINE_WEBHOOKS", hook % STRONG["web_secret"])
+    assert Settings().webhooks["street:DS"].secret.get_secret_value() == STRONG["web_secret"]
