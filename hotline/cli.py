@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.exc import OperationalError
 
 from hotline import (
+    cli_help,
     cmd_callback,
     cmd_core,
     cmd_deliveries,
@@ -22,6 +23,7 @@ from hotline import (
     cmd_run,
     cmd_spool,
     cmd_transcription,
+    invocation,
     logs,
 )
 from hotline.context import CliContext, database_error, settings_or_error
@@ -34,12 +36,17 @@ Handler = Callable[[CliContext, argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hotline", description="96010 intake gateway")
+    start = invocation.prefix()
+    parser = argparse.ArgumentParser(
+        prog=start, description="96010 intake gateway. Every command: "
+        f"{start} COMMAND --help (description and examples).")
     parser.add_argument("--log-level", default=None,
                         help="DEBUG, INFO, WARNING (default HOTLINE_LOG_LEVEL or INFO)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)
+    invocation.know(sub.choices)
+    cli_help.describe(parser, start)
     return parser
 
 
@@ -52,10 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.setup(args.log_level or ctx.settings.log_level, ctx.settings.log_format)
         return handler(ctx, args)
     except CliError as exc:
-        print(f"hotline: {exc}", file=sys.stderr)
+        print(f"hotline: {invocation.runnable(str(exc))}", file=sys.stderr)
         return 2
     except OperationalError as exc:
-        print(f"hotline: {database_error(exc)}", file=sys.stderr)
+        print(f"hotline: {invocation.runnable(str(database_error(exc)))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

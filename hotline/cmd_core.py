@@ -99,8 +99,6 @@ def _apikey(ctx: CliContext, args: argparse.Namespace) -> int:
             names = ",".join(sorted(key.scopes))
             print(f"{key.id}  {key.name:20}  {names:20}  {created:%Y-%m-%d}  {state}")
         return 0
-    if not args.id:
-        raise CliError("give the key id to revoke: hotline apikey revoke ID")
     if not apikeys.revoke(store.db, args.id):
         raise CliError(f"no active key with id {args.id} (see: hotline apikey list)")
     print(f"revoked {args.id}")
@@ -138,14 +136,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=_migrate)
 
     p = sub.add_parser("apikey", help="create, list or revoke back-office API keys")
-    p.add_argument("action", choices=["create", "list", "revoke"])
-    p.add_argument("id", nargs="?", help="key id (revoke)")
-    p.add_argument("--name", default="default", help="who uses the key; unique among active "
-                                                      "keys (create)")
-    p.add_argument("--scope", action="append", default=[],
-                   help="intake, read, events; comma-separated or repeated (create)")
-    p.add_argument("--out", help="write the token to this file (mode 600) instead of stdout")
-    p.set_defaults(handler=_apikey)
+    keys = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = keys.add_parser("create", help="create a key and print its token (shown only once)")
+    a.add_argument("--name", default="default", help="who uses the key; unique among active "
+                                                      "keys (default: default)")
+    a.add_argument("--scope", action="append", default=[],
+                   help="intake, read, events; comma-separated or repeated")
+    a.add_argument("--out", help="write the token to this file (mode 600) instead of stdout")
+    a.set_defaults(handler=_apikey)
+    a = keys.add_parser("list", help="every key: id, name, scopes, created, active or revoked")
+    a.set_defaults(handler=_apikey)
+    a = keys.add_parser("revoke", help="revoke a key at once (its token stops working)")
+    a.add_argument("id", help="the key id, as 'apikey list' shows it")
+    a.set_defaults(handler=_apikey)
 
     p = sub.add_parser("schema", help="print the ticket JSON Schema")
     p.add_argument("--out")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hotline.context import CliContext
 from hotline.errors import CliError
+from hotline.invocation import runnable
 
 if TYPE_CHECKING:
     from console.people import People
@@ -141,7 +142,7 @@ def _add(ctx: CliContext, args: argparse.Namespace) -> int:
 def _list(ctx: CliContext, _: argparse.Namespace) -> int:
     everyone = _people(ctx).list()
     if not everyone:
-        print("nobody yet: hotline operator add LOGIN --name NAME")
+        print(runnable("nobody yet: hotline operator add LOGIN --name NAME"))
         return 0
     for p in everyone:
         state = "active" if p.active else "disabled"

@@ -19,6 +19,7 @@ from hotline import devsetup
 from hotline.childproc import LinePrinter
 from hotline.context import CliContext, settings_or_error
 from hotline.errors import CliError
+from hotline.invocation import runnable
 from hotline.ports import ensure_free
 from hotline.redis_private import PrivateRedis, RedisSetupError
 from hotline.settings import Settings
@@ -131,7 +132,7 @@ def _run(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.migrate().db.dispose()
         redis = None if settings.redis_url else PrivateRedis(settings.redis_socket)
         children = programs(settings, log_level=args.log_level, grace=args.grace)
-        print(banner(settings, children, redis), flush=True)
+        print(runnable(banner(settings, children, redis)), flush=True)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         try:
             supervisor = Supervisor(
@@ -141,8 +142,8 @@ def _run(ctx: CliContext, args: argparse.Namespace) -> int:
                 redis=redis,
                 ready=(
                     _answers(settings.http_host, settings.http_port),
-                    f"ready: http://{settings.http_host}:{settings.http_port}/ "
-                    "(try it: hotline demo)",
+                    runnable(f"ready: http://{settings.http_host}:{settings.http_port}/ "
+                             "(try it: hotline demo)"),
                 ),
             )
             return supervisor.run()
@@ -168,7 +169,8 @@ def _dev_setup(ctx: CliContext, _: argparse.Namespace) -> int:
     state = "created" if created else "kept"
     print(f"{state} the development API key in {key_file} (scopes intake, read, events)")
     print()
-    print(devsetup.usage(f"http://{settings.http_host}:{settings.http_port}", key_file), end="")
+    print(runnable(devsetup.usage(f"http://{settings.http_host}:{settings.http_port}",
+                                  key_file)), end="")
     return 0
 
 

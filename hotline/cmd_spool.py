@@ -14,6 +14,7 @@ from typing import Any
 
 from hotline.context import CliContext
 from hotline.errors import CliError
+from hotline.invocation import runnable
 
 log = logging.getLogger(__name__)
 SWEEP_MARGIN = 60  # seconds past the longest message before a recording counts as left behind
@@ -81,7 +82,7 @@ def _list(ctx: CliContext, _: argparse.Namespace) -> int:
         print(f"{entry.stem}  {age:8.0f} s old  {entry.fields.get('reason', '-'):16}  {state}")
     bad = scan(spool / BAD)
     for entry in bad:
-        print(f"{entry.stem}  in {BAD}/ (hotline spool retry)")
+        print(runnable(f"{entry.stem}  in {BAD}/ (hotline spool retry)"))
     print(f"{len(waiting)} waiting, {len(bad)} in {BAD}/")
     return 0
 

@@ -152,7 +152,7 @@ def test_an_unwritable_file_says_how_to_recover(workdir: Path, monkeypatch: pyte
     with_stdin(monkeypatch, PASSWORD + "\n")
     assert main(["operator", "add", "alice", "--name", "张三", "--password-stdin"]) == 2
     err = capsys.readouterr().err
-    assert "could not write" in err and "run 'hotline operator sync'" in err
+    assert "could not write" in err and "hotline operator sync'" in err
     assert people(workdir).by_login("alice") is not None
     monkeypatch.setenv("HOTLINE_PJSIP_OPERATORS", str(workdir / "ops.conf"))
     assert main(["operator", "sync"]) == 0

@@ -88,7 +88,7 @@ def test_spool_ingest_on_an_unmigrated_database_says_to_migrate(
     stem = spool_call(spool)
     assert main(["spool", "ingest"]) == 2
     err = capsys.readouterr().err
-    assert "run 'hotline migrate' first" in err and "Traceback" not in err
+    assert "hotline migrate' first" in err and "Traceback" not in err
     assert [e.stem for e in scan(spool)] == [stem]  # the call waits in the spool
 
 
@@ -124,7 +124,8 @@ def test_spool_list_says_what_waits_and_what_is_set_aside(
     assert out[-1] == "1 waiting, 1 in bad/"
     assert any(line.startswith(waiting) and "gateway-down" in line and "waiting" in line
                for line in out), out
-    assert f"{bad}  in bad/ (hotline spool retry)" in out
+    assert any(line.startswith(f"{bad}  in bad/ (") and line.endswith("hotline spool retry)")
+               for line in out), out
 
 
 def test_spool_ingest_watch_stops_on_sigterm(tmp_path: Path) -> None:

@@ -159,7 +159,7 @@ def test_agi_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
                           env=_env(tmp_path), capture_output=True, text=True, check=False,
                           timeout=60)
     assert done.returncode == 2
-    assert "run 'hotline migrate' first" in done.stderr and "Traceback" not in done.stderr
+    assert "hotline migrate' first" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_sigterm_lets_a_call_in_progress_finish_and_refuses_new_ones(tmp_path: Path) -> None:
