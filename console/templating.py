@@ -52,6 +52,7 @@ NAV: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("收件箱", "/console/inbox", _CENTER),
     ("新建工单", "/console/tickets/new", _CENTER),
     ("班长", "/console/supervision", frozenset({Role.supervisor})),
+    ("三率督办", "/console/rates", frozenset({Role.supervisor})),
     ("本单位工单", "/console/desk", _DESK),
     ("网格", "/console/grid", frozenset({Role.grid})),
 )

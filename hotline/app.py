@@ -23,7 +23,7 @@ from channels.webform import status_route
 from channels.webform.imaging import PhotoWorkers
 from channels.wechat import route as wechat_route
 from channels.wechat.replay import ReplayGuard
-from console import board_routes, desk_routes, ticket_routes
+from console import board_routes, desk_routes, rates_routes, ticket_routes
 from console.ami import AmiConfig
 from console.live_console import LiveConsole
 from console.router_choices import RouterChoices
@@ -123,7 +123,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
     landing.install(app, console=console_state is not None)
     mount_console(app, console_state,
                   build_console_router(board=board_routes.router, tickets=ticket_routes.router,
-                                       extra=[ticket_routes.media_router, desk_routes.router]))
+                                       extra=[ticket_routes.media_router, desk_routes.router,
+                                              rates_routes.router]))
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

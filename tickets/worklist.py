@@ -131,10 +131,11 @@ def overdue(store: Store, now: datetime, *, limit: int = 200) -> list[Item]:
     return [item_of(Ticket.model_validate(d), now) for d in docs]
 
 
-def routed_open(store: Store) -> list[tuple[str, str]]:
-    """``(ticket id, units column)`` of every open ticket routed to a unit (to find the ones
-    whose unit left the configuration)."""
+def routed_open(store: Store) -> list[Ticket]:
+    """Every open ticket routed to a unit, oldest first (the supervision looks through them
+    for extensions to answer and for units that left the configuration)."""
     with store.db.read() as conn:
-        rows = conn.execute(select(tickets.c.id, tickets.c.units).where(
-            tickets.c.status.in_(_statuses("open")), tickets.c.units.is_not(None))).all()
-    return [(str(r[0]), str(r[1])) for r in rows]
+        docs = conn.execute(select(tickets.c.doc).where(
+            tickets.c.status.in_(_statuses("open")), tickets.c.units.is_not(None))
+            .order_by(tickets.c.received_at)).scalars().all()
+    return [Ticket.model_validate(d) for d in docs]

@@ -26,8 +26,8 @@ def test_navigation() -> None:
         ("看板", "/console/", False), ("收件箱", "/console/inbox", True),
         ("新建工单", "/console/tickets/new", False)]
     boss = nav_for(person(Role.supervisor), "/console/")
-    assert [i.label for i in boss] == ["看板", "收件箱", "新建工单", "班长"]
-    assert [i.current for i in boss] == [True, False, False, False]
+    assert [i.label for i in boss] == ["看板", "收件箱", "新建工单", "班长", "三率督办"]
+    assert [i.current for i in boss] == [True, False, False, False, False]
     assert [i.current for i in nav_for(person(), "/console/inbox/123")][1]
     desk = nav_for(person(Role.street), "/console/desk")
     assert [(i.label, i.current) for i in desk] == [("本单位工单", True)]
