@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 
+from channels.open311.config import Open311Config
 from channels.twilio_sms.config import TwilioConfig
 from channels.webform.config import WebformConfig
 from channels.webform.imaging import PhotoWorkers
@@ -22,7 +23,8 @@ T = TypeVar("T")
 
 def install(app: FastAPI, *, twilio: TwilioConfig | None = None,
             wechat: WechatConfig | None = None, replay: ReplayGuard | None = None,
-            webform: WebformConfig | None = None, photos: PhotoWorkers | None = None) -> None:
+            webform: WebformConfig | None = None, photos: PhotoWorkers | None = None,
+            open311: Open311Config | None = None) -> None:
     """Put the channels' configuration and services on ``app`` (a channel left out answers
     503 "not configured", like one whose secret is unset)."""
     app.state.twilio = twilio or TwilioConfig()
@@ -30,6 +32,7 @@ def install(app: FastAPI, *, twilio: TwilioConfig | None = None,
     app.state.wechat_replay = replay
     app.state.webform = webform or WebformConfig()
     app.state.photos = photos
+    app.state.open311 = open311 or Open311Config()
 
 
 def _from_state(name: str, kind: type[T]) -> Callable[[Request], T]:
@@ -48,4 +51,5 @@ TwilioDep = Annotated[TwilioConfig, Depends(_from_state("twilio", TwilioConfig))
 WechatDep = Annotated[WechatConfig, Depends(_from_state("wechat", WechatConfig))]
 ReplayDep = Annotated[ReplayGuard, Depends(_from_state("wechat_replay", ReplayGuard))]
 WebformDep = Annotated[WebformConfig, Depends(_from_state("webform", WebformConfig))]
+Open311Dep = Annotated[Open311Config, Depends(_from_state("open311", Open311Config))]
 PhotosDep = Annotated[PhotoWorkers, Depends(_from_state("photos", PhotoWorkers))]

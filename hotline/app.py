@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from channels import deps as channel_deps
+from channels.open311 import route as open311_route
 from channels.twilio_sms import route as twilio_route
 from channels.webform import route as webform_route
 from channels.webform import status_route
@@ -32,7 +33,12 @@ from console.routes import mount as mount_console
 from console.state import Console
 from hotline import apidocs, landing
 from hotline.bodylimit import BodyLimit
-from hotline.channels_config import twilio_config, webform_config, wechat_config
+from hotline.channels_config import (
+    open311_config,
+    twilio_config,
+    webform_config,
+    wechat_config,
+)
 from hotline.console_config import console_config
 from hotline.readiness import Readiness
 from hotline.requestlog import RequestLog
@@ -112,13 +118,15 @@ def create_app(settings: Settings, *, store: Store | None = None,
                        overrides={"/report": settings.max_upload_bytes})
     app.add_middleware(RequestLog)
     channel_deps.install(app, twilio=twilio_config(settings), wechat=wechat, replay=guard,
-                         webform=webform_config(settings), photos=photos)
+                         webform=webform_config(settings), photos=photos,
+                         open311=open311_config(settings))
     app.state.console_live = live
     app.state.router_choices = RouterChoices.from_folder(settings.router_config_dir)
     app.include_router(api.router)
     app.include_router(twilio_route.router)
     app.include_router(wechat_route.router)
     app.include_router(webform_route.router)
+    app.include_router(open311_route.router)
     app.include_router(status_route.router)
     landing.install(app, console=console_state is not None)
     mount_console(app, console_state,

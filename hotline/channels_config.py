@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 from pydantic import SecretStr
 
+from channels.open311.config import UNCLASSIFIED, Catalog, LazyCatalog, Open311Config, Service
 from channels.twilio_sms.config import TwilioConfig
 from channels.webform.config import WebformConfig
 from channels.wechat.config import Mode, WechatConfig
@@ -32,3 +36,32 @@ def webform_config(settings: Settings) -> WebformConfig:
                          public_url=settings.public_url,
                          max_body_bytes=settings.max_upload_bytes,
                          photo_workers=settings.photo_workers)
+
+
+@cache  # one per folder and process: the catalogue is reviewed configuration, read once
+def open311_catalog(folder: Path) -> Catalog:
+    """The router's reviewed catalogue as Open311 services (one per category, plus the
+    unclassified pseudo-service the router classifies) and the district's grid as the test of
+    a point."""
+    from router import routerconfig  # loads the segmenter and shapely: only when first used
+
+    config = routerconfig.load(folder)
+    departments = {d.code: d.name for d in config.catalogue.departments}
+    services = [
+        Service(code=c.code, name=c.name, group=c.group, department=departments.get(c.department),
+                keywords=tuple(c.phrases[:8]),
+                description=f"{c.group} · {departments.get(c.department, c.department)}")
+        for c in config.catalogue.categories
+    ]
+    services.append(Service(code=UNCLASSIFIED, name="其他诉求（由中心分类）", group="其他",
+                            department=None, description="不确定类别时选择，由96010中心分类派遣"))
+    places = config.places
+    return Catalog(tuple(services),
+                   in_district=lambda lon, lat: places.cell_at(lon, lat) is not None)
+
+
+def open311_config(settings: Settings) -> Open311Config:
+    folder = settings.router_config_dir
+    return Open311Config(jurisdiction=settings.open311_jurisdiction,
+                         catalog=LazyCatalog(lambda: open311_catalog(folder)),
+                         public_url=settings.public_url)

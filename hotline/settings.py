@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     public_url: str | None = None
+    # Open311 GeoReport v2: the jurisdiction_id clients must send (unset: none is needed)
+    open311_jurisdiction: str | None = None
     timezone: str = "Asia/Shanghai"
     max_body_bytes: int = 1024 * 1024
     # The resident web form carries up to four photos: its own, larger limit.

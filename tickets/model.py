@@ -235,6 +235,9 @@ class Intake(IntakeBody):
         description="the sender's own id for this request; a repeat returns the same ticket"
     )
     received_at: AwareDatetime
+    category: Annotated[str, StringConstraints(max_length=64), Printable] | None = Field(
+        default=None, description="a catalogue category the sender chose (Open311's "
+                                  "service_code); the router keeps it like a person's choice")
 
 
 class Ticket(_Strict):

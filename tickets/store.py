@@ -216,6 +216,7 @@ class Store:
             transcript=intake.transcript,
             attachments=intake.attachments,
             location=intake.location,
+            category=intake.category,
             status=Status.received,
             history=[
                 HistoryEntry(seq=seq, at=at, actor=f"channel:{intake.channel.value}",

@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape
 
+import defusedxml.ElementTree as SafeET
 import pytest
 import requests
 import schemathesis
@@ -92,6 +93,15 @@ OPERATIONS = (
     "POST /channels/wechat",
     "GET /healthz",
     "GET /readyz",
+    "GET /open311/v2/discovery.{fmt}",
+    "GET /open311/v2/services.{fmt}",
+    "GET /open311/v2/services/{code}.{fmt}",
+    "GET /open311/v2/requests.{fmt}",
+    "POST /open311/v2/requests.{fmt}",
+    "GET /open311/v2/requests/{number}.{fmt}",
+    "GET /open311/v2/tokens/{token}.{fmt}",
+    "GET /open311/v2/servicerequestupdates.{fmt}",
+    "POST /open311/v2/servicerequestupdates.{fmt}",
 )
 # Operations whose schema constrains something (schemathesis cannot make an invalid
 # unconstrained string or an invalid empty request: that is Unsatisfiable, not a pass).
@@ -242,6 +252,9 @@ def judge(response: requests.Response | schemathesis.Response, *,
     if html_ok and content_type.startswith("text/html"):
         assert "<html" in response.text, what
         return
+    if str(request.url).split("?", 1)[0].split("/", 3)[-1].startswith("open311/") and \
+            _open311_error(response.content, content_type):
+        return
     assert content_type.startswith("application/json"), (
         f"{response.status_code} with {content_type!r} for {what}: {response.text[:300]}")
     body = response.json()
@@ -250,6 +263,21 @@ def judge(response: requests.Response | schemathesis.Response, *,
     assert isinstance(error, dict), (what, body)
     assert isinstance(error.get("code"), str) and isinstance(error.get("message"), str), (
         what, body)
+
+
+def _open311_error(body: bytes, content_type: str) -> bool:
+    """Open311 answers its errors as the spec's document: ``[{"code", "description"}]`` or
+    ``<errors><error><code/><description/></error></errors>`` (strictly parsed)."""
+    if content_type.startswith("text/xml"):
+        root = SafeET.fromstring(body, forbid_dtd=True)
+        return bool(root.tag == "errors" and root.findtext("error/code")
+                    and root.findtext("error/description"))
+    if content_type.startswith("application/json"):
+        data = json.loads(body)
+        return (isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict)
+                and isinstance(data[0].get("code"), int)
+                and isinstance(data[0].get("description"), str))
+    return False
 
 
 _serial = itertools.count(1)  # fresh MessageSids, MsgIds, nonces: examples file, not repeat
@@ -1059,6 +1087,55 @@ def test_any_path_and_method_never_answers_5xx(gw: Gateway, path: str, suffix: s
                headers=headers), html_ok=path.startswith("/report"))
 
 
+# -- Open311 ----------------------------------------------------------------------------------
+OPEN311_FIELDS = ("jurisdiction_id", "api_key", "service_code", "lat", "long", "address_string",
+                  "description", "media_url", "device_id", "account_id", "first_name",
+                  "last_name", "phone", "email", "attribute[kind]", "attribute[grid]",
+                  "attribute[client_ref]", "attribute[fixmystreet_id]", "service_request_id",
+                  "status", "update_id", "updated_datetime", "start_date", "end_date", "page",
+                  "page_size")
+OPEN311_PATHS = ("requests", "servicerequestupdates", "services", "discovery",
+                 "requests/GOOD", "tokens/GOOD", "services/unclassified")
+
+
+open311_calls = dict(
+    path=st.sampled_from(OPEN311_PATHS), fmt=st.sampled_from(["xml", "json", "html", ""]),
+    method=st.sampled_from(["GET", "POST"]), valid=st.booleans(),
+    fields=st.lists(st.tuples(st.sampled_from(OPEN311_FIELDS) | hostile_text, hostile_text),
+                    max_size=8))
+
+
+@sweep(100)
+@given(**open311_calls)
+def test_open311_never_answers_5xx(gw: Gateway, path: str, fmt: str, method: str,
+                                   valid: bool, fields: list[tuple[str, str]]) -> None:
+    """Any fields, hostile or missing, with and without a valid key and body."""
+    open311_call(gw, path, fmt, method, valid, fields)
+
+
+@pytest.mark.integration
+@sweep(40)
+@given(**open311_calls)
+def test_open311_never_answers_5xx_on_postgresql(pg: Gateway, path: str, fmt: str, method: str,
+                                                 valid: bool, fields: list[tuple[str, str]]
+                                                 ) -> None:
+    open311_call(pg, path, fmt, method, valid, fields)
+
+
+def open311_call(either: Gateway, path: str, fmt: str, method: str, valid: bool,
+                 fields: list[tuple[str, str]]) -> None:
+    base = [("api_key", either.token), ("service_code", "unclassified"),
+            ("address_string", "东四十条35号"), ("service_request_id", either.ticket_number),
+            ("status", "OPEN")] if valid else []
+    pairs = base + fields
+    url = f"/open311/v2/{path.replace('GOOD', either.ticket_number)}.{fmt}"
+    if method == "GET":
+        judge(send(either, "GET", f"{url}?{query_of(pairs)}"))
+    else:
+        judge(send(either, "POST", url, data=query_of(pairs),
+                   headers={"Content-Type": "application/x-www-form-urlencoded"}))
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/docs", "/redoc", "/openapi.json",
                                   "/docs/oauth2-redirect"])
 def test_ops_and_documentation_pages_answer(gw: Gateway, path: str) -> None:
@@ -1116,6 +1193,11 @@ def control_requests(gw: Gateway, value: str) -> Iterator[tuple[str, str, str, d
                {"json": body, "headers": bearer(gw.token)})
     yield ("event note", "POST", f"/api/v1/tickets/{gw.ticket_id}/events",
            {"json": {"actor": "a", "note": value}, "headers": bearer(gw.token)})
+    for field in ("description", "address_string", "attribute[note]", "device_id"):
+        form = {"api_key": gw.token, "service_code": "unclassified", "address_string": "x"}
+        form[field] = form.get(field, "x") + value
+        yield (f"Open311 POST requests, {field}", "POST", "/open311/v2/requests.xml",
+               {"data": form})
     quoted = quote(value, safe="")
     yield ("media name", "GET", f"/api/v1/media/{quoted}", {"headers": bearer(gw.token)})
     yield ("ticket id", "GET", f"/api/v1/tickets/{quoted}", {"headers": bearer(gw.token)})
