@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import mimetypes
 import uuid
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from tickets.events import TicketEvent, apply_event
 from tickets.model import Attachment, Channel, Citizen, Intake, Location, Status, Ticket
 from tickets.phone import to_e164
 from tickets.status import IllegalTransition
-from tickets.store import HistoryFull, Store, TicketNotFound
+from tickets.store import EventIdReused, HistoryFull, Receipt, Store, TicketNotFound
 
 # attributes that steer the intake rather than describe the matter
 _STEERING = frozenset({"kind", "grid", "client_ref", "fixmystreet_id"})
@@ -123,12 +125,20 @@ def recent_updates(store: Store, start: datetime, end: datetime) -> list[Row]:
     return present.updates(tickets, start, end, MAX_UPDATES)
 
 
+def _event_id(key: ApiKey, update: NewUpdate) -> str | None:
+    """The history's event_id of a unit's update: the key's id and the client's update_id,
+    as the events API writes them (``<key id>:<event_id>``)."""
+    if not update.client_update_id:
+        return None
+    return f"{key.id}:open311:{update.client_update_id}"
+
+
 def _events(current: Ticket, key: ApiKey, update: NewUpdate) -> list[TicketEvent]:
     """The events API's events a unit's update means: a note, and the status its state asks
     for when the ticket is not there yet (a unit that reports FIXED on a dispatched ticket
     starts and resolves it: two legal steps of the one status machine)."""
     actor = f"open311:{key.name}"[:100]
-    event_id = f"open311:{key.id}:{update.client_update_id}" if update.client_update_id else None
+    event_id = _event_id(key, update)
     note = update.description or f"Open311 状态：{update.state}"
     if update.media_url:
         note = f"{note}\n{update.media_url}"
@@ -143,14 +153,23 @@ def _events(current: Ticket, key: ApiKey, update: NewUpdate) -> list[TicketEvent
     return steps
 
 
+def _receipt(key: ApiKey, update: NewUpdate) -> Receipt | None:
+    """The events API's idempotency receipt: a repeat of ``update_id`` changes nothing, the
+    same ``update_id`` with other content is refused (409)."""
+    if not update.client_update_id:
+        return None
+    said = json.dumps([update.state, update.description, update.media_url], ensure_ascii=False)
+    return Receipt(key.id, f"open311:{update.client_update_id}",
+                   hashlib.sha256(said.encode()).hexdigest()[:32])
+
+
 def post_update(store: Store, key: ApiKey, update: NewUpdate) -> Row:
-    """Apply a unit's update; the answer names the history entry it made (or made before, for
-    a repeat of the same ``update_id``)."""
-    event_id = f"open311:{key.id}:{update.client_update_id}" if update.client_update_id else None
+    """Apply a unit's update through the events path (:func:`tickets.events.apply_event`, the
+    store's receipts); the answer names the history entry it made (or made before, for a
+    repeat of the same ``update_id``)."""
+    event_id = _event_id(key, update)
 
     def mutate(ticket: Ticket, seq: int, at: datetime) -> Ticket | None:
-        if event_id and any(h.event_id == event_id for h in ticket.history):
-            return None
         changed = ticket
         for event in _events(ticket, key, update):
             step = apply_event(changed, event, seq, at)
@@ -159,12 +178,14 @@ def post_update(store: Store, key: ApiKey, update: NewUpdate) -> Row:
         return changed
 
     try:
-        ticket = store.change(update.number, mutate)
+        ticket = store.change(update.number, mutate, receipt=_receipt(key, update))
     except TicketNotFound:
         raise Open311Error(404, f"service_request_id '{update.number}' not found") from None
-    except IllegalTransition as exc:
-        raise Open311Error(409, str(exc)) from None
-    except HistoryFull as exc:
+    except EventIdReused:
+        raise Open311Error(409, f"update_id '{update.client_update_id}' was already used by "
+                                "this api_key for a different update; send a new update_id"
+                           ) from None
+    except (IllegalTransition, HistoryFull) as exc:
         raise Open311Error(409, str(exc)) from None
     entry = next((h for h in ticket.history if event_id and h.event_id == event_id),
                  ticket.history[-1])

@@ -124,6 +124,10 @@ def test_a_unit_reports_through_the_events_path(client: TestClient, store: Store
                         update_id="u-1", description="摊贩已劝离 <已处理>",
                         api_key=events_key)
     assert again.content == r.content and store.get(number).seq == ticket.seq
+    reused = post_update(client, fmt, service_request_id=number, status="FIXED",
+                         update_id="u-1", description="另一件事", api_key=events_key)
+    assert "update_id 'u-1'" in error_of(reused, 409)
+    assert store.get(number).seq == ticket.seq
     got = updates(client, fmt)
     assert [u["status"] for u in got] == ["OPEN", "OPEN", "FIXED"]
     assert got[-1]["description"].endswith("摊贩已劝离 <已处理>")
