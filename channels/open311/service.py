@@ -25,7 +25,16 @@ from channels.open311.status import FROM_UNIT, statuses_of
 from tickets import listing
 from tickets.apikeys import ApiKey
 from tickets.events import TicketEvent, apply_event
-from tickets.model import Attachment, Channel, Citizen, Intake, Location, Status, Ticket
+from tickets.model import (
+    Attachment,
+    Channel,
+    Citizen,
+    HistoryKind,
+    Intake,
+    Location,
+    Status,
+    Ticket,
+)
 from tickets.phone import to_e164
 from tickets.status import IllegalTransition
 from tickets.store import EventIdReused, HistoryFull, Receipt, Store, TicketNotFound
@@ -149,7 +158,10 @@ def _events(current: Ticket, key: ApiKey, update: NewUpdate) -> list[TicketEvent
     if target is Status.resolved and current.status is Status.dispatched:
         steps.append(TicketEvent(actor=actor, status=Status.in_progress,
                                  event_id=f"{event_id}/start" if event_id else None))
-    steps.append(TicketEvent(actor=actor, event_id=event_id, status=target, note=note))
+    # handing the matter back is the events API's "sent back" (退回), the reason in the note
+    kind = HistoryKind.sent_back if target is Status.registered else None
+    steps.append(TicketEvent(actor=actor, event_id=event_id, status=target, note=note,
+                             kind=kind))
     return steps
 
 

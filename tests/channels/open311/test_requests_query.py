@@ -22,7 +22,7 @@ from tests.channels.open311.conftest import (
 from tests.channels.open311.schemas import parse_xml
 from tickets.apikeys import Scope
 from tickets.events import TicketEvent, apply_event
-from tickets.model import Status, Ticket
+from tickets.model import HistoryKind, Status, Ticket
 from tickets.store import Store
 
 VENDING = "urban.street-vending"
@@ -141,6 +141,20 @@ def test_a_unit_reports_through_the_events_path(client: TestClient, store: Store
     error_of(post_update(client, fmt, service_request_id=number, status="IN_PROGRESS",
                          api_key=events_key), 409)
     assert store.get(number).seq == seq
+
+
+def test_not_ours_is_sent_back(client: TestClient, store: Store, intake_key: str,
+                               events_key: str) -> None:
+    number = make(client, intake_key)
+    move(store, number, Status.registered, Status.dispatched)
+    r = post_update(client, "xml", service_request_id=number,
+                    status="NOT_COUNCILS_RESPONSIBILITY", description="属于市政管线，不属本单位",
+                    api_key=events_key)
+    assert r.status_code == 200, r.text
+    ticket = store.get(number)
+    assert ticket.status is Status.registered
+    assert ticket.history[-1].kind is HistoryKind.sent_back
+    assert ticket.history[-1].note == "属于市政管线，不属本单位"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
