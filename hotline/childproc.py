@@ -40,7 +40,7 @@ def _parent_death_preexec() -> Callable[[], None] | None:
 
 
 def spawn(
-    argv: list[str], env: Mapping[str, str], cwd: Path | None = None
+    argv: list[str], env: Mapping[str, str], cwd: Path | None = None, umask: int | None = None
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` in a new session with stdout and stderr merged into one pipe.
 
@@ -55,6 +55,7 @@ def spawn(
         env=dict(env),
         cwd=cwd,
         start_new_session=True,
+        umask=-1 if umask is None else umask,
         preexec_fn=_parent_death_preexec(),  # only prctl runs between fork and exec
     )
 

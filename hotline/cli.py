@@ -23,6 +23,7 @@ from hotline import (
     cmd_run,
     cmd_spool,
     cmd_transcription,
+    datadir,
     invocation,
     logs,
 )
@@ -57,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ctx = CliContext(settings_or_error())
         logs.setup(args.log_level or ctx.settings.log_level, ctx.settings.log_format)
+        datadir.make_private(ctx.settings.data_dir)
         return handler(ctx, args)
     except CliError as exc:
         print(f"hotline: {invocation.runnable(str(exc))}", file=sys.stderr)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.engine import make_url
 
-from hotline import devsetup
+from hotline import datadir, devsetup
 from hotline.childproc import LinePrinter
 from hotline.context import CliContext, settings_or_error
 from hotline.errors import CliError
@@ -59,8 +59,9 @@ def _lock_data_dir(data_dir: Path) -> IO[str]:
     """Hold a lock on the data dir for the supervisor's lifetime: one ``run`` per data dir.
 
     The kernel drops it when the process dies, however it dies."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    lock = (data_dir / "run.lock").open("a")
+    datadir.create(data_dir)
+    lock = os.fdopen(os.open(data_dir / "run.lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                             datadir.FILE_MODE), "a")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

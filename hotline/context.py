@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from redis import Redis
 from sqlalchemy.exc import OperationalError
 
+from hotline import datadir
 from hotline.errors import CliError
 from hotline.settings import Settings, load_settings
 from hotline.wiring import open_store
@@ -46,7 +47,7 @@ class CliContext:
 
     def _open(self) -> Store:
         if self._store is None:
-            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            datadir.create(self.settings.data_dir)
             self._store = open_store(self.settings)
         return self._store
 

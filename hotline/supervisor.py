@@ -30,12 +30,14 @@ class SupervisorError(Exception):
 
 @dataclass(frozen=True)
 class Program:
-    """One process to keep running: a name for its log lines, its command line, and how long
-    it may take to stop after SIGTERM before it is killed."""
+    """One process to keep running: a name for its log lines, its command line, how long
+    it may take to stop after SIGTERM before it is killed, and the umask it starts with
+    (None: the supervisor's)."""
 
     name: str
     argv: list[str]
     grace: float = 10.0
+    umask: int | None = None
 
 
 @dataclass
@@ -100,7 +102,7 @@ class Supervisor:
         self.redis = redis
         self.poll_interval = poll_interval
         self.redis_start_timeout = redis_start_timeout
-        self.redis_child = Child(Program("redis", redis.argv())) if redis else None
+        self.redis_child = Child(Program("redis", redis.argv(), umask=0o077)) if redis else None
         self.children = [Child(p) for p in programs]
         self._signals = 0
         # (check, message): the message is logged once, the first time the check passes.
@@ -144,7 +146,7 @@ class Supervisor:
     def _start(self, child: Child) -> None:
         child.restart_at = None
         try:
-            proc = spawn(child.program.argv, self.env)
+            proc = spawn(child.program.argv, self.env, umask=child.program.umask)
         except OSError as exc:
             self._schedule_restart(child, f"could not start: {exc}", 0.0)
             return

@@ -8,6 +8,7 @@ start with ``BEGIN IMMEDIATE`` for the same reason (and to avoid lock-upgrade de
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -22,7 +23,11 @@ from sqlalchemy.pool import NullPool
 def _sqlite_engine(url: str, echo: bool) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # private from its first byte: SQLite gives its -wal and -shm files the database
+        # file's mode, and the file holds residents' phones and words
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     engine = create_engine(
         url, echo=echo, poolclass=NullPool, connect_args={"timeout": 30, "check_same_thread": False}
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from hotline.childproc import LinePrinter, descendants, kill_all, pump, spawn
+from hotline.redis_private import PrivateRedis
+from hotline.supervisor import Supervisor
 from tests.support.services import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,3 +98,23 @@ def test_output_lines_are_prefixed_with_the_program_name() -> None:
         "w-1    | zweite 第二",
         "w-1    | \ufffd no newline",
     ]
+
+
+
+def test_a_child_can_start_with_its_own_umask(tmp_path: Path) -> None:
+    """The private Redis starts with umask 077: its append-only files are private."""
+    old = os.umask(0o022)
+    try:
+        for name, umask in (("private", 0o077), ("inherited", None)):
+            proc = spawn(["touch", str(tmp_path / name)], os.environ, umask=umask)
+            assert proc.wait(10) == 0
+            assert proc.stdout is not None
+            proc.stdout.close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "inherited").stat().st_mode) == 0o644
+    printer = LinePrinter(io.StringIO())
+    supervisor = Supervisor([], env=os.environ, printer=printer,
+                            redis=PrivateRedis(tmp_path / "redis" / "redis.sock"))
+    assert supervisor.redis_child is not None and supervisor.redis_child.program.umask == 0o077
