@@ -20,7 +20,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "apikey revoke": ("3f2a9c1e",),
     "schema": ("--out ticket.schema.json",),
     "run": ("", "--grace 30"),
-    "dev-setup": ("",),
+    "dev-setup": ("", "--compose"),
     "agi": ("", "--transcribe batch --port 4573"),
     "prompts": ("build", "build --force --out var/prompts"),
     "spool": ("list",),

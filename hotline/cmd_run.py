@@ -153,7 +153,28 @@ def _run(ctx: CliContext, args: argparse.Namespace) -> int:
             return 1
 
 
-def _dev_setup(ctx: CliContext, _: argparse.Namespace) -> int:
+def _compose_setup() -> int:
+    from hotline import compose_secrets
+
+    env_file, settings_file = Path(".env"), Path("hotline.env")
+    done = compose_secrets.fill(env_file, settings_file)
+    if done.added:
+        print(f"added {', '.join(done.added)} to {env_file.resolve()} (mode 600)")
+    if done.kept:
+        print(f"kept {', '.join(done.kept)} already in {env_file.resolve()}")
+    if done.settings_written:
+        print(f"wrote {settings_file.resolve()} (mode 600) from hotline.env.example with the "
+              "web form's, the console's and the AMI secrets; set HOTLINE_PUBLIC_URL and the "
+              "channels you use in it")
+    else:
+        print(f"kept the existing {settings_file.resolve()}")
+    print("next: docker-compose config -q && docker-compose up -d --build")
+    return 0
+
+
+def _dev_setup(ctx: CliContext, args: argparse.Namespace) -> int:
+    if args.compose:
+        return _compose_setup()
     env_file = Path(".env")
     public_url = f"http://{ctx.settings.http_host}:{ctx.settings.http_port}"
     if devsetup.ensure_env_file(env_file, public_url):
@@ -190,4 +211,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "dev-setup",
         help="create ./.env with generated development secrets and a development API key",
     )
+    p.add_argument("--compose", action="store_true",
+                   help="instead: the secrets docker-compose.yml needs (POSTGRES_PASSWORD, "
+                        "ASTERISK_AMI_SECRET, ASTERISK_ARI_PASSWORD in ./.env) and ./hotline.env; "
+                        "values already there are kept")
     p.set_defaults(handler=_dev_setup)
