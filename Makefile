@@ -17,7 +17,11 @@ PIP := env -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_EXTRA_INDEX_URL PIP_CONFIG
 .PHONY: run test deps venv lock upgrade lint typecheck check prompts classifier asterisk-root \
 	softphone apidocs bench clean
 
+# The local PBX needs the Asterisk root (built once, cached; about a minute with progress).
+# When it cannot be built, everything else still starts and `hotline run` says why there is
+# no PBX.
 run: deps venv prompts classifier softphone apidocs
+	@scripts/asterisk-root.sh || echo "make run: no Asterisk root (see above): starting without the PBX"
 	$(BIN)/hotline dev-setup
 	$(BIN)/hotline run
 

@@ -27,7 +27,7 @@ from hotline.supervisor import Program, Supervisor, SupervisorError
 
 
 def programs(settings: Settings, *, log_level: str | None = None,
-             grace: float = 10.0) -> list[Program]:
+             grace: float = 10.0, pbx: bool = False) -> list[Program]:
     """The children of ``hotline run``: each a ``hotline`` subcommand in its own process. The
     FastAGI server gets time to finish the calls it is taking (``HOTLINE_AGI_DRAIN_SECONDS``)."""
     base = [sys.executable, "-m", "hotline"]
@@ -38,6 +38,8 @@ def programs(settings: Settings, *, log_level: str | None = None,
               for i in range(1, settings.workers + 1)]
     found.append(Program("agi", [*base, "agi"], max(grace, settings.agi_drain_seconds + 30.0)))
     found.append(Program("spool", [*base, "spool", "ingest", "--watch"], grace))
+    if pbx:  # the local Asterisk (hotline pbx): stopping it takes `core stop now`, ~1.5 s
+        found.append(Program("pbx", [*base, "pbx"], max(grace, 20.0)))
     return found
 
 
@@ -79,7 +81,8 @@ def _hide_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + host))
 
 
-def banner(settings: Settings, children: list[Program], redis: PrivateRedis | None) -> str:
+def banner(settings: Settings, children: list[Program], redis: PrivateRedis | None,
+           pbx_problem: str | None = None) -> str:
     http = f"http://{settings.http_host}:{settings.http_port}"
     names = {p.name for p in children}
     database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
@@ -93,6 +96,13 @@ def banner(settings: Settings, children: list[Program], redis: PrivateRedis | No
         lines.append("  console    off: set HOTLINE_CONSOLE_SECRET (hotline dev-setup writes one)")
     if "agi" in names:
         lines.append(f"  FastAGI    agi://{settings.agi_host}:{settings.agi_port}/96010")
+    if "pbx" in names:
+        lines.append(f"  PBX        Asterisk 22, sip:96010@127.0.0.1:{settings.pbx_sip_port}, "
+                     f"softphone ws://127.0.0.1:{settings.pbx_http_port}/ws")
+    elif settings.pbx:
+        lines.append(f"  PBX        off: {pbx_problem}; everything else starts without it")
+    else:
+        lines.append("  PBX        off (HOTLINE_PBX=true starts the local Asterisk: hotline pbx)")
     lines += [
         f"  data dir   {settings.data_dir.resolve()}",
         f"  database   {database}",
@@ -121,6 +131,20 @@ def _model_line(settings: Settings) -> str:
     return f"{model.name} ({model.source})" + (f"\n  WARNING    {warning}" if warning else "")
 
 
+def _pbx_problem(settings: Settings) -> str | None:
+    """Why the local PBX cannot start (then everything else starts without it), or None."""
+    from hotline.pbx import problem
+
+    found = problem(settings)
+    if found is None:
+        try:
+            ensure_free("127.0.0.1", settings.ami_port, "HOTLINE_AMI_PORT")
+            ensure_free("127.0.0.1", settings.pbx_http_port, "HOTLINE_PBX_HTTP_PORT")
+        except CliError as exc:
+            found = f"{exc} (another Asterisk?)"
+    return found
+
+
 def _run(ctx: CliContext, args: argparse.Namespace) -> int:
     settings = ctx.settings
     with ExitStack() as stack:
@@ -130,10 +154,12 @@ def _run(ctx: CliContext, args: argparse.Namespace) -> int:
         if settings.transcribe == "live":
             ensure_free(settings.agi_host, settings.audiosocket_port,
                              "HOTLINE_AUDIOSOCKET_PORT")
+        pbx_problem = _pbx_problem(settings) if settings.pbx else None
         ctx.migrate().db.dispose()
         redis = None if settings.redis_url else PrivateRedis(settings.redis_socket)
-        children = programs(settings, log_level=args.log_level, grace=args.grace)
-        print(runnable(banner(settings, children, redis)), flush=True)
+        children = programs(settings, log_level=args.log_level, grace=args.grace,
+                            pbx=settings.pbx and pbx_problem is None)
+        print(runnable(banner(settings, children, redis, pbx_problem)), flush=True)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         try:
             supervisor = Supervisor(
@@ -183,6 +209,9 @@ def _dev_setup(ctx: CliContext, args: argparse.Namespace) -> int:
         print(f"kept the existing {env_file.resolve()}")
         if devsetup.ensure_console_secret(env_file):
             print(f"  added {devsetup.CONSOLE_SETTING} to it (the operators' console needs one)")
+    added = devsetup.ensure_pbx_settings(env_file, ctx.settings.pbx_http_port)
+    if added:
+        print(f"  added the local PBX's settings: {', '.join(added)}")
     ctx = CliContext(settings_or_error())  # the settings now include the new .env
     settings = ctx.settings
     key_file = settings.data_dir / devsetup.DEV_KEY_FILE

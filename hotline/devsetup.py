@@ -100,6 +100,33 @@ def ensure_console_secret(path: Path) -> bool:
     return True
 
 
+def pbx_settings(http_port: int = 8088) -> dict[str, str]:
+    """The local PBX's settings (hotline pbx, started by hotline run): on, the AMI account
+    it and the console share (a fresh secret), the softphone's WebSocket on it."""
+    return {"HOTLINE_PBX": "true", "HOTLINE_AMI_USERNAME": "hotline",
+            "HOTLINE_AMI_SECRET": secrets.token_urlsafe(24),
+            "HOTLINE_CONSOLE_SIP_WS": f"ws://127.0.0.1:{http_port}/ws"}
+
+
+def ensure_pbx_settings(path: Path, http_port: int = 8088) -> list[str]:
+    """Append to the ``.env`` at ``path`` the PBX settings it does not assign yet (a value
+    already there, even an empty one, is kept); the names appended."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    have = names_in(text)
+    missing = {k: v for k, v in pbx_settings(http_port).items() if k not in have}
+    if not missing:
+        return []
+    lead = "" if not text or text.endswith("\n") else "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(f"{lead}# the local PBX (hotline pbx, started by hotline run), added by "
+                "'hotline dev-setup'\n")
+        f.writelines(f"{k}={v}\n" for k, v in missing.items())
+    return list(missing)
+
+
 def ensure_dev_key(db: Database, path: Path) -> bool:
     """Make ``path`` hold a working development API key; True if a new key was created."""
     upgrade(db)

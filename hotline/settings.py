@@ -121,6 +121,14 @@ class Settings(BaseSettings):
 
     workers: int = Field(default=1, ge=0)
 
+    # The local PBX (`hotline pbx`, started by `hotline run` when on; docs/asterisk.md "A PBX
+    # for make run"): the Asterisk 22 root scripts/asterisk-root.sh builds, its SIP port
+    # (UDP, 127.0.0.1) and its HTTP port (the softphone's WebSocket /ws, 127.0.0.1).
+    pbx: bool = False
+    pbx_sip_port: int = Field(default=5060, ge=1, le=65535)
+    pbx_http_port: int = Field(default=8088, ge=1, le=65535)
+    asterisk_root: Path = Path("/var/cache/hotline-96010/asterisk-root")
+
     # The operators' console (/console): off (503) until its secret is set. The secret signs
     # the session cookies and the CSRF tokens; at least 32 characters outside development.
     console_secret: SecretStr | None = None

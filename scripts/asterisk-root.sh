@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build (once, cached) a Debian sid root holding Asterisk 22 from Debian's own package.
-# Debian 12 has no asterisk package; docs/asterisk.md says how the root is built and used.
+# Debian 12 has no asterisk package; docs/asterisk.md ("The Asterisk root", "A PBX for make run")
+# says how the root is built and used by the tests and by `make run` (hotline pbx).
 # Usage: scripts/asterisk-root.sh [ROOT]   (default: $HOTLINE_ASTERISK_ROOT or the machine cache)
 #
 # Versions: the package version the project was last tested with is asked for first
@@ -44,8 +45,8 @@ trap 'umount "$tmp/proc" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 build() {  # build <asterisk package spec>
   rm -rf "$tmp"
-  echo "building the Asterisk root from Debian sid ($1; about a minute, once)" >&2
-  mmdebstrap --variant=minbase --quiet \
+  echo "building the Asterisk root from Debian sid ($1; about a minute, once; progress below)" >&2
+  mmdebstrap --variant=minbase \
     --include="$1,asterisk-core-sounds-en" \
     --aptopt='Acquire::Check-Valid-Until "false"' \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \

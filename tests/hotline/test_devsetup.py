@@ -178,3 +178,18 @@ def test_a_console_secret_already_in_env_is_never_touched(tmp_path: Path, line: 
 def test_no_env_file_no_console_secret_written(tmp_path: Path) -> None:
     assert not devsetup.ensure_console_secret(tmp_path / ".env")
     assert not (tmp_path / ".env").exists()
+
+
+def test_the_local_pbx_settings_are_added_once(tmp_path: Path) -> None:
+    from hotline.devsetup import ensure_pbx_settings, names_in
+
+    env = tmp_path / ".env"
+    env.write_text("HOTLINE_ENV=development\nHOTLINE_AMI_USERNAME=mine\n")
+    added = ensure_pbx_settings(env, 18088)
+    assert added == ["HOTLINE_PBX", "HOTLINE_AMI_SECRET", "HOTLINE_CONSOLE_SIP_WS"]
+    text = env.read_text()
+    assert "HOTLINE_AMI_USERNAME=mine" in text and "HOTLINE_AMI_USERNAME=hotline" not in text
+    assert "HOTLINE_CONSOLE_SIP_WS=ws://127.0.0.1:18088/ws" in text
+    secret = [line for line in text.splitlines() if line.startswith("HOTLINE_AMI_SECRET=")]
+    assert len(secret[0]) > len("HOTLINE_AMI_SECRET=") + 24
+    assert ensure_pbx_settings(env) == [] and names_in(env.read_text()) >= set(added)
