@@ -134,7 +134,7 @@ class ResidentCall:
         try:
             if not await link.wait_connected(5):
                 raise CallError(f"no AMI at {self.ami.host}:{self.ami.port}: is the PBX running? "
-                                "(make run, or: .venv/bin/hotline pbx)")
+                                "(make run, or: hotline pbx)")
             resident = await self._originate(link, plan, speech, result, heard)
             self.channel = resident[:-2] + ";2"
             uid = await self._unique_id(link, self.channel)

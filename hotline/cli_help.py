@@ -53,6 +53,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "operator sync": ("",),
     "callback": ("2612070001", "2612070001 --queue"),
     "demo": ("", "--url http://127.0.0.1:8096 --no-back-office"),
+    "pbx": ("",),
+    "call": ('--key 3 --say "东四北大街的路灯坏了三天了"',
+             '--key 4 --say "小区门口的井盖丢了" --wait-operator', "--key 9 --from 13900139000"),
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from hotline.context import CliContext
 from hotline.errors import CliError
+from hotline.invocation import runnable
 from hotline.pbx import Pbx, PbxError, problem, version
 from hotline.pbx_config import PbxConfigError
 
@@ -24,7 +25,7 @@ def endpoints_line(pbx: Pbx) -> str:
     where = pbx.local.operators
     if not operators:
         return (f"operators' endpoints: none yet in {where} "
-                "(add one: .venv/bin/hotline operator add NAME)")
+                "(add one: hotline operator add NAME)")
     return f"operators' endpoints: {', '.join(operators)} (from {where})"
 
 
@@ -48,8 +49,8 @@ def _pbx(ctx: CliContext, _: argparse.Namespace) -> int:
         print(f"PBX ready in {seconds:.1f} s: 96010 at sip:96010@127.0.0.1:{local.sip_port} "
               f"(udp), AMI 127.0.0.1:{local.ami_port}, softphone "
               f"ws://127.0.0.1:{local.http_port}/ws; Asterisk's log {pbx.output}", flush=True)
-        print(endpoints_line(pbx), flush=True)
-        print('call it: .venv/bin/hotline call --key 3 --say "东四北大街的路灯坏了三天了"',
+        print(runnable(endpoints_line(pbx)), flush=True)
+        print(runnable('call it: hotline call --key 3 --say "东四北大街的路灯坏了三天了"'),
               flush=True)
         while not stop.wait(0.5):
             if pbx.proc is None or pbx.proc.poll() is not None:
@@ -71,7 +72,7 @@ def _call(ctx: CliContext, args: argparse.Namespace) -> int:
     logging.getLogger("console.ami").setLevel(logging.WARNING)  # its connect lines are noise here
     if not settings.ami_username or settings.ami_secret is None:
         raise CliError("hotline call needs HOTLINE_AMI_USERNAME and HOTLINE_AMI_SECRET "
-                       "(run: .venv/bin/hotline dev-setup)")
+                       "(run: hotline dev-setup)")
     try:
         plan = CallPlan(key=args.key, say=args.say, caller=args.caller,
                         wait_operator=args.wait_operator)
@@ -107,8 +108,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="A resident's call from the terminal: AMI Originate of a Local channel into "
         "the production dialplan (from-carrier, 96010) of the PBX 'make run' starts; the "
         "resident presses --key, says --say (Mandarin by espeak-ng) after the beep and '#'. "
-        "Prints what the IVR did, the live transcript and the ticket.",
-        epilog='example: .venv/bin/hotline call --key 3 --say "东四北大街的路灯坏了三天了"')
+        "Prints what the IVR did, the live transcript and the ticket.")
     p.add_argument("--key", default="3",
                    help="the menu key: 1 咨询 2 求助 3 投诉 4 举报 5 建议, 9 progress, 0 operator "
                    "(default 3)")
@@ -126,6 +126,5 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="Start the local PBX in the foreground: the Asterisk 22 root built by "
         "scripts/asterisk-root.sh, asterisk-conf/ rendered for the local folders and the "
         "generated AMI secret, the operators' endpoints loaded. Ctrl-C stops it. "
-        "'hotline run' starts it too when HOTLINE_PBX=true (hotline dev-setup sets it).",
-        epilog="example: sudo .venv/bin/hotline pbx")
+        "'hotline run' starts it too when HOTLINE_PBX=true (hotline dev-setup sets it).")
     p.set_defaults(handler=_pbx)

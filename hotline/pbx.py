@@ -43,7 +43,7 @@ def local(settings: Settings) -> Local:
     """This machine's values for :func:`hotline.pbx_config.render`."""
     if settings.ami_username is None or settings.ami_secret is None:
         raise PbxError("the PBX needs HOTLINE_AMI_USERNAME and HOTLINE_AMI_SECRET "
-                       "(run: .venv/bin/hotline dev-setup)")
+                       "(run: hotline dev-setup)")
     data = settings.data_dir.resolve()
     return Local(state_dir=data / "asterisk" / "var",
                  prompts=default_prompts_dir(settings.prompts_dir, settings.data_dir),
@@ -78,7 +78,7 @@ def problem(settings: Settings) -> str | None:
     if not built.startswith("Asterisk 22."):
         return f"{root} holds {built}, not Asterisk 22: rebuild it with scripts/asterisk-root.sh"
     if settings.ami_username is None or settings.ami_secret is None:
-        return "set HOTLINE_AMI_USERNAME and HOTLINE_AMI_SECRET (run: .venv/bin/hotline dev-setup)"
+        return "set HOTLINE_AMI_USERNAME and HOTLINE_AMI_SECRET (run: hotline dev-setup)"
     return None
 
 
