@@ -30,6 +30,16 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "progress_merged": frozenset({"number", "status"}),
 }
 WECHAT_PLACEHOLDERS = {**PLACEHOLDERS, "acknowledged": frozenset({"kind", "number"})}
+_NUMBER = frozenset({"number"})
+NOTIFY_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "resolved": frozenset({"number", "reply"}), "ask_solved": _NUMBER,
+    "ask_satisfaction": _NUMBER, "rejected": frozenset({"number", "reason"}),
+    "merged": frozenset({"number", "survivor"}), "dispatched": _NUMBER,
+}
+VERIFY_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    name: _NUMBER for name in ("solved", "evaluated", "reopened", "big_loop", "repeat",
+                               "reopened_meanwhile", "finished", "too_late")
+}
 
 
 class TextsError(ValueError):
@@ -84,6 +94,29 @@ class WebTexts(_Slots):
     rate_limited: str
 
 
+class NotifyTexts(_Slots):
+    resolved: str
+    ask_solved: str
+    ask_satisfaction: str
+    rejected: str
+    merged: str
+    dispatched: str
+    footer: str
+    opted_out: str
+
+
+class VerifyTexts(_Slots):
+    solved: str
+    evaluated: str
+    reopened: str
+    big_loop: str
+    repeat: str
+    reopened_meanwhile: str
+    finished: str
+    too_late: str
+    unknown_ticket: str
+
+
 class Texts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -92,6 +125,8 @@ class Texts(BaseModel):
     sms: SmsTexts
     wechat: WechatTexts
     web: WebTexts
+    notify: NotifyTexts
+    verify: VerifyTexts
 
     @field_validator("kinds")
     @classmethod
@@ -122,7 +157,8 @@ def parse(data: object, source: str = str(FILE)) -> Texts:
         raise TextsError(f"{source}: expected a mapping of sections")
     try:
         for section, allowed in (("sms", PLACEHOLDERS), ("wechat", WECHAT_PLACEHOLDERS),
-                                 ("web", PLACEHOLDERS)):
+                                 ("web", PLACEHOLDERS), ("notify", NOTIFY_PLACEHOLDERS),
+                                 ("verify", VERIFY_PLACEHOLDERS)):
             entries = data.get(section)
             if isinstance(entries, dict):
                 try:

@@ -28,6 +28,7 @@ from delivery.destinations import (
 )
 from hotline import secretstrength
 from tickets.db import normalize_url
+from tickets.quiethours import QuietHours, QuietHoursError
 from tickets.ratelimit import parse_rules
 
 # listening addresses that are no address to connect to
@@ -157,6 +158,17 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=30, ge=1, le=1000)
     delivery_timeout: float = Field(default=10.0, gt=0, le=120)
 
+    # Closing the loop with the resident (README "Closing the loop"): Twilio's REST base URL
+    # and the sender of outbound SMS; quiet hours ("HH:MM-HH:MM" in HOTLINE_TIMEZONE, "" =
+    # none; priority 1 exempt); days a resolved ticket waits for the resident's answer before
+    # the back office may close it unanswered; catalogue categories whose residents are also
+    # told when their ticket is dispatched (comma-separated codes).
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_from: str | None = None
+    quiet_hours: str = "22:00-08:00"
+    verify_days: int = Field(default=3, ge=1, le=60)
+    notify_dispatched: str = ""
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.env == "development":
@@ -248,6 +260,30 @@ class Settings(BaseSettings):
         except (KeyError, IndexError, ValueError):
             raise ValueError("only {number} and {e164} may appear in braces") from None
         return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        try:
+            QuietHours.parse(value)
+        except QuietHoursError as exc:
+            raise ValueError(str(exc)) from None
+        return value.strip()
+
+    @field_validator("twilio_api_url")
+    @classmethod
+    def _twilio_api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://api.twilio.com")
+        return value.rstrip("/")
+
+    @property
+    def dispatched_categories(self) -> frozenset[str]:
+        return frozenset(c.strip() for c in self.notify_dispatched.split(",") if c.strip())
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        return QuietHours.parse(self.quiet_hours, self.timezone)
 
     @field_validator("database_url")
     @classmethod

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from redis import Redis
 
+from channels.notify import Sender
 from channels.twilio_sms.config import TwilioConfig
 from channels.twilio_sms.media import TWILIO_MEDIA_HOSTS
+from channels.twilio_sms.notify import TwilioSender, TwilioSenderConfig
 from delivery import plan
 from delivery.destinations import Destinations
 from hotline.callback_dialer import dialer_for, policy_for
@@ -32,6 +34,7 @@ from router import classify, routerconfig
 from router.context import Handover, Router
 from router.yamlfile import ConfigError
 from tickets.queues import QueueName
+from tickets.quiethours import QuietHours
 from tickets.store import Store, now_utc
 from tickets.worker import ContextWorker
 from transcription.engine import Engine, shared_engine
@@ -68,6 +71,11 @@ class WorkerContext:
     dialer: Dialer | None = None
     callback_policy: CallbackPolicy = field(default_factory=CallbackPolicy)
     sms_fallback: SmsFallback | None = None
+    # notifications to residents (channels.notify): the senders (None: not configured, the
+    # notification is skipped) and the quiet hours
+    sms_sender: Sender | None = None
+    wechat_sender: Sender | None = None
+    quiet_hours: QuietHours | None = None
 
     @property
     def engine(self) -> Engine:
@@ -82,6 +90,18 @@ def destinations_config(settings: Settings) -> Destinations:
     return Destinations.from_settings(settings.webhooks, settings.streams,
                                       max_attempts=settings.delivery_max_attempts,
                                       timeout=settings.delivery_timeout)
+
+
+def sms_sender(settings: Settings) -> TwilioSender | None:
+    """Twilio's REST client for outbound SMS; None (SMS notifications skipped) until the
+    account SID, the auth token and ``HOTLINE_TWILIO_FROM`` are set."""
+    token = settings.twilio_auth_token
+    if not (settings.twilio_account_sid and token and settings.twilio_from):
+        return None
+    return TwilioSender(TwilioSenderConfig(
+        account_sid=settings.twilio_account_sid, auth_token=token.get_secret_value(),
+        from_=settings.twilio_from, api_url=settings.twilio_api_url,
+        public_url=settings.public_url))
 
 
 def load_router(settings: Settings) -> Router:
@@ -138,7 +158,8 @@ def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
                             twilio=twilio_config(settings), asr=engine, redis=ctx.redis,
                             destinations=destinations_config(settings),
                             router=load_router(settings), dialer=dialer_for(settings),
-                            callback_policy=policy_for(settings))
+                            callback_policy=policy_for(settings),
+                            sms_sender=sms_sender(settings), quiet_hours=settings.quiet)
     worker = ContextWorker(queues, connection=ctx.redis, context=context)
     ok = worker.work(burst=burst, with_scheduler=True)
     return 0 if ok or not burst else 1

@@ -17,6 +17,7 @@ class QueueName(StrEnum):
     media = "media"  # fetching attachments from providers
     deliver = "deliver"  # sending tickets to their destinations (webhooks, Redis streams)
     callback = "callback"  # the outbound verification call (回访) placed through AMI
+    notify = "notify"  # messages to residents on their own channel (SMS, WeChat)
 
 
 ALL_QUEUES: tuple[QueueName, ...] = tuple(QueueName)
@@ -33,6 +34,9 @@ RETRY_INTERVALS: dict[QueueName, tuple[int, ...]] = {
     # a callback job plans its own next attempt (HOTLINE_CALLBACK_INTERVAL); these retries only
     # cover a crash of the job itself
     QueueName.callback: (30, 300),
+    # a notification job schedules its own retries (tickets.notifications.RETRY_SECONDS);
+    # these only cover a crash of the job itself, which never resends a claimed message
+    QueueName.notify: (5, 30, 120),
 }
 JOB_TIMEOUT = 600  # seconds a job may run
 FAILED_TTL = 30 * 24 * 3600  # failed jobs are kept this long for inspection and retry

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from tickets import outbox, units
 from tickets.counters import current_seq, next_number, next_seq
 from tickets.db import Database
-from tickets.jobs import JobsFor, no_jobs
+from tickets.jobs import Job, JobsFor, no_jobs
 from tickets.model import Channel, HistoryEntry, Intake, Status, Ticket, is_ticket_number
 from tickets.tables import channel_state, tickets
 
@@ -41,6 +41,14 @@ Also = Callable[[Connection, Ticket, datetime], None]
 # destinations → (rows written with the change that hands the ticket to them, the jobs that
 # send them): the delivery room's hand-over, which the composition room gives the store
 Handover = Callable[[Sequence[str]], tuple[Also, JobsFor]]
+# (conn, before, after, at) -> the jobs every change asks for by itself (the notifications to
+# residents, tickets.notifications.planner), written with the change
+ChangeJobs = Callable[[Connection, Ticket, Ticket, datetime], Sequence[Job]]
+
+
+def no_change_jobs(_conn: Connection, _before: Ticket, _after: Ticket,
+                   _at: datetime) -> Sequence[Job]:
+    return ()
 
 
 def _no_rows(_conn: Connection, _ticket: Ticket, _at: datetime) -> None:
@@ -155,17 +163,21 @@ class Store:
     """Ticket persistence over a :class:`~tickets.db.Database`."""
 
     def __init__(self, db: Database, *, timezone: str = "Asia/Shanghai",
-                 intake_jobs: JobsFor = no_jobs, handover: Handover = no_handover) -> None:
+                 intake_jobs: JobsFor = no_jobs, handover: Handover = no_handover,
+                 change_jobs: ChangeJobs = no_change_jobs) -> None:
         """``intake_jobs(ticket_id)``: the jobs every new ticket gets with its first commit
         (and a ticket a resident adds to before it is dispatched) — the composition room
         (``hotline.wiring``) names the router's dispatch job; the store does not know it.
         ``handover(destinations)``: how a change outside the router hands a ticket to more
         destinations (a ticket the resident says is not solved twice goes to the district
-        center) — ``hotline.wiring`` gives the delivery room's planning."""
+        center) — ``hotline.wiring`` gives the delivery room's planning.
+        ``change_jobs(conn, before, after, at)``: rows and jobs every change writes by itself
+        (``hotline.wiring`` gives the notifications to residents)."""
         self.db = db
         self.tz = ZoneInfo(timezone)
         self.intake_jobs = intake_jobs
         self.handover = handover
+        self.change_jobs = change_jobs
         self._listeners: list[Callable[[int], None]] = []
 
     def on_change(self, listener: Callable[[int], None]) -> None:
@@ -337,7 +349,9 @@ class Store:
                     conn.execute(channel_state.insert().values(
                         channel=_RECEIPTS, key=_receipt_key(current, receipt),
                         value={"digest": receipt.digest, "seq": seq}, updated_at=at))
-                outbox.write(conn, current.id, jobs(current.id), at)
+                outbox.write(conn, current.id,
+                             [*jobs(current.id), *self.change_jobs(conn, current, ticket, at)],
+                             at)
         except _NoChange as unchanged:
             return unchanged.ticket
         self._changed(ticket.seq)

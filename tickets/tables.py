@@ -132,3 +132,38 @@ deliveries = Table(
     Index("ix_deliveries_queue", "destination", "status", "id"),
     Index("ix_deliveries_status", "status", "id"),
 )
+
+# One message to a resident about one step of their ticket (tickets/notifications.py): planned
+# in the same transaction as the change that causes it, sent at most once (``key`` =
+# ``<ticket id>:<step>:<round>``, unique), retried with back-off, waiting out quiet hours.
+# ``provider_ref`` is the provider's id of the sent message (Twilio's MessageSid), which its
+# delivery report names.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(100), nullable=False),
+    Column("ticket_id", String(32), nullable=False),
+    Column("step", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),  # sms | wechat
+    # pending | sending | sent | skipped | dead
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("provider_ref", String(64), nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("key", name="uq_notifications_key"),
+    Index("ix_notifications_ticket", "ticket_id", "id"),
+    Index("ix_notifications_provider", "provider_ref"),
+)
+
+# Residents who answered "TD"/"退订": no notification goes to them (per proven sender).
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("citizen_key", String(200), primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)

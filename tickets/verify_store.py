@@ -58,7 +58,7 @@ class AnswerOutcome:
 
 def record_answer(store: Store, ticket_ref: str, answer: Answer | Callable[[Ticket], Answer | None],
                   *, channel: Channel, key: str | None = None, words: str = "",
-                  now: datetime | None = None) -> AnswerOutcome:
+                  now: datetime | None = None, ask_next: bool = True) -> AnswerOutcome:
     """Apply the resident's ``answer`` to ticket ``ticket_ref`` (id or number).
 
     ``answer`` is an :class:`Answer`, or a function of the current ticket that gives one (a
@@ -66,8 +66,14 @@ def record_answer(store: Store, ticket_ref: str, answer: Answer | Callable[[Tick
     message's idempotency key (``sms:<MessageSid>``, ``web:<form id>``, ``voice:<call>``): a
     repeat changes nothing. A second "not solved" plans the ticket's delivery to the district
     center through the store's hand-over, in the same transaction.
+
+    ``ask_next``: the caller puts the next question to the resident in its answer (an SMS or
+    WeChat reply, the web page, the call): it is recorded as asked in the same change, so no
+    separate message asks it again, and returned as :attr:`AnswerOutcome.next_question`.
+    With False, the store's notifications ask it.
     """
     step: list[Step] = []
+    asked: list[Question] = []
     also, send = store.handover([BIG_LOOP])
 
     def mutate(ticket: Ticket, seq: int, at: datetime) -> Ticket | None:
@@ -75,7 +81,13 @@ def record_answer(store: Store, ticket_ref: str, answer: Answer | Callable[[Tick
         result = apply_answer(ticket, given, channel=channel, seq=seq, at=at, key=key,
                               words=words, now=now)
         step[:] = [result]
-        return result.ticket
+        changed = result.ticket
+        question = next_question(changed) if changed is not None and ask_next else None
+        if changed is not None and question is not None:
+            asked[:] = [question]
+            changed = mark_asked(changed, question, channel=channel, seq=seq, at=at,
+                                 note=f"asked by {channel.value}: {question.value}") or changed
+        return changed
 
     def big_loop_rows(conn: Connection, ticket: Ticket, at: datetime) -> None:
         if step and step[0].big_loop:
@@ -86,9 +98,13 @@ def record_answer(store: Store, ticket_ref: str, answer: Answer | Callable[[Tick
 
     ticket = store.change(ticket_ref, mutate, also=big_loop_rows, jobs=big_loop_jobs)
     done = step[0]
-    return AnswerOutcome(done.result, ticket, done.answer,
-                         next_question(ticket) if done.result is not Result.finished else None,
-                         done.big_loop)
+    if ask_next:
+        # the question just recorded, else the one still pending is put again
+        again = done.result in (Result.recorded, Result.repeat, Result.unclear)
+        question = asked[0] if asked else (pending_question(ticket) if again else None)
+    else:
+        question = next_question(ticket)
+    return AnswerOutcome(done.result, ticket, done.answer, question, done.big_loop)
 
 
 def _candidates(conn: Connection, citizen_key: str) -> list[Ticket]:
@@ -126,7 +142,8 @@ def find_answerable(store: Store, citizen_key: str, number: str | None = None,
 
 
 def answer_text(store: Store, citizen_key: str | None, text: str, *, channel: Channel,
-                key: str, now: datetime | None = None) -> AnswerOutcome | None:
+                key: str, now: datetime | None = None,
+                ask_next: bool = True) -> AnswerOutcome | None:
     """Read ``text`` from the proven sender ``citizen_key`` as an answer; None when it is not
     one (no answer shape, or nothing of theirs asked for one) — the caller files it as a
     message. A number the resident does not own gives :attr:`Result.unknown_ticket`."""
@@ -139,7 +156,7 @@ def answer_text(store: Store, citizen_key: str | None, text: str, *, channel: Ch
             return AnswerOutcome(Result.unknown_ticket, None)
         return None
     return record_answer(store, ticket.id, _interpreter(reply), channel=channel, key=key,
-                         words=reply.words, now=now)
+                         words=reply.words, now=now, ask_next=ask_next)
 
 
 def _interpreter(reply: Reply) -> Callable[[Ticket], Answer | None]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from channels import closing
 from channels.deps import TwilioDep
 from channels.texts import texts
 from channels.twilio_sms import parse, reply, service, verify
@@ -68,5 +69,10 @@ async def twilio_sms(request: Request, store: StoreDep, limiter: LimiterDep,
         log.warning("sms %s from %s refused: over the sender's rate limit", message.sid,
                     mask_phone(message.from_))
         return _answer(texts().sms.rate_limited)
-    outcome = await run_in_threadpool(service.receive, store, message, datetime.now(UTC))
+    now = datetime.now(UTC)
+    # an opt-out or an answer to the verification questions (None: a message to file)
+    said = await run_in_threadpool(closing.reply_to, store, parse.to_intake(message, now))
+    if said is not None:
+        return _answer(said)
+    outcome = await run_in_threadpool(service.receive, store, message, now)
     return _answer(reply.acknowledgement(outcome))

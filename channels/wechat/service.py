@@ -9,7 +9,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from channels import conversation
+from channels import closing, conversation
 from channels.texts import texts
 from channels.wechat import menu, state
 from channels.wechat.parse import (
@@ -59,6 +59,9 @@ def respond(store: Store, inbound: Inbound, now: datetime) -> str | None:
     if isinstance(inbound, Report):
         memory = state.load(store.db, inbound.openid)
         intake = enrich(inbound.intake, memory, now)
+        said = closing.reply_to(store, intake)  # an opt-out or a verification answer
+        if said is not None:
+            return said
         outcome = conversation.handle(store, intake)
         if "kind" in memory and outcome.action is conversation.Action.new and not outcome.repeat:
             state.merge(store.db, inbound.openid, {"kind": None})

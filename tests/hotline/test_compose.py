@@ -127,7 +127,7 @@ def test_gateway_processes_share_one_image_and_the_settings(
     assert commands == {
         "migrate": ["migrate"], "prompts": ["prompts", "build"],
         "models": ["models", "fetch", "vosk-model-small-cn-0.22", "--if-missing"],
-        "serve": ["serve"], "worker": ["worker", "dispatch", "media", "deliver"],
+        "serve": ["serve"], "worker": ["worker", "dispatch", "media", "deliver", "notify"],
         "transcriber": ["worker", "transcribe"], "relay": ["relay"], "agi": ["agi"],
         "spool": ["spool", "ingest", "--watch"], "callbacks": ["worker", "callback"],
     }

@@ -59,13 +59,14 @@ def resolved(store: Store, ref: str = "m1", phone: str = PHONE) -> Ticket:
 def test_solved_then_satisfied(store: Store) -> None:
     t = resolved(store)
     ask(store, t.id, Question.solved, channel=SMS)
-    out = answer_text(store, KEY, "１", channel=SMS, key="sms:a1")
+    # the next question goes out as its own message (ask_next=False: the notifications ask)
+    out = answer_text(store, KEY, "１", channel=SMS, key="sms:a1", ask_next=False)
     assert out is not None and out.result is Result.recorded
     assert out.ticket is not None and out.ticket.status is Status.closed
     assert out.next_question is Question.satisfaction
     assert out.ticket.evaluation is not None and out.ticket.evaluation.solved is True
     # the same digit again before the satisfaction question went out: still "solved"
-    again = answer_text(store, KEY, "1", channel=SMS, key="sms:a2")
+    again = answer_text(store, KEY, "1", channel=SMS, key="sms:a2", ask_next=False)
     assert again is not None and again.result is Result.repeat
     ask(store, t.id, Question.satisfaction, channel=SMS)
     rated = answer_text(store, KEY, "2", channel=SMS, key="sms:a3")
@@ -213,3 +214,19 @@ def test_not_waiting(store: Store) -> None:
     out = record_answer(store, t.id, Answer.of_solved(True), channel=SMS, key="sms:w")
     assert out.result is Result.not_waiting
     assert store.get(t.id) == t
+
+
+def test_the_reply_asks_the_next_question(store: Store) -> None:
+    """An SMS/WeChat reply or the web page puts the next question itself: recorded as asked
+    in the answer's own change, so a second "1" answers it."""
+    t = resolved(store)
+    out = answer_text(store, KEY, "1", channel=SMS, key="sms:r1")
+    assert out is not None and out.next_question is Question.satisfaction
+    assert out.ticket is not None and out.ticket.history[-1].kind is HistoryKind.asked
+    second = answer_text(store, KEY, "1", channel=SMS, key="sms:r2")
+    assert second is not None and second.result is Result.recorded
+    assert second.next_question is None
+    final = store.get(t.id)
+    assert final.status is Status.evaluated
+    assert final.evaluation is not None
+    assert final.evaluation.satisfaction is Satisfaction.satisfied
