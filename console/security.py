@@ -18,6 +18,10 @@ from tickets.httperrors import error_response
 PREFIX = "/console"
 STATIC_PREFIX = "/console/static/"
 HSTS = "max-age=31536000"
+GRID_PREFIX = "/console/grid"
+PERMISSIONS = "microphone=(self), camera=(), geolocation=(), payment=(), usb=()"
+# the camera is the phone's own app behind <input capture>: no camera permission needed
+PERMISSIONS_GRID = "microphone=(), camera=(), geolocation=(self), payment=(), usb=()"
 
 
 def content_security_policy(sip_ws: str | None = None) -> str:
@@ -38,7 +42,7 @@ def security_headers(sip_ws: str | None = None) -> dict[str, str]:
         "Cross-Origin-Opener-Policy": "same-origin",
         "Cross-Origin-Resource-Policy": "same-origin",
         # the softphone needs the microphone; nothing needs the rest
-        "Permissions-Policy": "microphone=(self), camera=(), geolocation=(), payment=(), usb=()",
+        "Permissions-Policy": PERMISSIONS,
     }
 
 
@@ -59,6 +63,7 @@ class ConsoleSecurityHeaders:
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith(STATIC_PREFIX)
+        grid = scope["path"].startswith(GRID_PREFIX)
         https = scope.get("scheme") == "https"
         started = False
 
@@ -69,6 +74,8 @@ class ConsoleSecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in self.headers.items():
                     headers[name] = value
+                if grid:  # the grid worker's page asks for the phone's location
+                    headers["Permissions-Policy"] = PERMISSIONS_GRID
                 if not static and "cache-control" not in headers:
                     headers["Cache-Control"] = "no-store"
                 if https:

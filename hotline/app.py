@@ -24,7 +24,7 @@ from channels.webform import status_route
 from channels.webform.imaging import PhotoWorkers
 from channels.wechat import route as wechat_route
 from channels.wechat.replay import ReplayGuard
-from console import board_routes, desk_routes, rates_routes, ticket_routes
+from console import board_routes, desk_routes, grid_routes, rates_routes, ticket_routes
 from console.ami import AmiConfig
 from console.live_console import LiveConsole
 from console.router_choices import RouterChoices
@@ -115,7 +115,10 @@ def create_app(settings: Settings, *, store: Store | None = None,
     app.state.limiter = limiter
     httperrors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
-                       overrides={"/report": settings.max_upload_bytes})
+                       overrides={"/report": settings.max_upload_bytes,
+                                  # the grid worker's photos
+                                  "/console/grid/report": settings.max_upload_bytes,
+                                  "/console/grid/note": settings.max_upload_bytes})
     app.add_middleware(RequestLog)
     channel_deps.install(app, twilio=twilio_config(settings), wechat=wechat, replay=guard,
                          webform=webform_config(settings), photos=photos,
@@ -132,7 +135,7 @@ def create_app(settings: Settings, *, store: Store | None = None,
     mount_console(app, console_state,
                   build_console_router(board=board_routes.router, tickets=ticket_routes.router,
                                        extra=[ticket_routes.media_router, desk_routes.router,
-                                              rates_routes.router]))
+                                              rates_routes.router, grid_routes.router]))
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

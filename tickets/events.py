@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from tickets.model import (
+    Attachment,
     Channel,
     Evaluation,
     HistoryEntry,
@@ -95,6 +96,9 @@ class TicketEvent(BaseModel):
         "deadline), extension_refused (reason in 'note'), urged (督办)")
     resolve_by: AwareDatetime | None = Field(
         default=None, description="with an extension: the deadline asked for / granted")
+    attachments: list[Attachment] = Field(
+        default_factory=list, max_length=5,
+        description="photos of the work (kept files, /api/v1/media/…), added to the ticket")
     expected_seq: int | None = Field(
         default=None, ge=1, description="the ticket's seq the sender saw: the event is "
         "refused (409 stale) when the ticket changed since")
@@ -128,7 +132,7 @@ class TicketEvent(BaseModel):
                              "'extension_granted'")
         fields = (self.status, self.note, self.category, self.department, self.loop,
                   self.priority, self.kind)
-        if all(v is None for v in fields):
+        if all(v is None for v in fields) and not self.attachments:
             raise ValueError("an event needs a status, a note or a field to change")
         return self
 
@@ -176,6 +180,10 @@ def apply_event(ticket: Ticket, event: TicketEvent, seq: int, at: datetime) -> T
         update["reject_reason"] = event.reason
     if event.evaluation is not None:
         update["evaluation"] = Evaluation(**event.evaluation.model_dump(), at=at)
+    if event.attachments:
+        known = {a.url for a in ticket.attachments}
+        update["attachments"] = [*ticket.attachments,
+                                 *(a for a in event.attachments if a.url not in known)]
     entry = HistoryEntry(
         seq=seq,
         at=at,
