@@ -22,8 +22,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
+from channels.twilio_sms.status import PATH as STATUS_PATH
+
 DEFAULT_API_URL = "https://api.twilio.com"
-STATUS_PATH = "/channels/twilio/status"
 TIMEOUT = 15.0
 # Twilio error codes that no retry can fix (invalid or unreachable "To", blocked, opted out
 # at the carrier): the notification is dead at once

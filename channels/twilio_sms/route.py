@@ -12,7 +12,7 @@ from starlette.requests import ClientDisconnect
 from channels import closing
 from channels.deps import TwilioDep
 from channels.texts import texts
-from channels.twilio_sms import parse, reply, service, verify
+from channels.twilio_sms import parse, reply, service, status, verify
 from channels.twilio_sms.config import TwilioConfig
 from tickets.deps import LimiterDep, StoreDep
 from tickets.httperrors import ApiError
@@ -76,3 +76,25 @@ async def twilio_sms(request: Request, store: StoreDep, limiter: LimiterDep,
         return _answer(said)
     outcome = await run_in_threadpool(service.receive, store, message, now)
     return _answer(reply.acknowledgement(outcome))
+
+
+@router.post(status.PATH, status_code=204, response_class=Response)
+async def twilio_status(request: Request, store: StoreDep, config: TwilioDep) -> Response:
+    """Twilio's delivery report for an SMS sent to a resident (signed like the webhook)."""
+    auth_token, public_url = _check_configured(config)
+    try:
+        form = await request.form()
+    except ClientDisconnect:
+        return Response(status_code=400)
+    params = {k: v for k, v in form.items() if isinstance(v, str)}
+    url = verify.signed_url(public_url, status.PATH, request.url.query)
+    if not verify.is_valid(auth_token, url, params, request.headers.get("x-twilio-signature", "")):
+        log.warning("refused a Twilio status callback with a bad or missing signature")
+        raise ApiError(403, "invalid or missing X-Twilio-Signature", "bad_signature")
+    try:
+        report = status.parse(request.query_params.get("n"), params)
+    except status.BadReport as exc:
+        raise ApiError(400, str(exc)) from None
+    done = await run_in_threadpool(status.apply_report, store, report, datetime.now(UTC))
+    log.info("twilio status %s for %s: %s", report.status, report.sid, done)
+    return Response(status_code=204)
