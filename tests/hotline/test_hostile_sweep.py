@@ -89,6 +89,7 @@ OPERATIONS = (
     "GET /api/v1/media/{name}",
     "POST /api/v1/intake",
     "POST /channels/twilio/sms",
+    "POST /channels/twilio/status",
     "GET /channels/wechat",
     "POST /channels/wechat",
     "GET /healthz",
