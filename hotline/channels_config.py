@@ -31,11 +31,25 @@ def wechat_config(settings: Settings) -> WechatConfig:
                         max_clock_skew=settings.wechat_max_clock_skew)
 
 
+@cache  # reviewed configuration: read once per folder and process
+def grid_names(folder: Path) -> dict[str, str]:
+    """Every grid cell of ``places.yaml`` → "东四街道 · 东四社区 · 东四第一网格"."""
+    import yaml
+
+    from router.places import PlaceTree
+
+    tree = PlaceTree.model_validate(yaml.safe_load((folder / "places.yaml").read_text("utf-8")))
+    return {grid.code: f"{street.name} · {community.name} · {grid.name}"
+            for street in tree.streets for community in street.communities
+            for grid in community.grids}
+
+
 def webform_config(settings: Settings) -> WebformConfig:
     return WebformConfig(media_dir=settings.media_path, csrf_secret=_secret(settings.web_secret),
                          public_url=settings.public_url,
                          max_body_bytes=settings.max_upload_bytes,
-                         photo_workers=settings.photo_workers)
+                         photo_workers=settings.photo_workers,
+                         grids=grid_names(settings.router_config_dir))
 
 
 @cache  # one per folder and process: the catalogue is reviewed configuration, read once

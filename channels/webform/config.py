@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,3 +15,15 @@ class WebformConfig:
     public_url: str | None = None
     max_body_bytes: int | None = None  # HOTLINE_MAX_UPLOAD_BYTES: the size limit of /report
     photo_workers: int = 2  # HOTLINE_PHOTO_WORKERS: photos decoded at once (processes)
+    # grid cell code → the name a resident reads (from the router's places.yaml); None: any
+    # well-formed code is taken as it is
+    grids: Mapping[str, str] | None = None
+
+    def grid_name(self, code: str | None) -> str | None:
+        """The name of a known grid cell; None for an unknown code (or no list)."""
+        if code is None or self.grids is None:
+            return None
+        return self.grids.get(code)
+
+    def known_grid(self, code: str | None) -> bool:
+        return code is not None and (self.grids is None or code in self.grids)

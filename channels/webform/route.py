@@ -93,6 +93,7 @@ class _Form:
             "form.html",
             token=token,
             values=checked.values,
+            grid_name=self.config.grid_name(checked.values.get("grid") or None),
             errors=checked.errors,
             notice=notice,
             had_photos=had_photos,
@@ -133,6 +134,8 @@ class _Form:
         assert nonce is not None
         raw_grid = request.query_params.get("grid")
         grid = valid_grid(raw_grid)
+        if not self.config.known_grid(grid):
+            grid = None  # a code of no grid cell (an old poster, a typo) is not shown as valid
         notice = None
         if raw_grid is not None and grid is None:
             notice = "二维码中的网格编号无效，请填写发生地点。"
@@ -171,6 +174,10 @@ class _Form:
         raw = {name: _text(form, name) for name in (*TEXT_FIELDS, *CHECKBOXES)}
         uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
         checked = validate(raw, len(uploads))
+        if checked.form is not None and checked.form.grid is not None and (
+                not self.config.known_grid(checked.form.grid)):
+            checked.errors["grid"] = "网格编号无效，请重新扫描二维码"
+            checked.form = None
 
         nonce = request.cookies.get(csrf.COOKIE_NAME)
         token = csrf.check(self.secret, nonce, _text(form, "csrf"), int(time.time()),

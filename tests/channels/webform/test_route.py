@@ -152,14 +152,29 @@ async def test_photo_limits_shown_follow_the_body_limit(client: httpx.AsyncClien
     assert "最多 4 张，每张不超过 8 MB，合计不超过 19 MB。" in page
 
 
-async def test_grid_code_is_prefilled_and_shown(client: httpx.AsyncClient) -> None:
-    r = await client.get("/report?grid=GX-0102")
-    assert 'id="grid-code">GX-0102<' in r.text
-    assert '<input type="hidden" name="grid" value="GX-0102">' in r.text
+async def test_grid_cell_is_prefilled_and_shown_by_name(client: httpx.AsyncClient) -> None:
+    r = await client.get("/report?grid=DC-DS-0101")
+    assert 'id="grid-name">东四街道 · 东四三条社区 · 东四三条第一网格<' in r.text
+    assert 'id="grid-code">DC-DS-0101<' in r.text
+    assert '<input type="hidden" name="grid" value="DC-DS-0101">' in r.text
     bad = await client.get("/report", params={"grid": '"><script>alert(1)</script>'})
     assert bad.status_code == 200
     assert "网格编号无效" in bad.text and 'name="grid"' not in bad.text
     assert "<script>alert" not in bad.text
+
+
+async def test_an_unknown_grid_code_is_refused_not_shown_as_valid(
+        client: httpx.AsyncClient, store: Store) -> None:
+    """Well formed, but no cell of places.yaml (an old poster, a typo)."""
+    page = await client.get("/report?grid=DC-DS-9999")
+    assert page.status_code == 200
+    assert "网格编号无效" in page.text
+    assert "DC-DS-9999" not in page.text and 'name="grid"' not in page.text
+    token = await fresh_token(client)
+    refused = await post(client, token, {**FIELDS, "grid": "DC-DS-9999"})
+    assert refused.status_code == 422
+    assert "网格编号无效，请重新扫描二维码" in refused.text
+    assert store.feed(0, 10) == []  # nothing filed
 
 
 async def test_static_assets(client: httpx.AsyncClient) -> None:
@@ -181,8 +196,8 @@ async def test_static_assets(client: httpx.AsyncClient) -> None:
 # -- a good report ----------------------------------------------------------------------------
 async def test_report_with_a_shared_gps_photo_becomes_one_ticket(
         client: httpx.AsyncClient, store: Store, media_dir: Path) -> None:
-    token = await fresh_token(client, "?grid=GX-0102")
-    fields = {**FIELDS, "grid": "GX-0102", "share_photo_location": "on"}
+    token = await fresh_token(client, "?grid=DC-DS-0101")
+    fields = {**FIELDS, "grid": "DC-DS-0101", "share_photo_location": "on"}
     r = await post(client, token, fields, photo_files(images.jpeg(gps=images.GPS_BEIJING)))
     assert r.status_code == 200, r.text
     assert r.headers["cache-control"] == "no-store"
@@ -196,7 +211,7 @@ async def test_report_with_a_shared_gps_photo_becomes_one_ticket(
     assert ticket.citizen.phone == "+8613800138000" and ticket.citizen.consent_to_contact
     assert ticket.citizen.name == "王女士"
     assert ticket.location is not None
-    assert ticket.location.address == "幸福路12号" and ticket.location.grid == "GX-0102"
+    assert ticket.location.address == "幸福路12号" and ticket.location.grid == "DC-DS-0101"
     assert (ticket.location.lat, ticket.location.lon) == images.BEIJING
     [attachment] = ticket.attachments
     assert attachment.content_type == "image/jpeg"

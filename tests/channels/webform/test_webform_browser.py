@@ -105,9 +105,10 @@ def test_report_with_photo_and_geolocation(browser: Browser, server: str, sqlite
     context = phone_context(browser, server)
     page = context.new_page()
     problems = watch_console(page)
-    page.goto("/report?grid=GX-0102")
+    page.goto("/report?grid=DC-DS-0101")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
-    assert page.locator("#grid-code").inner_text() == "GX-0102"
+    assert page.locator("#grid-code").inner_text() == "DC-DS-0101"
+    assert page.locator("#grid-name").inner_text() == "东四街道 · 东四三条社区 · 东四三条第一网格"
 
     page.get_by_text("投诉", exact=True).click()
     text = "幸福路12号门口的井盖丢失了，晚上很危险，请尽快处理。"
@@ -132,7 +133,7 @@ def test_report_with_photo_and_geolocation(browser: Browser, server: str, sqlite
     assert ticket.number == number and ticket.channel is Channel.web
     assert ticket.kind is Kind.complaint and ticket.citizen.phone == "+8613800138000"
     assert ticket.citizen.consent_to_contact and ticket.citizen.name == "王女士"
-    assert ticket.location is not None and ticket.location.grid == "GX-0102"
+    assert ticket.location is not None and ticket.location.grid == "DC-DS-0101"
     assert (ticket.location.lat, ticket.location.lon) == (39.904211, 116.407395)
     [attachment] = ticket.attachments
     assert attachment.content_type == "image/jpeg"
