@@ -31,7 +31,7 @@ from console.router_choices import RouterChoices
 from console.routes import build_console_router
 from console.routes import mount as mount_console
 from console.state import Console
-from hotline import apidocs, landing
+from hotline import apidocs, landing, phone_page
 from hotline.bodylimit import BodyLimit
 from hotline.channels_config import (
     open311_config,
@@ -132,6 +132,7 @@ def create_app(settings: Settings, *, store: Store | None = None,
     app.include_router(open311_route.router)
     app.include_router(status_route.router)
     landing.install(app, console=console_state is not None)
+    phone_page.install(app, settings)
     mount_console(app, console_state,
                   build_console_router(board=board_routes.router, tickets=ticket_routes.router,
                                        extra=[ticket_routes.media_router, desk_routes.router,

@@ -105,7 +105,9 @@ def pbx_settings(http_port: int = 8088) -> dict[str, str]:
     it and the console share (a fresh secret), the softphone's WebSocket on it."""
     return {"HOTLINE_PBX": "true", "HOTLINE_AMI_USERNAME": "hotline",
             "HOTLINE_AMI_SECRET": secrets.token_urlsafe(24),
-            "HOTLINE_CONSOLE_SIP_WS": f"ws://127.0.0.1:{http_port}/ws"}
+            "HOTLINE_CONSOLE_SIP_WS": f"ws://127.0.0.1:{http_port}/ws",
+            # /phone: a resident's phone in the browser, through this PBX
+            "HOTLINE_PHONE_PAGE": "true"}
 
 
 def ensure_pbx_settings(path: Path, http_port: int = 8088) -> list[str]:

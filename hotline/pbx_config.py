@@ -85,6 +85,31 @@ exten => hold,1,Wait(${CALL_HOLD})
 """
 
 
+# The residents' web phone (/phone, HOTLINE_PHONE_PAGE): a WebRTC endpoint without
+# registration or password that can call 96010 and nothing else — a public line, like the
+# number itself. Browsers reach it by user name (sip:resident-web@…), so endpoint
+# identification tries the user name before the source address.
+RESIDENT_ENDPOINT = """\
+; the residents' web phone (/phone): calls 96010 only (context from-web-resident)
+[resident-web]
+type = endpoint
+context = from-web-resident
+disallow = all
+allow = opus,ulaw
+webrtc = yes
+direct_media = no
+allow_subscribe = no
+language = zh
+"""
+RESIDENT_DIALPLAN = """\
+; the residents' web phone (/phone, pjsip endpoint resident-web): 96010 and nothing else
+[from-web-resident]
+exten => 96010,1,Set(CALLERID(name)=网页电话)
+ same => n,Goto(from-carrier,96010,1)
+exten => _X.,1,Hangup(21)
+"""
+
+
 def _sub(text: str, pattern: str, replacement: str, what: str) -> str:
     out, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
     if count == 0:
@@ -116,6 +141,8 @@ def edits(local: Local) -> dict[str, list[tuple[str, str]]]:
                       f"password = {secrets.token_urlsafe(24)}")],
         "http.conf": [(r"^bindport\s*=.*$", f"bindport = {local.http_port}")],
         "pjsip.conf": [
+            (r"^endpoint_identifier_order = ip,username$",
+             "endpoint_identifier_order = username,ip"),
             (r"^bind = 0\.0\.0\.0:5060$", f"bind = 127.0.0.1:{local.sip_port}"),
             # the carrier is whatever calls from this machine (hotline call, SIPp)
             (r"^match = 192\.0\.2\.10$", "match = 127.0.0.1"),
@@ -138,7 +165,8 @@ def render(local: Local, target: Path, source: Path = SOURCE) -> None:
     files["hotline-globals.conf"] = _globals(files["hotline-globals.conf"], {
         "PBX_ID": PBX_ID, "GATEWAY": _agi(local), "AGI_PORT": str(local.agi_port),
         "PROMPTS": str(local.prompts), "SPOOL": str(local.spool)})
-    files["extensions-local.conf"] = CALLER
+    files["extensions-local.conf"] = CALLER + "\n" + RESIDENT_DIALPLAN
+    files["pjsip.conf"] += "\n" + RESIDENT_ENDPOINT
     for leftover in ("changeme",):
         found = [n for n, text in files.items()
                  if re.search(rf"^[^;]*=\s*{leftover}\s*$", text, flags=re.MULTILINE)]

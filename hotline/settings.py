@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     pbx_sip_port: int = Field(default=5060, ge=1, le=65535)
     pbx_http_port: int = Field(default=8088, ge=1, le=65535)
     asterisk_root: Path = Path("/var/cache/hotline-96010/asterisk-root")
+    # /phone: a resident's phone in the browser (JsSIP over HOTLINE_CONSOLE_SIP_WS to the
+    # PJSIP endpoint resident-web, which calls 96010 only), for demos and for testing a
+    # deployment; off unless set.
+    phone_page: bool = False
 
     # The operators' console (/console): off (503) until its secret is set. The secret signs
     # the session cookies and the CSRF tokens; at least 32 characters outside development.

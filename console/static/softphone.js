@@ -22,6 +22,8 @@
  *   iceServers   RTCPeerConnection ICE servers (default none: on a LAN host candidates suffice,
  *                and an unreachable STUN server only delays every call)
  *   autoStart    connect and register when the page loads (default true)
+ *   register     REGISTER at start (default true; false: outgoing calls only, e.g. the
+ *                residents' /phone page, whose endpoint needs no registration)
  *   debug        JsSIP's own debug log in the console (default false)
  *
  * State changes are DOM CustomEvents on `document`, named `softphone:<name>`, with a `detail`
@@ -49,6 +51,7 @@
  *   prepareMicrophone()         ask for the microphone at login; Promise of true/false
  *   answer(), hangup()          the ringing or current call (hangup also rejects a ringing one)
  *   dial(target)                an outgoing call ("96010" or a SIP URI), in from-operators
+ *   dtmf(tones)                 send keypad tones in the call (RFC 4733, as a phone does)
  *   mute(), unmute()            the operator's microphone
  *   hold(), unhold()            re-INVITE; Promises resolved when Asterisk accepted
  *   transfer(target)            blind transfer (REFER); Promise of "accepted" or "failed"
@@ -92,7 +95,7 @@
       }
       this.doc = doc || document;
       this.config = Object.assign({
-        autoAnswer: false, iceServers: [], autoStart: true, debug: false,
+        autoAnswer: false, iceServers: [], autoStart: true, debug: false, register: true,
       }, config);
       this.domain = this.config.domain || hostOf(this.config.server);
       this.ua = null;
@@ -125,7 +128,7 @@
         uri: 'sip:' + this.config.user + '@' + this.domain,
         password: this.config.password,
         display_name: this.config.displayName || undefined,
-        register: true,
+        register: this.config.register !== false,
         session_timers: false,
         user_agent: '96010-console-softphone',
       });
@@ -181,6 +184,15 @@
         return false;
       }
       this.ua.call(target, this._callOptions());
+      return true;
+    }
+
+    dtmf(tones) {
+      if (!this._established()) {
+        return false;
+      }
+      this.session.sendDTMF(String(tones), { transportType: 'RFC2833', duration: 160 });
+      this._emit('dtmf', { tones: String(tones) });
       return true;
     }
 

@@ -186,7 +186,8 @@ def test_the_local_pbx_settings_are_added_once(tmp_path: Path) -> None:
     env = tmp_path / ".env"
     env.write_text("HOTLINE_ENV=development\nHOTLINE_AMI_USERNAME=mine\n")
     added = ensure_pbx_settings(env, 18088)
-    assert added == ["HOTLINE_PBX", "HOTLINE_AMI_SECRET", "HOTLINE_CONSOLE_SIP_WS"]
+    assert added == ["HOTLINE_PBX", "HOTLINE_AMI_SECRET", "HOTLINE_CONSOLE_SIP_WS",
+                     "HOTLINE_PHONE_PAGE"]
     text = env.read_text()
     assert "HOTLINE_AMI_USERNAME=mine" in text and "HOTLINE_AMI_USERNAME=hotline" not in text
     assert "HOTLINE_CONSOLE_SIP_WS=ws://127.0.0.1:18088/ws" in text

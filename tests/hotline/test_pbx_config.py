@@ -35,6 +35,10 @@ def test_the_rendered_configuration(tmp_path: Path) -> None:
     assert "bindport = 18088" in conf["http.conf"]
     assert "bind = 127.0.0.1:15060" in conf["pjsip.conf"]
     assert "match = 127.0.0.1" in conf["pjsip.conf"]
+    # browsers on this machine connect from 127.0.0.1 too: their user name decides first
+    assert "endpoint_identifier_order = username,ip" in conf["pjsip.conf"]
+    assert "[resident-web]\ntype = endpoint\ncontext = from-web-resident" in conf["pjsip.conf"]
+    assert "[from-web-resident]\nexten => 96010," in conf["extensions-local.conf"]
     assert f'#tryinclude "{tmp_path}/var/asterisk/ops.conf"' in conf["pjsip.conf"]
     assert "0.0.0.0" not in conf["pjsip.conf"].replace(";", "\n;").split("\n;")[0]
     globals_ = conf["hotline-globals.conf"]
