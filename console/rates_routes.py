@@ -101,6 +101,9 @@ class Open:
 def _open_row(t: Ticket, units_dir: Directory, tz: Any, now: datetime) -> Open:
     routing = t.routing
     deadline = routing.resolve_by if routing else None
+    if routing is not None and t.status in worklist.NOT_STARTED and routing.respond_by \
+            and routing.respond_by < now:
+        deadline = routing.respond_by  # late to acknowledge: that is the deadline missed
     asked = next((h for h in reversed(t.history) if h.kind is not None
                   and h.kind.value == "extension_requested"), None)
     return Open(t.number, t.seq, "、".join(units_dir.name(u) for u in units.units_of(t)),

@@ -110,7 +110,7 @@ def chart_of(rows: Sequence[RateRow], limit: int = 12) -> Chart:
     """Grouped bars of the three rates of the first ``limit`` rows (0–100%)."""
     shown = list(rows[:limit])
     group, bar, top, plot, left = 54, 14, 24, 160, 36
-    width = left + max(1, len(shown)) * group + 10
+    width = max(260, left + max(1, len(shown)) * group + 10)
     bars, labels = [], []
     for i, row in enumerate(shown):
         x0 = left + i * group + 6
