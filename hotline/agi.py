@@ -75,7 +75,9 @@ def make_agi_server(settings: Settings, store: Store, *, recorder: Recorder | No
                                            speech_dir=settings.recordings_path / "speech"), store)
     server = AgiServer({SCRIPT: flow, CALLBACK_SCRIPT: callback}, host=host or settings.agi_host,
                        port=port if port is not None else settings.agi_port,
-                       unknown=partial(unavailable, prompts))
+                       unknown=partial(unavailable, prompts),
+                       secret=settings.agi_secret.get_secret_value()
+                       if settings.agi_secret else None)
     return server, flow
 
 

@@ -40,6 +40,7 @@ from hotline.channels_config import (
     wechat_config,
 )
 from hotline.console_config import console_config
+from hotline.nulguard import NulGuard
 from hotline.readiness import Readiness
 from hotline.requestlog import RequestLog
 from hotline.settings import Settings
@@ -114,6 +115,7 @@ def create_app(settings: Settings, *, store: Store | None = None,
     app.state.media_dir = settings.media_path
     app.state.limiter = limiter
     httperrors.install(app)
+    app.add_middleware(NulGuard)  # inside the body limit: it reads urlencoded forms whole
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/report": settings.max_upload_bytes,
                                   # the grid worker's photos

@@ -42,6 +42,9 @@ RULES: dict[str, Rule] = {
                                  "more), e.g. `openssl rand -hex 16`", 32, _ALNUM),
     "wechat_aes_key": Rule(43, 24, "use the 43-character EncodingAESKey WeChat's console "
                                    "generates", 43, _BASE64),
+    # it travels in the dialplan's AGI() URL: letters and digits only
+    "agi_secret": Rule(24, 20, "use 24 or more random letters and digits, e.g. "
+                               "`openssl rand -hex 16`", None, _ALNUM),
     "ami_secret": Rule(16, 14, "use at least 16 random characters, e.g. "
                                "`openssl rand -hex 16`"),
 }

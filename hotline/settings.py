@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     recordings_dir: Path | None = None
     spool_dir: Path | None = None
 
+    # FastAGI trusts whoever reaches HOTLINE_AGI_PORT; with this set, only requests whose
+    # script carries it (agi://GATEWAY:4573/96010?secret=…, AGI_SECRET in the dialplan's
+    # hotline-globals.conf) are served: README "Security and reliability".
+    agi_secret: SecretStr | None = None
+
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_username: str | None = None
@@ -179,7 +184,7 @@ class Settings(BaseSettings):
             return self
         for name in (
             "twilio_auth_token", "wechat_token", "wechat_aes_key", "ami_secret", "web_secret",
-            "console_secret",
+            "console_secret", "agi_secret",
         ):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:

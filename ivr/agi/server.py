@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -43,7 +44,12 @@ class AgiServer:
         unknown: Handler = hang_up,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         env_timeout: float = ENV_TIMEOUT,
+        secret: str | None = None,
     ) -> None:
+        """``secret``: when set, a connection whose script does not carry it
+        (``agi://host/96010?secret=…``) is closed before any command — nothing is read or
+        written for it, and the dialplan's fallback takes the call."""
+        self.secret = secret.encode() if secret else None
         self.routes = {k.strip("/"): v for k, v in routes.items()}
         self.host = host
         self.port = port
@@ -81,6 +87,13 @@ class AgiServer:
             env = await read_env(reader, self.env_timeout)
         except (ChannelHungUp, ProtocolError) as exc:
             log.info("FastAGI connection closed before a call started: %s", exc)
+            writer.close()
+            return
+        if self.secret is not None and not hmac.compare_digest(
+                env.params.get("secret", "").encode(), self.secret):
+            peer = writer.get_extra_info("peername")
+            log.warning("call %s from %s: FastAGI request without the right secret; closed",
+                        env.unique_id or "-", peer[0] if peer else "-")
             writer.close()
             return
         session = AgiSession(reader, writer, env, command_timeout=self.command_timeout)

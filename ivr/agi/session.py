@@ -15,6 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from urllib.parse import parse_qsl
 
 from ivr.agi import commands
 from ivr.agi.protocol import Hangup, ProtocolError, Reply, ReplyParser, parse_env_line
@@ -63,8 +64,16 @@ class AgiEnv:
 
     @property
     def script(self) -> str:
-        """``agi_network_script`` without slashes: ``agi://host/96010`` → ``96010``."""
-        return self.get("agi_network_script").strip("/")
+        """``agi_network_script`` without slashes and parameters: ``agi://host/96010`` and
+        ``agi://host/96010?secret=…`` → ``96010``."""
+        return self.get("agi_network_script").split("?", 1)[0].strip("/")
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The script's parameters, ``agi://host/96010?secret=…`` → ``{"secret": "…"}``
+        (Asterisk relays the part after the host as ``agi_network_script``)."""
+        _, _, query = self.get("agi_network_script").partition("?")
+        return dict(parse_qsl(query, keep_blank_values=True))
 
     @property
     def caller_id(self) -> str:

@@ -144,3 +144,38 @@ def test_the_board_stream_refuses_strangers(clients: tuple[TestClient, TestClien
         answer = anonymous.get("/console/events", headers=headers, follow_redirects=False)
         assert answer.status_code in (303, 401)
         check(answer, f"GET /console/events {headers}")
+
+
+def test_every_route_as_a_supervisor_with_every_nasty_name_and_value(
+        tmp_path: Path, store: Store) -> None:
+    """A supervisor reaches the supervision actions (an operator is refused before the
+    database is asked): NUL in a login of ``/console/supervision/members/{login}/pause`` was a
+    500 on PostgreSQL. Every route, each nasty path segment, each nasty form value."""
+    app = gateway(tmp_path, store)
+    app.state.console.people.add("boss", "李四", Role.supervisor, PASSWORD)
+    with TestClient(app, raise_server_exceptions=False) as boss:
+        assert log_in(boss, "boss").status_code == 303
+        token = csrf_of(boss.get("/console/tickets/new", headers=HTML).text)
+        for value in NASTY_PATHS:
+            for route in GETS:
+                path = route.replace("{x}", value)
+                check(boss.get(path, headers=HTML, follow_redirects=False), f"GET {path}")
+            for route in POSTS:
+                path = route.replace("{x}", value)
+                if path in ("/console/logout", "/console/login"):
+                    continue
+                check(boss.post(path, headers=HTML, data={"csrf": token},
+                                follow_redirects=False), f"POST {path}")
+        for value in NASTY_VALUES:
+            form = {key: value for key in FORM_KEYS if key != "csrf"}
+            for route in POSTS:
+                path = route.replace("{x}", "alice")
+                if path in ("/console/logout", "/console/login"):
+                    continue
+                answer = boss.post(path, headers=HTML, data={**form, "csrf": token},
+                                   follow_redirects=False)
+                check(answer, f"POST {path} {value!r}")
+            for route in GETS:
+                path = route.replace("{x}", quote(value, safe=""))
+                check(boss.get(path, params={k: value for k in QUERY_KEYS}, headers=HTML,
+                               follow_redirects=False), f"GET {path} {value!r}")

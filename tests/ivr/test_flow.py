@@ -33,9 +33,9 @@ def config(tmp_path: Path) -> FlowConfig:
 
 
 def place_call(store: Store, cfg: FlowConfig, caller: Caller, *, flow: CallFlow | None = None,
-               **call_kw: str) -> FakeAsterisk:
+               secret: str | None = None, **call_kw: str) -> FakeAsterisk:
     async def scenario() -> FakeAsterisk:
-        server = AgiServer({"96010": flow or CallFlow(cfg, store)}, port=0)
+        server = AgiServer({"96010": flow or CallFlow(cfg, store)}, port=0, secret=secret)
         await server.start()
         fake = FakeAsterisk(server.port, caller, prompts_root=cfg.prompts.root, **call_kw)
         try:
@@ -58,6 +58,29 @@ def audio_seconds(cfg: FlowConfig, url: str) -> float:
     stored = media.resolve(cfg.media_dir, url.rsplit("/", 1)[1])
     assert stored is not None
     return wav_info(stored).duration
+
+
+AGI_SECRET = "b3c9e1f07a2d4c6e8f1a3b5d"
+
+
+@pytest.mark.parametrize("script", ["96010", "96010?secret=", "96010?secret=wrong",
+                                    f"96010?secret={AGI_SECRET}x", f"96010?Secret={AGI_SECRET}"])
+def test_without_the_agi_secret_nothing_is_read_or_written(sqlite_store: Store, tmp_path: Path,
+                                                           script: str) -> None:
+    """Whoever reaches the AGI port could make voice tickets (whose caller id threads SMS) and
+    hear any ticket's status; with HOTLINE_AGI_SECRET set, a request must carry it."""
+    ticket = sqlite_store.submit(intake("sms-1", "路灯坏了")).ticket
+    fake = place_call(sqlite_store, config(tmp_path), Caller(keys=[("greeting", "9")]),
+                      secret=AGI_SECRET, script=script)
+    assert fake.commands == []  # closed before a single command: no answer, no status read
+    assert [t.id for t in sqlite_store.feed(0, 10)] == [ticket.id]
+
+
+def test_with_the_agi_secret_the_call_goes_on(sqlite_store: Store, tmp_path: Path) -> None:
+    place_call(sqlite_store, config(tmp_path), Caller(keys=[("greeting", "4")]),
+               secret=AGI_SECRET, script=f"96010?secret={AGI_SECRET}")
+    [ticket] = sqlite_store.feed(0, 10)
+    assert ticket.channel is Channel.voice
 
 
 @pytest.mark.parametrize(

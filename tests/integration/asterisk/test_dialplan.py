@@ -24,11 +24,12 @@ def test_96010_reaches_the_agi_and_operator_gets_the_ticket(
     port = free_port()
     commands = ["ANSWER", 'SET VARIABLE TICKET_ID "t-0042"', 'SET VARIABLE IVR_ACTION "operator"']
     with AgiStub(port, commands) as stub:
-        ast = asterisk_factory(agi_port=port)
+        ast = asterisk_factory(agi_port=port, agi_secret="c4f1a9e27b3d5f80a6e2c9b1")
         result = ast.call_local(caller_id="13800138000", script=[], timeout=60)
     assert len(stub.sessions) == 1
     env = stub.sessions[0].env
-    assert env["agi_network_script"] == "96010"
+    # the dialplan's AGI_SECRET rides in the script (what ivr.agi.server checks)
+    assert env["agi_network_script"] == "96010?secret=c4f1a9e27b3d5f80a6e2c9b1"
     assert env["agi_extension"] == "96010"
     assert env["agi_callerid"] == "13800138000"
     assert env["agi_uniqueid"] == result.unique_id
