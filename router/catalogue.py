@@ -36,6 +36,10 @@ class Category(_Frozen):
     loop: Loop
     deadlines: dict[Urgency, Deadline]
     phrases: list[Annotated[str, StringConstraints(min_length=2)]] = Field(min_length=1)
+    # phrases that name a kind of place this matter is often about (地铁站, 医院): they decide
+    # the category only when no matter phrase of any category occurs — a landmark never
+    # outranks what the resident says is wrong there
+    places: list[Annotated[str, StringConstraints(min_length=2)]] = []
     weight: int = Field(ge=0)
 
     @field_validator("deadlines", mode="before")
@@ -87,9 +91,10 @@ class Catalogue(_Frozen):
                 found.append(((*loc, "group"), f"unknown group {c.group}"))
             if c.department not in departments:
                 found.append(((*loc, "department"), f"unknown department {c.department}"))
-            for j, phrase in enumerate(c.phrases):
-                if phrase in seen and seen[phrase] != c.code:
-                    found.append(((*loc, "phrases", j),
-                                  f"phrase {phrase} is also a phrase of {seen[phrase]}"))
-                seen[phrase] = c.code
+            for field, phrases in (("phrases", c.phrases), ("places", c.places)):
+                for j, phrase in enumerate(phrases):
+                    if phrase in seen and seen[phrase] != c.code:
+                        found.append(((*loc, field, j),
+                                      f"phrase {phrase} is also a phrase of {seen[phrase]}"))
+                    seen[phrase] = c.code
         return found

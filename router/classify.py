@@ -1,8 +1,10 @@
 """What a ticket is about: explainable rules first, a trained model second, a person third.
 
-1. **Rules**: the catalogue's phrases per category (``catalogue.yaml``). When phrases of several
-   categories occur, the highest ``weight`` wins (then the longest phrase). A rule that fires
-   decides, with the phrase as its reason.
+1. **Rules**: the catalogue's phrases per category (``catalogue.yaml``). A phrase naming the
+   matter outranks one naming a kind of place (a category's ``places``: 地铁站, 医院 …), so a
+   landmark never decides what is wrong there; among phrases of the same rank the highest
+   ``weight`` wins (then the longest phrase). A rule that fires decides, with the phrase as
+   its reason.
 2. **Model**: character 1–3-gram TF-IDF and a linear model with logistic loss (scikit-learn's
    ``SGDClassifier``), trained by ``hotline router train`` on the labelled set plus every
    catalogue phrase as an example of its category; it suggests a category with a probability.
@@ -75,11 +77,13 @@ class RuleMatch:
 
 
 def rule_category(catalogue: Catalogue, text: str) -> RuleMatch | None:
-    fired = [(c.weight, len(p), c.code, p) for c in catalogue.categories for p in c.phrases
-             if p in text]
+    """The category whose phrase decides: matter phrases before place phrases, then weight,
+    then the longest phrase."""
+    fired = [(rank, c.weight, len(p), c.code, p) for c in catalogue.categories
+             for rank, phrases in ((1, c.phrases), (0, c.places)) for p in phrases if p in text]
     if not fired:
         return None
-    _, _, code, phrase = max(fired)
+    *_, code, phrase = max(fired)
     return RuleMatch(code, phrase)
 
 
@@ -105,7 +109,7 @@ def train(rows: Iterable[Labelled], catalogue: Catalogue, *, source: str = "") -
     texts = [r.text for r in data]
     labels = [r.category for r in data]
     for category in catalogue.categories:
-        for phrase in (*category.phrases, category.name):
+        for phrase in (*category.phrases, *category.places, category.name):
             texts.append(phrase)
             labels.append(category.code)
     pipeline = Pipeline([
