@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import shutil
 import subprocess
 import time
@@ -38,6 +39,10 @@ MATTERS = "12345"  # the keys that record a message (咨询 求助 投诉 举报
 TALK_WAIT = 13  # seconds from the key to the end of the beep (the prompts of make prompts)
 HOLD_AFTER = 60  # seconds the resident stays after '#': the IVR reads the number and hangs up
 HOLD_FOR_OPERATOR = 900
+# waiting for an operator, the resident keeps talking this long (the message goes on and the
+# call stays in the IVR, on the board, until someone takes it over; under the IVR's longest
+# message, HOTLINE_MAX_RECORD_SECONDS, 120 by default)
+TALK_FOR_OPERATOR = 90
 STEPS = {"greeting": "greeting and menu", "record": "recording the message",
          "status": "progress query", "operator": "to the operators' queue",
          "ended": "done with the call"}
@@ -74,8 +79,9 @@ class Outcome:
     heard: Path
 
 
-def make_speech(text: str, target: Path) -> Path:
-    """Mandarin speech as an 8 kHz 16-bit mono WAV (what Playback plays without transcoding)."""
+def make_speech(text: str, target: Path, seconds: float = 0.0) -> Path:
+    """Mandarin speech as an 8 kHz 16-bit mono WAV (what Playback plays without transcoding),
+    said again and again for at least ``seconds`` when that is more than once."""
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
             raise CallError(f"{tool} is not installed (make deps installs it)")
@@ -83,7 +89,10 @@ def make_speech(text: str, target: Path) -> Path:
     raw = target.with_name(target.stem + ".raw.wav")
     subprocess.run(["espeak-ng", "-v", "cmn", "-s", "170", "-w", str(raw), text], check=True,
                    capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target)],
+    once = subprocess.run(["soxi", "-D", str(raw)], check=True, capture_output=True, text=True)
+    again = max(0, math.ceil(seconds / max(float(once.stdout.strip() or 1), 0.5)) - 1)
+    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target),
+                    *(["repeat", str(again)] if again else [])],
                    check=True, capture_output=True)
     raw.unlink()
     return target
@@ -93,10 +102,10 @@ def script(plan: CallPlan, speech: Path | None) -> str:
     """The resident's steps for the dialplan's ``hotline-caller`` (``OP:ARG`` joined by ``^``)."""
     steps = ["wait:2", f"dtmf:{plan.key}"]
     if plan.key in MATTERS and speech is not None:
-        play = f"play:{speech.with_suffix('')}"
-        steps += [f"wait:{TALK_WAIT}", play]
-        # waiting for an operator: keep talking (the message goes on) rather than end it
-        steps += [play] * 4 if plan.wait_operator else ["dtmf:#"]
+        steps += [f"wait:{TALK_WAIT}", f"play:{speech.with_suffix('')}"]
+        # waiting for an operator the speech is long (make_speech) and the message not ended
+        if not plan.wait_operator:
+            steps.append("dtmf:#")
     elif plan.key not in MATTERS:
         steps.append("wait:8")
     return "^".join(steps)
@@ -124,7 +133,8 @@ class ResidentCall:
 
     async def run(self, plan: CallPlan) -> Outcome:
         token = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        speech = (make_speech(plan.say, self.workdir / f"{token}-says.wav")
+        talk = TALK_FOR_OPERATOR if plan.wait_operator else 0.0
+        speech = (make_speech(plan.say, self.workdir / f"{token}-says.wav", talk)
                   if plan.say and plan.key in MATTERS else None)
         result = self.workdir / f"{token}.txt"
         heard = self.workdir / f"{token}-heard.wav"

@@ -8,6 +8,7 @@ no process of the run is left.
 
 from __future__ import annotations
 
+import html
 import re
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hotline.settings import Settings
@@ -30,6 +32,7 @@ from tickets.model import Kind
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
 SAY = "东四北大街的路灯坏了三天了"
 AMI_SECRET = "pbx-test-ami-secret-0123456789"
+PASSWORD = "correct horse battery staple"
 
 
 class Run:
@@ -68,6 +71,37 @@ class Run:
         return done.stdout
 
 
+def take_over(run: Run, lines: list[str]) -> dict[str, object]:
+    """Log in as alice, find the call on the board and press 接管 (the console's own routes)."""
+    base = f"http://127.0.0.1:{run.env['HOTLINE_HTTP_PORT']}"
+    wait_until(lambda: any("recording the message" in line for line in lines), timeout=60,
+               interval=0.2)
+    with httpx.Client(base_url=base, timeout=10) as web:
+        form = web.get("/console/login").text
+        token = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert token is not None
+        done = web.post("/console/login", data={"login": "alice", "password": PASSWORD,
+                                                "csrf": token.group(1), "next": "/console/"})
+        assert done.status_code in (200, 303), done.text
+        page = web.get("/console/").text
+        meta = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)
+        assert meta is not None
+        calls: list[dict[str, object]] = []
+
+        def on_board() -> bool:
+            calls[:] = web.get("/console/board.json").json()["calls"]
+            return bool(calls)
+
+        wait_until(on_board, timeout=20, interval=0.3)
+        [call] = calls
+        assert call["caller"] == "138****8000" or "8000" in str(call["caller"]), call
+        answer = web.post(f"/console/calls/{call['id']}/takeover",
+                          headers={"X-CSRF-Token": html.unescape(meta.group(1))})
+        assert answer.status_code == 200, answer.text
+        result: dict[str, object] = answer.json()
+        return result
+
+
 @pytest.fixture
 def run(tmp_path: Path) -> Iterator[Run]:
     require_root("the PBX needs root (mount namespace, chroot)")
@@ -94,7 +128,7 @@ def test_make_run_answers_96010_and_hotline_call_leaves_a_ticket(run: Run) -> No
 
     # an operator's endpoint, written by `hotline operator add` and loaded over AMI
     added = run.cli("operator", "add", "alice", "--name", "王小丽", "--password-stdin",
-                    stdin="correct horse battery staple\n")
+                    stdin=PASSWORD + "\n")
     assert "Asterisk reloaded res_pjsip" in added, added
     with Ami("127.0.0.1", int(run.env["HOTLINE_AMI_PORT"]), "hotline", AMI_SECRET) as ami:
         shown = ami.action({"Action": "PJSIPShowEndpoint", "Endpoint": "op-alice"})
@@ -122,6 +156,31 @@ def test_make_run_answers_96010_and_hotline_call_leaves_a_ticket(run: Run) -> No
     assert ticket.kind is Kind.complaint
     assert ticket.channel_ref.startswith("local/")
     assert ticket.citizen.phone == "+8613800138000" and ticket.attachments
+
+    # --wait-operator: the resident keeps talking in the IVR, the call is on the board, an
+    # operator takes it over there; the line stays open until the resident hangs up (Ctrl-C)
+    waiting = subprocess.Popen(hotline("call", "--key", "4", "--say", "小区门口的井盖丢了",
+                                       "--wait-operator"), cwd=run.workdir, env=run.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(waiting.stdout or []), daemon=True)
+    reader.start()
+    try:
+        board = take_over(run, lines)
+        assert board["redirected"] is True and re.fullmatch(r"\d{10}", board["ticket"]["number"])
+        time.sleep(3)
+        assert waiting.poll() is None, "".join(lines)  # the resident is still on the line
+        waiting.send_signal(signal.SIGINT)
+        assert waiting.wait(20) == 130
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait(10)
+    reader.join(5)
+    if waiting.stdout is not None:
+        waiting.stdout.close()
+    said = "".join(lines)
+    assert "IVR: recording the message (report)" in said and "ended: takeover" in said, said
 
     # Ctrl-C stops everything, the PBX with it (Asterisk inside its namespace included)
     run.proc.send_signal(signal.SIGINT)
