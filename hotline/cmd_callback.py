@@ -16,12 +16,8 @@ The resident's ticket must wait for their answer (status resolved, or closed wit
 satisfaction answer). Asterisk calls them through HOTLINE_CALLBACK_CHANNEL into the
 callback-96010 context; once they answer, `hotline agi` reads the ticket number and the
 unit's reply and asks "solved?" and "satisfied?" by keys. An unanswered call is tried again
-HOTLINE_CALLBACK_INTERVAL seconds later (HOTLINE_CALLBACK_ATTEMPTS in all), never in
-HOTLINE_QUIET_HOURS. Needs HOTLINE_AMI_USERNAME and HOTLINE_AMI_SECRET.
-
-example:
-  hotline callback 2612070001
-  hotline callback 2612070001 --queue     # leave it to the callback workers
+HOTLINE_CALLBACK_INTERVAL seconds later (HOTLINE_CALLBACK_ATTEMPTS in all).
+Needs HOTLINE_AMI_USERNAME and HOTLINE_AMI_SECRET.
 """
 
 
@@ -51,8 +47,10 @@ def _callback(ctx: CliContext, args: argparse.Namespace) -> int:
     attempt = next_attempt(ticket)
     if args.queue:
         job = callback_job(ticket.id, attempt)
-        store.change(ticket.id, _noted(f"callback attempt {attempt} queued by hand", ticket.id,
-                                       attempt), jobs=lambda _id: (job,))
+        after = store.change(ticket.id, _noted(f"callback attempt {attempt} queued by hand",
+                                               ticket.id, attempt), jobs=lambda _id: (job,))
+        if after.seq == ticket.seq:
+            raise CliError(f"ticket {number}: callback attempt {attempt} is already queued")
         print(f"ticket {number}: callback attempt {attempt} queued")
         return 0
     dialer = dialer_for(settings)
