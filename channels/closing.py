@@ -11,6 +11,7 @@ The reply puts the next question itself (it is recorded as asked with the answer
 
 from __future__ import annotations
 
+from channels import lookup
 from channels.conversation import message_key
 from channels.texts import texts
 from tickets import notifications
@@ -69,13 +70,17 @@ def answer_reply(outcome: AnswerOutcome) -> str | None:
 
 
 def reply_to(store: Store, intake: Intake) -> str | None:
-    """The answer to an opt-out or a verification answer; None for any other message."""
+    """The answer to an opt-out, a status query ("查询 <number>", :mod:`channels.lookup`) or a
+    verification answer; None for any other message."""
     key = citizen_key(intake)
     if key is None or intake.attachments:
         return None
     if is_opt_out(intake.text):
         notifications.opt_out(store.db, key, intake.channel, intake.received_at)
         return texts().notify.opted_out
+    status = lookup.reply_to(store, intake.text, key)
+    if status is not None:
+        return status
     outcome = answer_text(store, key, intake.text, channel=intake.channel,
                           key=message_key(intake), now=intake.received_at)
     return None if outcome is None else answer_reply(outcome)

@@ -36,6 +36,10 @@ NOTIFY_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "ask_satisfaction": _NUMBER, "rejected": frozenset({"number", "reason"}),
     "merged": frozenset({"number", "survivor"}), "dispatched": _NUMBER,
 }
+LOOKUP_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "status": frozenset({"number", "status", "step"}), "note": frozenset({"note"}),
+    "own": frozenset({"text"}), "not_found": _NUMBER,
+}
 VERIFY_PLACEHOLDERS: dict[str, frozenset[str]] = {
     name: _NUMBER for name in ("solved", "evaluated", "reopened", "big_loop", "repeat",
                                "reopened_meanwhile", "finished", "too_late")
@@ -105,6 +109,13 @@ class NotifyTexts(_Slots):
     opted_out: str
 
 
+class LookupTexts(_Slots):
+    status: str
+    note: str
+    own: str
+    not_found: str
+
+
 class VerifyTexts(_Slots):
     solved: str
     evaluated: str
@@ -127,6 +138,7 @@ class Texts(BaseModel):
     web: WebTexts
     notify: NotifyTexts
     verify: VerifyTexts
+    lookup: LookupTexts
 
     @field_validator("kinds")
     @classmethod
@@ -158,7 +170,8 @@ def parse(data: object, source: str = str(FILE)) -> Texts:
     try:
         for section, allowed in (("sms", PLACEHOLDERS), ("wechat", WECHAT_PLACEHOLDERS),
                                  ("web", PLACEHOLDERS), ("notify", NOTIFY_PLACEHOLDERS),
-                                 ("verify", VERIFY_PLACEHOLDERS)):
+                                 ("verify", VERIFY_PLACEHOLDERS),
+                                 ("lookup", LOOKUP_PLACEHOLDERS)):
             entries = data.get(section)
             if isinstance(entries, dict):
                 try:
