@@ -371,7 +371,7 @@
     var wasConnected = false;
     document.addEventListener('softphone:state', function (ev) {
       var s = ev.detail.state;
-      $('phone-state').textContent = s.call === 'incoming' ? '来电振铃' : s.call === 'outgoing' ? '呼叫中' : s.call === 'active' ? (s.held ? '保持中' : '通话中') : (labels[s.registration] || labels[s.connection] || '');
+      $('phone-state').textContent = s.call === 'incoming' ? '来电振铃' : s.call === 'outgoing' ? '呼叫中' : s.call === 'active' ? (s.held ? '保持中' : '通话中') : (s.connection !== 'connected' ? labels[s.connection] : (labels[s.registration] || ''));
       $('phone-answer').disabled = s.call !== 'incoming';
       $('phone-hangup').disabled = s.call === 'idle';
       $('phone-mute').disabled = s.call !== 'active';
@@ -384,7 +384,8 @@
     document.addEventListener('softphone:registered', function () { phoneError(''); });
     document.addEventListener('softphone:connected', function () { wasConnected = true; });
     document.addEventListener('softphone:disconnected', function () {
-      if (wasConnected) { phoneError('与 Asterisk 的 SIP 连接中断，正在重连…'); }
+      phoneError(wasConnected ? '与 Asterisk 的 SIP 连接中断，正在重连…'
+        : '无法连接 Asterisk 的 SIP WebSocket（' + phone.config.server + '）：Asterisk 未运行、地址错误或被防火墙拦截（管理员设置 HOTLINE_CONSOLE_SIP_WS），正在重试…');
     });
     document.addEventListener('softphone:registrationfailed', function (ev) {
       phoneError('软电话注册失败：' + phoneCause(ev.detail.cause));
