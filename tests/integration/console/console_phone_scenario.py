@@ -179,6 +179,8 @@ class Run:
         ivr.heard(call, ("segment", "东四北大街的路灯坏了三天了"))
         row = board.locator(f'#ivr-calls tr[data-call="{call.topic}"]')
         expect(row).to_contain_text("东四北大街的路灯坏了三天了")
+        # the test model is Korean: every live transcript is marked
+        self.note("model_marker", row.locator(".model-lang").inner_text())
         self.shot(board, "2-board-live-call")
         row.locator("button.takeover").click()
         expect(board.locator("#queue-message")).to_contain_text("已接管，工单")

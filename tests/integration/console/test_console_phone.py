@@ -85,6 +85,8 @@ def test_an_operator_takes_a_live_call_over_in_the_consoles_own_softphone(
     assert contact["UserAgent"] == "96010-console-softphone", contact
     assert any("PJSIP/op-alice" in line for line in result["queue"]), result["queue"]
 
+    # the live transcript carries the model's language (the tests load the Korean model)
+    assert result["model_marker"] == "非中文模型（韩语）：转写不可信"
     # 接管 took the call from the IVR; the queue rang the browser; 接听 connected it.
     assert "已接管，工单" in result["takeover_message"]
     assert result["phone_caller"], result
