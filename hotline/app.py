@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse
 from channels import deps as channel_deps
 from channels.open311 import route as open311_route
 from channels.twilio_sms import route as twilio_route
+from channels.webform import loop_route, status_route
 from channels.webform import route as webform_route
-from channels.webform import status_route
 from channels.webform.imaging import PhotoWorkers
 from channels.wechat import route as wechat_route
 from channels.wechat.replay import ReplayGuard
@@ -133,6 +133,7 @@ def create_app(settings: Settings, *, store: Store | None = None,
     app.include_router(webform_route.router)
     app.include_router(open311_route.router)
     app.include_router(status_route.router)
+    app.include_router(loop_route.router)
     landing.install(app, console=console_state is not None)
     phone_page.install(app, settings)
     mount_console(app, console_state,

@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from channels.deps import PhotosDep, WebformDep
 from channels.texts import texts
-from channels.webform import csrf, pages, service
+from channels.webform import csrf, pages, service, statuslink
 from channels.webform.config import WebformConfig
 from channels.webform.imaging import PhotoWorkers
 from channels.webform.photos import Photo, PhotoError, size_label
@@ -121,6 +121,7 @@ class _Form:
             kind_label=texts().kind(ticket.kind),
             phone=mask_phone(ticket.citizen.phone) if ticket.citizen.consent_to_contact else None,
             again_url=f"/report?grid={grid}" if grid else "/report",
+            status_url=statuslink.path(self.secret, ticket.id),
         )
         return pages.page(html)
 
