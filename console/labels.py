@@ -68,7 +68,7 @@ FIELDS: dict[str, str] = {
     "note": "备注",
     "phone": "来电号码",
     "name": "姓名",
-    "seq": "版本",
+    "seq": "页面数据（请刷新后重试）",
     "ref": "表单编号",
 }
 

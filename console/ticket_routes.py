@@ -125,6 +125,12 @@ def _parse_filters(request: Request, choices: Choices) -> tuple[Filters, list[st
     pick("street", "街道", street)
     pick("received_from", "起始日期", date.fromisoformat)
     pick("received_to", "截止日期", date.fromisoformat)
+    needs = params.get("needs", "").strip()
+    if needs:
+        if needs != "1":
+            problems.append("待人工筛选条件不正确")
+        else:
+            values["needs_person"] = True
     query = params.get("q", "").strip()[:64]
     if query:
         if not inbox.search_terms(query).useful:
@@ -139,6 +145,8 @@ def _filter_params(filters: Filters) -> dict[str, str]:
         value = getattr(filters, name)
         if value is not None:
             out[name] = str(value)
+    if filters.needs_person:
+        out["needs"] = "1"
     if filters.query:
         out["q"] = filters.query
     return out
@@ -177,7 +185,7 @@ def _ticket_page(request: Request, store: Store, choices: Choices, ticket: Ticke
         request, "ticket.html", status, ticket=ticket, choices=choices, labels=labels,
         tz=tz, local_time=local_time, received=local_time(ticket.received_at, tz),
         updated=local_time(ticket.updated_at, tz), place=place_text(ticket, choices),
-        routing=routing_rows(ticket, choices), history=history_rows(ticket, tz),
+        routing=routing_rows(ticket, choices), history=history_rows(ticket, tz, choices.name),
         media=[media_of(a) for a in ticket.attachments], caller=history,
         openid=mask_openid(ticket.citizen.wechat_openid) if ticket.citizen.wechat_openid
         else None,

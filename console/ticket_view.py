@@ -12,12 +12,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from console import labels
+from console import history_text, labels
 from tickets import media
 from tickets.model import Attachment, Decided, Kind, Ticket
 
@@ -158,7 +159,9 @@ class HistoryRow:
     note: str
 
 
-def history_rows(ticket: Ticket, tz: ZoneInfo) -> list[HistoryRow]:
+def history_rows(ticket: Ticket, tz: ZoneInfo,
+                 name: Callable[[str], str] = lambda code: code) -> list[HistoryRow]:
+    """The history in Chinese: actors and the router's notes (``name``: code → its name)."""
     rows = []
     for entry in ticket.history:
         change = ""
@@ -166,8 +169,9 @@ def history_rows(ticket: Ticket, tz: ZoneInfo) -> list[HistoryRow]:
             to = labels.STATUSES.get(entry.status, entry.status.value)
             change = (f"{labels.STATUSES.get(entry.from_status, entry.from_status.value)} → {to}"
                       if entry.from_status is not None else to)
-        rows.append(HistoryRow(entry.seq, local_time(entry.at, tz), entry.actor, change,
-                               entry.note or ""))
+        rows.append(HistoryRow(entry.seq, local_time(entry.at, tz),
+                               history_text.actor(entry.actor, name), change,
+                               history_text.note(entry.note, name) if entry.note else ""))
     return rows
 
 

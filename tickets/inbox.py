@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
-from sqlalchemy import ColumnElement, Row, Select, false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, and_, false, func, or_, select, tuple_
 
 from tickets.model import Channel, Kind, Status, Ticket, is_ticket_number
 from tickets.phone import to_e164
@@ -78,6 +79,7 @@ class Filters:
     received_from: date | None = None
     received_to: date | None = None
     query: str | None = None
+    needs_person: bool = False  # only tickets the router left to a person (routing.needs)
 
 
 class Summary(BaseModel):
@@ -95,6 +97,7 @@ class Summary(BaseModel):
     category: str | None
     street: str | None
     grid: str | None
+    needs: list[str] = []  # what the router left to a person: place, category
     excerpt: str
 
 
@@ -161,6 +164,9 @@ def _conditions(filters: Filters, tz: ZoneInfo, *,
         if terms.phone is not None:
             found.append(c.phone == terms.phone)
         where.append(or_(*found) if found else false())
+    if filters.needs_person:
+        needs = _needs()
+        where.append(and_(needs.is_not(None), needs != "[]"))
     return where
 
 
@@ -172,7 +178,15 @@ def _summary_select() -> Select[Any]:
         doc["received_at"].as_string().label("received"),
         func.substr(doc["text"].as_string(), 1, EXCERPT + 1).label("text"),
         func.substr(doc[("transcript", "text")].as_string(), 1, EXCERPT + 1).label("heard"),
+        _needs().label("needs"),
     )
+
+
+def _needs() -> ColumnElement[Any]:
+    """``routing.needs`` of the document as JSON text ('["place"]', '[]' or NULL): the same
+    text on SQLite (json_extract) and PostgreSQL (#>>)."""
+    needs: ColumnElement[Any] = tickets.c.doc[("routing", "needs")].as_string()
+    return needs
 
 
 def _excerpt(text: str | None, heard: str | None) -> str:
@@ -187,7 +201,15 @@ def _summary(row: Row[Any]) -> Summary:
         received_at=datetime.fromisoformat(row.received) if row.received
         else _utc(row.received_at),
         phone=row.phone, category=row.category, street=row.street, grid=row.grid,
-        excerpt=_excerpt(row.text, row.heard))
+        excerpt=_excerpt(row.text, row.heard), needs=_needs_of(row.needs))
+
+
+def _needs_of(text: str | None) -> list[str]:
+    try:
+        found = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [str(n) for n in found] if isinstance(found, list) else []
 
 
 def page(store: Store, filters: Filters, *, after: str | None = None,

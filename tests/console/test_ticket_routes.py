@@ -24,7 +24,17 @@ from hotline.settings import Settings
 from tests.console.conftest import PASSWORD, SECRET
 from tests.support.intakes import intake
 from tickets import media
-from tickets.model import Attachment, Channel, Citizen, Kind, Status, Ticket
+from tickets.model import (
+    Attachment,
+    Channel,
+    Citizen,
+    HistoryEntry,
+    Kind,
+    Loop,
+    Routing,
+    Status,
+    Ticket,
+)
 from tickets.store import Store
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -202,7 +212,9 @@ def test_the_ticket_page_shows_everything_an_operator_needs(client: TestClient,
     assert f'href="tel:{PHONE}"' in text
     # 03:00 UTC, shown in Beijing time
     assert '<dt>受理时间</dt><dd class="num">2026-11-26 11:00:00</dd>' in text
-    assert "channel:voice" in text and "采集受理" in text
+    # who acted, in Chinese; no internal version number shown
+    assert "电话渠道" in text and "channel:voice" not in text and "采集受理" in text
+    assert "版本" not in text and 'id="ticket-seq"' not in text
     # the caller's earlier ticket
     assert f'href="/console/tickets/{earlier.number}"' in text
     assert f'name="seq" value="{t.seq}"' in text
@@ -210,6 +222,44 @@ def test_the_ticket_page_shows_everything_an_operator_needs(client: TestClient,
     assert client.get(f"/console/tickets/{t.id}", headers=HTML).status_code == 200
     missing = client.get("/console/tickets/0000000000", headers=HTML)
     assert missing.status_code == 404 and "没有这个工单" in missing.text
+
+
+def test_needs_a_person_badge_filter_and_the_routers_notes_in_chinese(
+        client: TestClient, store: Store) -> None:
+    waiting = submit(store, "n-1", "小区楼道的灯坏了一周了")
+    placed = submit(store, "n-2", "井盖丢失", minutes=1)
+    note = ("place: DC-DS-0101 (grid_qr); category: 井盖 (rule); loop: municipal.manhole "
+            "(catalogue); to street:DS")
+
+    def routed(ticket: Ticket, needs: list[str], text: str, loop: Loop) -> None:
+        def change(t: Ticket, seq: int, at: datetime) -> Ticket:
+            return t.model_copy(update={
+                "seq": seq, "updated_at": at, "loop": loop,
+                "routing": Routing(needs=needs),  # type: ignore[arg-type]
+                "history": [*t.history, HistoryEntry(seq=seq, at=at, actor="router",
+                                                     note=text)]})
+        store.change(ticket.id, change)
+
+    routed(waiting, ["place"], "category: 物业 (rule); waits for a person: needs place",
+           Loop.small)
+    routed(placed, [], note, Loop.big)
+    everything = client.get("/console/inbox", headers=HTML).text
+    assert everything.count('class="badge needs"') == 1
+    assert "待人工：地点" in everything
+    only = client.get("/console/inbox?needs=1", headers=HTML)
+    assert numbers_on(only.text) == [waiting.number]
+    assert '<option value="1" selected>只看待人工</option>' in only.text
+    bad = client.get("/console/inbox?needs=yes", headers=HTML)
+    assert bad.status_code == 400 and "待人工筛选条件不正确" in bad.text
+
+    page = client.get(f"/console/tickets/{waiting.number}", headers=HTML).text
+    assert 'id="ticket-needs-badge">待人工：地点<' in page
+    assert "自动分派" in page and "待人工确定：地点" in page
+    assert "小循环" in page
+    other = client.get(f"/console/tickets/{placed.number}", headers=HTML).text
+    assert "ticket-needs-badge" not in other
+    assert "地点：东四三条第一网格（网格二维码）" in other and "派往东四街道" in other
+    assert "大循环" in other
 
 
 # -- saving ---------------------------------------------------------------------------------
@@ -233,7 +283,7 @@ def test_saving_an_edit(client: TestClient, store: Store,
     assert entry.actor == "operator:alice" and "note: 已提醒绕行" in (entry.note or "")
     assert store.feed(t.seq, 10)[-1].id == t.id  # the change is in the back-office feed
     after = client.get(answer.headers["location"], headers=HTML)
-    assert "已保存" in after.text and "operator:alice" in after.text
+    assert "已保存" in after.text and "话务员 alice" in after.text
     assert PHONE not in caplog.text  # never logged whole
     # the same form again changes nothing
     again = client.post(f"/console/tickets/{t.number}", headers=HTML, follow_redirects=False,
@@ -291,7 +341,7 @@ def test_finished_tickets_are_locked(client: TestClient, store: Store) -> None:
     ({"category": "no.such"}, "类别：不在配置中", 422),
     ({"grid": "DC-DS-0101", "street": "QM"}, "街道：与所选的其他地点不一致", 422),
     ({"text": "a\x01b"}, "诉求内容：含有不可见的控制字符", 422),
-    ({"seq": "x"}, "版本：不正确", 422),
+    ({"seq": "x"}, "页面数据（请刷新后重试）：不正确", 422),
 ])
 def test_a_form_that_cannot_be_saved_comes_back_with_its_values(
         client: TestClient, store: Store, over: dict[str, str], words: str,

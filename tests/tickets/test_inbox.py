@@ -21,6 +21,7 @@ from tickets.model import (
     Citizen,
     Kind,
     Location,
+    Routing,
     Status,
     Ticket,
     Transcript,
@@ -114,6 +115,27 @@ def test_each_filter(store: Store) -> None:
     assert found(street="DS") == {wechat.id}
     assert found(channel=Channel.sms, kind=Kind.help) == set()
     assert found(street="JS") == set()
+
+
+def test_the_needs_a_person_filter_and_what_is_needed(store: Store) -> None:
+    place = submit(store, "n1")
+    both = submit(store, "n2", minutes=1)
+    done = submit(store, "n3", minutes=2)
+    plain = submit(store, "n4", minutes=3)  # never routed: no routing at all
+
+    def routed(ticket: Ticket, needs: list[str]) -> None:
+        store.change(ticket.id, lambda t, _s, _a: t.model_copy(
+            update={"routing": Routing(needs=needs)}))  # type: ignore[arg-type]
+
+    routed(place, ["place"])
+    routed(both, ["place", "category"])
+    routed(done, [])
+    page = inbox.page(store, Filters(needs_person=True))
+    assert {r.id: r.needs for r in page.rows} == {place.id: ["place"],
+                                                  both.id: ["place", "category"]}
+    everything = {r.id: r.needs for r in inbox.page(store, Filters()).rows}
+    assert everything[done.id] == [] and everything[plain.id] == []
+    assert sum(inbox.counts(store, Filters(needs_person=True)).values()) == 2
 
 
 def test_the_date_range_is_of_local_days(store: Store) -> None:

@@ -252,7 +252,7 @@ def test_operator_takes_over_a_live_call_and_saves_its_ticket(
     assert ticket_page.url == f"{base}/console/tickets/{number}"
     history = ticket_page.locator("#ticket-history")
     expect(history).to_contain_text("话务员接管来电")
-    expect(history).to_contain_text("operator:alice")
+    expect(history).to_contain_text("话务员 alice")
     ticket_page.fill("#edit-text", "东四十条甲1号楼下路灯坏了三天，晚上很黑")
     ticket_page.select_option("#edit-kind", "complaint")
     ticket_page.fill("#edit-address", "东四十条甲1号")
