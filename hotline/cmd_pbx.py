@@ -7,7 +7,7 @@ import argparse
 import asyncio
 import logging
 import signal
-import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -16,6 +16,10 @@ from hotline.errors import CliError
 from hotline.invocation import runnable
 from hotline.pbx import Pbx, PbxError, problem, version
 from hotline.pbx_config import PbxConfigError
+
+
+class _Stop(Exception):
+    """SIGTERM: stop the PBX and exit 0."""
 
 
 def endpoints_line(pbx: Pbx) -> str:
@@ -34,10 +38,12 @@ def _pbx(ctx: CliContext, _: argparse.Namespace) -> int:
     why = problem(settings)
     if why is not None:
         raise CliError(f"no PBX: {why}")
-    stop = threading.Event()
-
+    # SIGTERM (hotline run stopping, or its death) ends the wait below like Ctrl-C does: by an
+    # exception in the main thread (a threading.Event set from a signal handler can deadlock
+    # against the wait it interrupts).
     def on_term(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise _Stop
 
     signal.signal(signal.SIGTERM, on_term)
     pbx = Pbx(settings)
@@ -52,14 +58,17 @@ def _pbx(ctx: CliContext, _: argparse.Namespace) -> int:
         print(runnable(endpoints_line(pbx)), flush=True)
         print(runnable('call it: hotline call --key 3 --say "东四北大街的路灯坏了三天了"'),
               flush=True)
-        while not stop.wait(0.5):
-            if pbx.proc is None or pbx.proc.poll() is not None:
-                print(f"PBX: Asterisk exited:\n{pbx.tail()}", flush=True)
-                return 1
+        while pbx.proc is not None and pbx.proc.poll() is None:
+            time.sleep(0.5)
+        print(f"PBX: Asterisk exited:\n{pbx.tail()}", flush=True)
+        return 1
+    except (_Stop, KeyboardInterrupt):
         return 0
     except (PbxError, PbxConfigError) as exc:
         raise CliError(f"PBX: {exc}") from None
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the stop
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         pbx.stop()
         print("PBX stopped", flush=True)
 
