@@ -188,3 +188,18 @@ def test_make_run_answers_96010_and_hotline_call_leaves_a_ticket(run: Run) -> No
     assert "PBX stopped" in run.output()
     assert "pbx stopped (exit status 0)" in run.output()
     assert marked_pids(run.env) == set()
+
+
+def test_a_killed_run_leaves_no_pbx_behind(run: Run) -> None:
+    """SIGKILL of the supervisor: its children get SIGTERM from the kernel (parent death
+    signal); hotline pbx then stops Asterisk (core stop now) — nothing of the run is left."""
+    try:
+        wait_until(lambda: run.saw("| PBX ready in"), timeout=120, interval=0.2)
+    except TimeoutError:
+        raise AssertionError(run.output()) from None
+    run.proc.send_signal(signal.SIGKILL)
+    run.proc.wait(10)
+    try:
+        wait_until(lambda: not marked_pids(run.env), timeout=30, interval=0.5)
+    except TimeoutError:
+        raise AssertionError(f"left behind: {marked_pids(run.env)}") from None
