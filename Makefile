@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEB_PACKAGES := python3-venv redis-server postgresql sox espeak-ng sip-tester mmdebstrap \
-	chromium fonts-wqy-microhei docker-compose tshark
+	chromium fonts-wqy-microhei docker-compose tshark prometheus
 LOCK := requirements.lock
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 # Every Python package comes from $(LOCK), byte for byte (--require-hashes), from PyPI (or the

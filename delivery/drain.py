@@ -34,7 +34,7 @@ from delivery import outcomes
 from delivery.destinations import Destinations, Route, check_id
 from delivery.records import Delivery, oldest_pending, set_values, short, utc
 from delivery.transports import stream, webhook
-from tickets import outbox, rediskeys
+from tickets import metrics, outbox, rediskeys
 from tickets.jobcontext import JobContext
 from tickets.jobs import Job, job
 from tickets.model import Ticket
@@ -96,6 +96,7 @@ def _failed(ctx: DeliveryContext, delivery: Delivery, transport: str, error: str
         outcomes.dead(ctx.store, delivery, transport, error, attempts)
         return True
     delay = backoff(attempts)
+    metrics.delivery("retry")
     with ctx.store.db.write() as conn:
         set_values(conn, delivery, transport=transport, attempts=attempts,
                    last_error=short(error), next_attempt_at=now + timedelta(seconds=delay))

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from delivery.records import DEAD, DELIVERED, PENDING, Delivery, routing_version, set_values, short
+from tickets import metrics
 from tickets.model import Destination, HistoryEntry, Routing, Status, Ticket
 from tickets.status import check_transition
 from tickets.store import HistoryFull, Store, TicketNotFound
@@ -68,6 +69,7 @@ def acknowledged(store: Store, delivery: Delivery, transport: str, now: datetime
         set_values(conn, delivery, status=DELIVERED, transport=transport,
                    attempts=delivery.attempts + 1, delivered_at=now, last_error=None)
 
+    metrics.delivery("delivered")
     try:
         store.change(delivery.ticket_id, mutate, also=mark)
     except (HistoryFull, TicketNotFound) as exc:
@@ -90,6 +92,7 @@ def dead(store: Store, delivery: Delivery, transport: str, error: str,
         set_values(conn, delivery, status=DEAD, transport=transport, attempts=attempts,
                    last_error=short(error))
 
+    metrics.delivery("dead")
     log.error("delivery %s of ticket %s to %s is dead after %d attempts: %s", delivery.id,
               delivery.ticket_id, delivery.destination, attempts, error)
     try:

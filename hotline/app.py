@@ -31,7 +31,7 @@ from console.router_choices import RouterChoices
 from console.routes import build_console_router
 from console.routes import mount as mount_console
 from console.state import Console
-from hotline import apidocs, landing, phone_page
+from hotline import apidocs, landing, metrics_http, phone_page
 from hotline.bodylimit import BodyLimit
 from hotline.channels_config import (
     open311_config,
@@ -40,6 +40,7 @@ from hotline.channels_config import (
     wechat_config,
 )
 from hotline.console_config import console_config
+from hotline.metrics_state import StateCollector
 from hotline.nulguard import NulGuard
 from hotline.readiness import Readiness
 from hotline.requestlog import RequestLog
@@ -122,6 +123,9 @@ def create_app(settings: Settings, *, store: Store | None = None,
                                   "/console/grid/report": settings.max_upload_bytes,
                                   "/console/grid/note": settings.max_upload_bytes})
     app.add_middleware(RequestLog)
+    metrics_http.install(app, StateCollector(store, redis or None),
+                         settings.metrics_token.get_secret_value()
+                         if settings.metrics_token else None)
     channel_deps.install(app, twilio=twilio_config(settings), wechat=wechat, replay=guard,
                          webform=webform_config(settings), photos=photos,
                          open311=open311_config(settings))

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from hotline import metrics_setup
 from hotline.context import CliContext
 from hotline.errors import CliError
 from hotline.ports import bind
@@ -17,6 +18,7 @@ from tickets.queues import ALL_QUEUES, QueueName
 
 
 def _serve(ctx: CliContext, args: argparse.Namespace) -> int:
+    metrics_setup.prepare(ctx.settings.metrics_path)
     import uvicorn
 
     from hotline.app import create_app
@@ -40,6 +42,7 @@ def _serve(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _worker(ctx: CliContext, args: argparse.Namespace) -> int:
+    metrics_setup.prepare(ctx.settings.metrics_path)
     from hotline.worker import run_worker
 
     names = {q.value for q in ALL_QUEUES}
@@ -51,6 +54,7 @@ def _worker(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _relay(ctx: CliContext, _: argparse.Namespace) -> int:
+    metrics_setup.prepare(ctx.settings.metrics_path)
     from delivery import retry
     from router import escalation, sweep
     from tickets.relay import run_relay

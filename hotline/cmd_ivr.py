@@ -8,12 +8,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from hotline import metrics_setup
 from hotline.context import CliContext
 from hotline.errors import CliError
 from hotline.ports import ensure_free
 
 
 def _agi(ctx: CliContext, args: argparse.Namespace) -> int:
+    metrics_setup.prepare(ctx.settings.metrics_path)
     from hotline.agi import serve
 
     settings = ctx.settings

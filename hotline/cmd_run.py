@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.engine import make_url
 
-from hotline import datadir, devsetup
+from hotline import datadir, devsetup, metrics_setup
 from hotline.childproc import LinePrinter
 from hotline.context import CliContext, settings_or_error
 from hotline.errors import CliError
@@ -156,6 +156,8 @@ def _run(ctx: CliContext, args: argparse.Namespace) -> int:
                              "HOTLINE_AUDIOSOCKET_PORT")
         pbx_problem = _pbx_problem(settings) if settings.pbx else None
         ctx.migrate().db.dispose()
+        # before the children are spawned: they inherit PROMETHEUS_MULTIPROC_DIR
+        metrics_setup.prepare(settings.metrics_path, empty=True)
         redis = None if settings.redis_url else PrivateRedis(settings.redis_socket)
         children = programs(settings, log_level=args.log_level, grace=args.grace,
                             pbx=settings.pbx and pbx_problem is None)

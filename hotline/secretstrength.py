@@ -33,6 +33,7 @@ class Rule:
 _RANDOM_32 = Rule(32, 24, "use at least 32 random characters, e.g. `openssl rand -hex 32`")
 RULES: dict[str, Rule] = {
     "console_secret": _RANDOM_32,
+    "metrics_token": _RANDOM_32,
     "web_secret": _RANDOM_32,
     "webhooks": _RANDOM_32,
     "twilio_auth_token": Rule(32, 24, "copy the Auth Token of the Twilio console (32 "

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # Open311 GeoReport v2: the jurisdiction_id clients must send (unset: none is needed)
     open311_jurisdiction: str | None = None
+    # Prometheus: the bearer token a scrape must send to /metrics (unset: /metrics answers 503)
+    metrics_token: SecretStr | None = None
+    # where each process writes its metrics (multiprocess mode); default <data dir>/metrics
+    metrics_dir: Path | None = None
     timezone: str = "Asia/Shanghai"
     max_body_bytes: int = 1024 * 1024
     # The resident web form carries up to four photos: its own, larger limit.
@@ -184,7 +188,7 @@ class Settings(BaseSettings):
             return self
         for name in (
             "twilio_auth_token", "wechat_token", "wechat_aes_key", "ami_secret", "web_secret",
-            "console_secret", "agi_secret",
+            "console_secret", "agi_secret", "metrics_token",
         ):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
@@ -352,6 +356,10 @@ class Settings(BaseSettings):
     @property
     def recordings_path(self) -> Path:
         return self.dir(self.recordings_dir, "recordings")
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.dir(self.metrics_dir, "metrics")
 
     @property
     def media_path(self) -> Path:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
+from hotline import metrics_setup
 from hotline.childproc import LinePrinter, descendants, kill_all, pump, signal_group, spawn
 from hotline.redis_private import PrivateRedis
 
@@ -190,6 +191,7 @@ class Supervisor:
                         # holds copies of the dead worker's Redis sockets and would swallow
                         # the next job popped for that worker's blocking read)
                         signal_group(child.proc.pid, signal.SIGKILL)
+                        metrics_setup.process_dead(child.proc.pid)
                         ran = now - child.started_at
                         self._schedule_restart(
                             child, f"{describe_exit(code)} after {ran:.1f}s", ran

@@ -34,6 +34,7 @@ from ivr.agi.session import AgiSession, ChannelHungUp
 from ivr.callback_history import event_id, with_entry
 from ivr.prompts import Prompts
 from ivr.readback import digit_prompts
+from tickets import metrics
 from tickets.answers import Answer, Question, parse_reply
 from tickets.model import Channel, Status, Ticket
 from tickets.store import Store, TicketNotFound
@@ -203,5 +204,6 @@ class CallbackFlow:
 
     @staticmethod
     async def _end(session: AgiSession, outcome: str) -> None:
+        metrics.callback(outcome)
         await session.set_variable("CALLBACK_RESULT", outcome)
         await session.hangup()

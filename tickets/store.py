@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tickets import outbox, units
+from tickets import metrics, outbox, units
 from tickets.counters import current_seq, next_number, next_seq
 from tickets.db import Database
 from tickets.jobs import Job, JobsFor, no_jobs
@@ -208,6 +208,7 @@ class Store:
                 raise
             return SubmitResult(existing, created=False)
         self._changed(ticket.seq)
+        metrics.ticket_accepted(ticket.channel.value)
         return SubmitResult(ticket, created=True)
 
     def _insert(self, conn: Connection, intake: Intake, jobs: JobsFor) -> Ticket:
@@ -355,7 +356,21 @@ class Store:
         except _NoChange as unchanged:
             return unchanged.ticket
         self._changed(ticket.seq)
+        _observe_steps(current, ticket)
         return ticket
+
+
+_TIMED_STEPS = frozenset({Status.registered, Status.dispatched})
+
+
+def _observe_steps(before: Ticket, after: Ticket) -> None:
+    """Time from intake to a step of the loop, the first time the ticket reaches it."""
+    reached = {h.status for h in before.history}
+    for entry in after.history[len(before.history):]:
+        if entry.status in _TIMED_STEPS and entry.status not in reached:
+            reached.add(entry.status)
+            metrics.step_reached(entry.status.value,
+                                 (entry.at - after.received_at).total_seconds())
 
 
 _RECEIPTS = "api-event"  # channel_state rows: one receipt per (key, ticket, event_id)

@@ -20,6 +20,7 @@ from ivr.agi.session import (
     ChannelHungUp,
     read_env,
 )
+from tickets import metrics
 
 HANDOVER_WAIT = 20.0  # seconds for handed-over calls to reach their next command
 
@@ -104,7 +105,8 @@ class AgiServer:
                         env.unique_id or "-", env.script)
             handler = self.unknown
         try:
-            await handler(session)
+            with metrics.agi_session():
+                await handler(session)
         except ChannelHungUp:
             log.info("call %s: caller gone", env.unique_id)
         except Exception:

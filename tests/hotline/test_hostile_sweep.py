@@ -78,6 +78,7 @@ WECHAT_APP_ID = "wx0123456789abcdef"
 # A fixed EncodingAESKey (43 characters of base64, as hotline.devsetup.wechat_aes_key makes
 # them), so the sweep is the same on every run.
 WECHAT_AES_KEY = base64.b64encode(hashlib.sha256(b"96010 hostile sweep").digest()).decode()[:43]
+METRICS_TOKEN = "hostile-sweep-metrics-token-0123456789abcdef"
 UNLIMITED = "1000000/minute"  # the rate limiter runs (hostile keys reach it) but never refuses
 
 # The whole OpenAPI document; a route added to the schema fails the coverage test until the
@@ -145,7 +146,7 @@ def gateway_settings(data_dir: Path) -> Settings:
         twilio_auth_token=TWILIO_TOKEN, public_url=PUBLIC_URL, wechat_token=WECHAT_TOKEN,
         wechat_aes_key=WECHAT_AES_KEY, wechat_app_id=WECHAT_APP_ID, wechat_mode="compatible",
         rate_limit_sender=UNLIMITED, rate_limit_web=UNLIMITED, rate_limit_api=UNLIMITED,
-        photo_workers=1, _env_file=None)
+        photo_workers=1, metrics_token=METRICS_TOKEN, _env_file=None)
 
 
 def _repaired(document: dict[str, Any]) -> dict[str, Any]:
@@ -1057,6 +1058,7 @@ def test_media_never_answers_5xx(gw: Gateway, name: str, key: str, garbage: str,
 
 
 KNOWN_PATHS = ("/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect",
+               "/metrics", "/open311/v2/requests.xml", "/open311/v2/services.json",
                "/report", "/report/static/webform.css", "/channels/wechat",
                "/channels/twilio/sms", "/api/v1/intake", "/api/v1/tickets", "/api/v1/media/x",
                "/api/v1/tickets/x/events", "/", "/api", "/api/v1", "/api/v2/tickets",
