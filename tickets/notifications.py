@@ -33,7 +33,7 @@ import phonenumbers
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tickets import outbox
+from tickets import metrics, outbox
 from tickets.db import Database
 from tickets.jobs import Job
 from tickets.model import Channel, Status, Ticket
@@ -217,6 +217,7 @@ def settle(db: Database, notification_id: int, status: str, *, at: datetime,
     with db.write() as conn:
         conn.execute(update(notifications).where(notifications.c.id == notification_id)
                      .values(**values))
+    metrics.notification(status)
 
 
 def again(db: Database, note: Notification, job: Job, *, at: datetime, until: datetime,
@@ -229,6 +230,7 @@ def again(db: Database, note: Notification, job: Job, *, at: datetime, until: da
             status=status, next_attempt_at=until,
             last_error=error[:500] if error else note.last_error))
         outbox.write(conn, note.ticket_id, [delayed], at)
+    metrics.notification("retry" if status == PENDING else status)
 
 
 def retry_at(attempts: int, at: datetime) -> datetime | None:
