@@ -19,8 +19,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from tickets.model import Status, Ticket
+
 if TYPE_CHECKING:
     from prometheus_client import Counter, Gauge, Histogram
+
+TIMED_STEPS = frozenset({Status.registered, Status.dispatched})
 
 # intake → a step of the loop: from a second to a few days
 STEP_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600,
@@ -75,6 +79,16 @@ def ticket_accepted(channel: str) -> None:
 
 def step_reached(step: str, seconds: float) -> None:
     instruments().step_seconds.labels(step).observe(max(seconds, 0.0))
+
+
+def steps_reached(before: Ticket, after: Ticket) -> None:
+    """Time from intake to the steps a change reached for the first time (registered,
+    dispatched: a ticket handed back and dispatched again is not timed twice)."""
+    reached = {h.status for h in before.history}
+    for entry in after.history[len(before.history):]:
+        if entry.status in TIMED_STEPS and entry.status not in reached:
+            reached.add(entry.status)
+            step_reached(entry.status.value, (entry.at - after.received_at).total_seconds())
 
 
 def delivery(result: str) -> None:

@@ -356,21 +356,8 @@ class Store:
         except _NoChange as unchanged:
             return unchanged.ticket
         self._changed(ticket.seq)
-        _observe_steps(current, ticket)
+        metrics.steps_reached(current, ticket)
         return ticket
-
-
-_TIMED_STEPS = frozenset({Status.registered, Status.dispatched})
-
-
-def _observe_steps(before: Ticket, after: Ticket) -> None:
-    """Time from intake to a step of the loop, the first time the ticket reaches it."""
-    reached = {h.status for h in before.history}
-    for entry in after.history[len(before.history):]:
-        if entry.status in _TIMED_STEPS and entry.status not in reached:
-            reached.add(entry.status)
-            metrics.step_reached(entry.status.value,
-                                 (entry.at - after.received_at).total_seconds())
 
 
 _RECEIPTS = "api-event"  # channel_state rows: one receipt per (key, ticket, event_id)
