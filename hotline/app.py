@@ -116,7 +116,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
     app.state.media_dir = settings.media_path
     app.state.limiter = limiter
     httperrors.install(app)
-    app.add_middleware(NulGuard)  # inside the body limit: it reads urlencoded forms whole
+    # inside the body limit: it reads urlencoded forms whole; Open311 answers in its own shape
+    app.add_middleware(NulGuard, refusal=open311_route.refusal)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/report": settings.max_upload_bytes,
                                   # the grid worker's photos

@@ -11,7 +11,9 @@ unchanged). JSON bodies are the models' (``Printable`` refuses control character
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tickets.httperrors import error_response
@@ -24,9 +26,14 @@ def _has_nul(data: bytes) -> bool:
     return b"\x00" in data or _ENCODED_NUL.search(data) is not None
 
 
+# (path, message) → the refusal for a path whose protocol has its own error shape, or None
+Refusal = Callable[[str, str], Response | None]
+
+
 class NulGuard:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, refusal: Refusal | None = None) -> None:
         self.app = app
+        self.refusal = refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,8 +51,10 @@ class NulGuard:
             else:
                 receive = _replay(body, more, receive)
         if where is not None:
-            await error_response(400, f"the request has a NUL character in its {where}; no "
-                                      "field may hold one", "nul_character")(scope, receive, send)
+            message = f"the request has a NUL character in its {where}; no field may hold one"
+            own = self.refusal(scope.get("path", ""), message) if self.refusal else None
+            answer = own or error_response(400, message, "nul_character")
+            await answer(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -47,6 +47,14 @@ def _error(fmt_text: str, exc: Open311Error) -> Response:
                     media_type=CONTENT_TYPES[fmt])
 
 
+def refusal(path: str, message: str) -> Response | None:
+    """A 400 in the spec's error shape for a request under this router refused before it
+    (a NUL character, by the app's guard); None for other paths."""
+    if not path.startswith(router.prefix + "/"):
+        return None
+    return _error(path.rsplit(".", 1)[-1], Open311Error(400, message))
+
+
 async def _pairs(request: Request) -> list[tuple[str, str]]:
     if request.method == "GET":
         return list(request.query_params.multi_items())
