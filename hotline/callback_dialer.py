@@ -22,7 +22,7 @@ import phonenumbers
 from console.ami import AmiConfig, AmiDown, AmiLink, AmiRefused
 from hotline.app import ami_config
 from hotline.settings import Settings
-from ivr.callback_job import CallbackPolicy, CallRequest, Dialed, Outcome, QuietPeriod
+from ivr.callback_job import CallbackPolicy, CallRequest, Dialed, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ def dialer_for(settings: Settings) -> AmiDialer | None:
     return AmiDialer(ami, settings.callback_channel, settings.callback_ring_seconds)
 
 
-def policy_for(settings: Settings, quiet: QuietPeriod | None = None) -> CallbackPolicy:
+def policy_for(settings: Settings) -> CallbackPolicy:
+    """Attempts, their spacing and the quiet hours (``HOTLINE_QUIET_HOURS``: no callback call
+    inside them, whatever the priority — a ringing phone at night is worse than a text)."""
     return CallbackPolicy(attempts=settings.callback_attempts,
-                          interval=settings.callback_interval, quiet=quiet)
+                          interval=settings.callback_interval, quiet=settings.quiet)

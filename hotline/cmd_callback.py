@@ -16,13 +16,15 @@ The resident's ticket must wait for their answer (status resolved, or closed wit
 satisfaction answer). Asterisk calls them through HOTLINE_CALLBACK_CHANNEL into the
 callback-96010 context; once they answer, `hotline agi` reads the ticket number and the
 unit's reply and asks "solved?" and "satisfied?" by keys. An unanswered call is tried again
-HOTLINE_CALLBACK_INTERVAL seconds later (HOTLINE_CALLBACK_ATTEMPTS in all).
+HOTLINE_CALLBACK_INTERVAL seconds later (HOTLINE_CALLBACK_ATTEMPTS in all), never in
+HOTLINE_QUIET_HOURS; after the last one a mobile number gets the question by SMS.
 Needs HOTLINE_AMI_USERNAME and HOTLINE_AMI_SECRET.
 """
 
 
 def _callback(ctx: CliContext, args: argparse.Namespace) -> int:
     from hotline.callback_dialer import dialer_for, policy_for
+    from hotline.wiring import sms_fallback
     from hotline.worker import WorkerContext
     from ivr.callback_history import callback_entries
     from ivr.callback_job import call_resident, callback_job, next_attempt
@@ -58,7 +60,7 @@ def _callback(ctx: CliContext, args: argparse.Namespace) -> int:
         raise CliError("set HOTLINE_AMI_USERNAME and HOTLINE_AMI_SECRET (the callback call is "
                        "placed through Asterisk's manager interface)")
     context = WorkerContext(store=store, media_dir=settings.media_path, dialer=dialer,
-                            callback_policy=policy_for(settings))
+                            callback_policy=policy_for(settings), sms_fallback=sms_fallback)
     said = call_resident(context, ticket.id, attempt)
     last = callback_entries(store.get(ticket.id))
     print(f"ticket {number}: {said}")

@@ -29,6 +29,7 @@ from hotline.context import CliContext
 from hotline.errors import CliError
 from hotline.settings import Settings
 from hotline.warmup import warmup_speech
+from hotline.wiring import sms_fallback
 from ivr.callback_job import CallbackPolicy, Dialer, SmsFallback
 from router import classify, routerconfig
 from router.context import Handover, Router
@@ -158,7 +159,7 @@ def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
                             twilio=twilio_config(settings), asr=engine, redis=ctx.redis,
                             destinations=destinations_config(settings),
                             router=load_router(settings), dialer=dialer_for(settings),
-                            callback_policy=policy_for(settings),
+                            callback_policy=policy_for(settings), sms_fallback=sms_fallback,
                             sms_sender=sms_sender(settings), quiet_hours=settings.quiet)
     worker = ContextWorker(queues, connection=ctx.redis, context=context)
     ok = worker.work(burst=burst, with_scheduler=True)

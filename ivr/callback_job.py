@@ -23,7 +23,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -88,8 +88,9 @@ class CallbackPolicy:
     quiet: QuietPeriod | None = None
 
 
-# (store's ticket) → what the SMS fallback did, in words for the history (e.g. "SMS planned")
-SmsFallback = Callable[[Ticket], str]
+# (conn, ticket, at) → the jobs that ask the resident by SMS instead, planned inside the
+# transaction of the last attempt's entry (none: they were asked by SMS already)
+SmsFallback = Callable[[Connection, Ticket, datetime], Sequence[Job]]
 
 
 class CallbackContext(JobContext, Protocol):
@@ -165,7 +166,7 @@ def call_resident(ctx: CallbackContext, ticket_id: str, attempt: int = 1) -> str
         resume = policy.quiet.ends_after(now)
         delay = max(0.0, (resume - now).total_seconds())
         _record(ctx, ticket, f"callback attempt {attempt} waits for the end of quiet hours "
-                             f"({resume:%Y-%m-%d %H:%M} UTC)",
+                             f"({resume.astimezone(UTC):%Y-%m-%d %H:%M} UTC)",
                 event_id("quiet", f"{resolution_round(ticket)}:{attempt}:{resume:%Y%m%d}"),
                 [callback_job(ticket.id, attempt, delay)])
         return "quiet hours"
@@ -181,7 +182,8 @@ def call_resident(ctx: CallbackContext, ticket_id: str, attempt: int = 1) -> str
     if attempt < policy.attempts:
         next_at = _next_at(policy, now)
         delay = max(0.0, (next_at - now).total_seconds())
-        _record(ctx, ticket, f"{said}; next attempt at {next_at:%Y-%m-%d %H:%M} UTC", event,
+        _record(ctx, ticket, f"{said}; next attempt at {next_at.astimezone(UTC):%Y-%m-%d %H:%M} "
+                             "UTC", event,
                 [callback_job(ticket.id, attempt + 1, delay)])
         return f"{dialed.outcome.value}: retry planned"
     return _give_up(ctx, ticket, said, event, phone)
@@ -195,9 +197,18 @@ def _give_up(ctx: CallbackContext, ticket: Ticket, said: str, event: str, phone:
     if fallback is None:
         _record(ctx, ticket, f"{said}; no more attempts (SMS fallback not available)", event)
         return "gave up"
-    current = _record(ctx, ticket, f"{said}; no more attempts, the resident is asked by SMS",
-                      event)
-    return f"gave up; {fallback(current)}"
+    planned: list[Job] = []
+    note = (f"{said}; no more attempts, the question goes to the resident by SMS (once per "
+            "round: not again when it went already)")
+
+    def mutate(t: Ticket, seq: int, at: datetime) -> Ticket | None:
+        return with_entry(t, seq=seq, at=at, note=note, event=event)
+
+    def sms(conn: Connection, t: Ticket, at: datetime) -> None:
+        planned[:] = fallback(conn, t, at)
+
+    ctx.store.change(ticket.id, mutate, also=sms, jobs=lambda _id: list(planned))
+    return "gave up; SMS planned" if planned else "gave up; no new SMS (planned before)"
 
 
 def _dial(dialer: Dialer | None, request: CallRequest) -> Dialed:

@@ -24,7 +24,8 @@ AMI_PORT = free_port()  # nothing listens there
 
 @pytest.fixture
 def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliContext]:
-    hotline_env(monkeypatch, tmp_path, env="development", ami_port=str(AMI_PORT))
+    # no quiet hours: the test may run at any time of day
+    hotline_env(monkeypatch, tmp_path, env="development", ami_port=str(AMI_PORT), quiet_hours="")
     context = CliContext(settings_or_error())
     context.migrate()
     yield context
@@ -72,11 +73,16 @@ def test_ami_down_is_recorded_and_retried(ctx: CliContext, monkeypatch: pytest.M
     assert (entry.note or "").startswith("callback attempt 1 of 3: Asterisk (AMI) unreachable")
     with ctx.store.db.read() as conn:
         args = conn.execute(select(outbox.c.args).where(outbox.c.queue == "callback")).scalars()
-        assert list(args) == [[t.id, 2]]
+        assert list(args) == [[t.id, 1], [t.id, 2]]  # the first came with the resolution
 
 
 def test_queue(ctx: CliContext, capsys: pytest.CaptureFixture[str]) -> None:
-    t = ticket(ctx, *RESOLVED)
+    # a web resident's ticket (no callback of its own): queued by hand
+    t = ctx.store.submit(intake("w1", channel=Channel.web,
+                                citizen=Citizen(phone="+861065123456"))).ticket
+    for status in RESOLVED:
+        event = TicketEvent(actor="street:DS", status=status, note="已修好")
+        t = ctx.store.change(t.id, lambda c, s, a, e=event: apply_event(c, e, s, a))
     assert main(["callback", t.number, "--queue"]) == 0
     assert f"ticket {t.number}: callback attempt 1 queued" in capsys.readouterr().out
     with ctx.store.db.read() as conn:
