@@ -156,6 +156,8 @@ def _row_values(ticket: Ticket) -> dict[str, Any]:
         "kind": ticket.kind.value,
         "phone": ticket.citizen.phone,
         "units": units.column_of(ticket),
+        "desk_street": units.first_code(ticket, units.STREET),
+        "desk_dept": units.first_code(ticket, units.DEPARTMENT),
     }
 
 

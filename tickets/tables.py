@@ -45,6 +45,10 @@ tickets = Table(
     # the desks the ticket is routed to now (tickets/units.py: " street:DS dept:x "), for the
     # street and department desks' worklists
     Column("units", String(300), nullable=True),
+    # the street and the department of ``units`` (a routing names at most one of each), so a
+    # desk's worklist is an equality on an index
+    Column("desk_street", String(16), nullable=True),
+    Column("desk_dept", String(64), nullable=True),
     UniqueConstraint("channel", "channel_ref", name="uq_tickets_channel_ref"),
     Index("ix_tickets_citizen_key", "citizen_key", "updated_at"),
     Index("ix_tickets_status", "status", "updated_at"),
@@ -52,6 +56,9 @@ tickets = Table(
     Index("ix_tickets_loop_status", "loop", "status"),
     Index("ix_tickets_received", "received_at", "id"),
     Index("ix_tickets_phone", "phone", "received_at"),
+    Index("ix_tickets_desk_street", "desk_street", "status", "received_at"),
+    Index("ix_tickets_desk_dept", "desk_dept", "status", "received_at"),
+    Index("ix_tickets_grid_status", "grid", "status", "received_at"),
 )
 
 # Named monotonic counters: "seq" and one "number:YYMMDD" per day.

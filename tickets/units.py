@@ -30,9 +30,15 @@ def column_of(ticket: Ticket) -> str | None:
     return f" {' '.join(found)} " if found else None
 
 
+def first_code(ticket: Ticket, prefix: str) -> str | None:
+    """The code of the ticket's first unit of a kind (``STREET``, ``DEPARTMENT``): the
+    ``desk_street`` / ``desk_dept`` columns. The router names at most one street and one
+    department per ticket; :func:`tickets.worklist.unit_clause` still checks ``units``."""
+    return next((code_of(u) for u in units_of(ticket) if u.startswith(prefix)), None)
+
+
 def like(unit: str) -> str:
-    """The LIKE pattern of the tickets routed to ``unit`` (ids hold no % or _ … but '_' is a
-    LIKE wildcard: escape it)."""
+    """The LIKE pattern of the tickets routed to ``unit`` (LIKE's wildcards escaped)."""
     escaped = unit.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"% {escaped} %"
 

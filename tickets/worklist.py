@@ -87,22 +87,34 @@ def _statuses(scope: Scope) -> list[str]:
 
 
 def unit_clause(unit: str) -> ColumnElement[bool]:
-    return tickets.c.units.like(units.like(unit), escape="\\")
+    """The tickets routed to ``unit`` now: by the indexed ``desk_street`` / ``desk_dept``
+    column, confirmed by ``units`` (which holds every unit of the routing)."""
+    like = tickets.c.units.like(units.like(unit), escape="\\")
+    if unit.startswith(units.STREET):
+        return and_(tickets.c.desk_street == units.code_of(unit), like)
+    if unit.startswith(units.DEPARTMENT):
+        return and_(tickets.c.desk_dept == units.code_of(unit), like)
+    return like
 
 
 def _page(store: Store, where: ColumnElement[bool], now: datetime, page: int,
           size: int) -> Page:
+    """Count, then order and cut the page on narrow columns, and only then read the page's
+    documents (sorting whole documents would read every matching one)."""
     with store.db.read() as conn:
         total = int(conn.execute(select(func.count()).select_from(tickets).where(where))
                     .scalar_one())
         pages = max(1, -(-total // size))
         page = min(max(1, page), pages)
         late = case((overdue_clause(now), 0), else_=1)
-        docs = conn.execute(
-            select(tickets.c.doc).where(where)
+        ids = conn.execute(
+            select(tickets.c.id).where(where)
             .order_by(late, tickets.c.received_at.desc(), tickets.c.id.desc())
             .offset((page - 1) * size).limit(size)).scalars().all()
-    return Page([item_of(Ticket.model_validate(d), now) for d in docs], total, page, pages)
+        docs = {str(row[0]): row[1] for row in conn.execute(
+            select(tickets.c.id, tickets.c.doc).where(tickets.c.id.in_(ids)))} if ids else {}
+    return Page([item_of(Ticket.model_validate(docs[i]), now) for i in ids if i in docs],
+                total, page, pages)
 
 
 def for_unit(store: Store, unit: str, now: datetime, *, scope: Scope = "open", page: int = 1,
