@@ -12,9 +12,10 @@ so the softphone registers with the console's own SIP domain.
    folder and reloads res_pjsip over AMI (as in production).
 2. Alice logs in in Chromium (fake microphone: Mandarin speech); the board's softphone
    registers (``pjsip show contacts``); she signs in to the queue (签入队列).
-3. A resident is in the IVR (a Local channel pair: the IVR leg waits, the caller side plays
-   Mandarin speech; the IVR's events published with the real CallEvents). Alice presses 接管:
-   the call is redirected into the queue, the queue rings her browser, she presses 接听.
+3. A resident calls 96010 over SIP (SIPp, A-law RTP from a pcap: key 4, then Mandarin speech)
+   into the production dialplan and the real IVR (``hotline agi``), which puts the call on the
+   board. Alice presses 接管: the call is redirected into the queue, the queue rings her
+   browser, she presses 接听.
 4. Audio both ways over DTLS-SRTP: MixMonitor on the resident's channel records what the
    resident hears (Alice's microphone) and says; the page's getStats shows what it received.
 5. Alice presses 挂断: the resident's call ends.
@@ -26,6 +27,7 @@ import argparse
 import json
 import shutil
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -33,18 +35,15 @@ from typing import Any
 
 from playwright.sync_api import Page, expect, sync_playwright
 
-from ivr.events import call_topic
+from ivr.prompts.catalog import GENERATED
 from ivr.wavinfo import wav_info
-from tests.integration.console.console_stack import (
-    EXTRA_DIALPLAN,
-    SIM_CONF,
-    Gateway,
-    Ivr,
-    ParkedCall,
-)
+from tests.integration.console.console_stack import Gateway
 from tests.integration.console.softphone_scenario import OPERATOR_TEXT, RESIDENT_TEXT, speech
-from tests.support.asterisk import Asterisk, read_kv, wav_complete
+from tests.support.agi_process import agi_process
+from tests.support.asterisk import Asterisk, wav_complete
+from tests.support.rtp_pcap import Digits, Silence, read_wav_8k, write_caller_pcap
 from tests.support.services import RedisServer, free_port
+from tests.support.sipp import SippResult, sipp_call
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
@@ -70,21 +69,28 @@ class Run:
         (shared / "rec").mkdir(parents=True)
         resident = speech(shared / "resident.wav", RESIDENT_TEXT, 8000)
         mic = speech(self.out / "operator-mic-48k.wav", OPERATOR_TEXT, 48000)
+        # the resident (SIPp): key 4 during the greeting, then talks on and on (through the
+        # prompts, the beep and the takeover: the operator hears them at once)
+        said = read_wav_8k(resident)
+        pcap = shared / "resident.pcap"
+        pcap_ms = write_caller_pcap(pcap, [Silence(2), Digits("4"), Silence(1), *([said] * 8)])
         redis = RedisServer(work / "redis")
         redis.start()
-        ast = Asterisk(work / "ast", agi_port=free_port(), shared_dir=shared,
-                       http_address=self.address, overrides={
-                           "queues-96010-members.conf": "; members join by AMI\n",
-                           "extensions-sim.conf": SIM_CONF.read_text() + EXTRA_DIALPLAN})
+        agi_port = free_port()
+        ast = Asterisk(work / "ast", agi_port=agi_port, shared_dir=shared,
+                       prompts_dir=GENERATED, http_address=self.address, overrides={
+                           "queues-96010-members.conf": "; members join by AMI\n"})
         gateway: Gateway | None = None
-        ivr: Ivr | None = None
         try:
             ast.start()
             ws = f"ws://{self.address}:{ast.http_port}/ws"
-            gateway = Gateway(work / "gateway", {
+            gateway = Gateway(shared / "gateway", {
                 "HOTLINE_REDIS_URL": redis.url, "HOTLINE_AMI_HOST": "127.0.0.1",
                 "HOTLINE_AMI_PORT": str(ast.ami_port), "HOTLINE_AMI_USERNAME": ast.ami_user,
                 "HOTLINE_AMI_SECRET": ast.ami_secret, "HOTLINE_CONSOLE_SIP_WS": ws,
+                "HOTLINE_AGI_PORT": str(agi_port),
+                "HOTLINE_AUDIOSOCKET_PORT": str(ast.audiosocket_port),
+                "HOTLINE_PROMPTS_DIR": str(GENERATED), "HOTLINE_TRANSCRIBE": "batch",
                 # the operators' endpoints go where this Asterisk's pjsip.conf includes them
                 "HOTLINE_PJSIP_OPERATORS": str(ast.conf_dir / "pjsip-operators.conf")})
             gateway.start()
@@ -94,24 +100,23 @@ class Run:
             shown = ast.cli("pjsip show endpoint op-alice").splitlines()
             self.note("endpoint", [line.strip() for line in shown
                                    if line.strip().startswith(("Endpoint:", "Aor:"))])
-            ivr = Ivr(redis.url)
-            self._browser(ast, gateway, ivr, mic, resident, shared / "rec")
+            with agi_process(gateway.env, agi_port, work / "agi.log", "batch"):
+                self._browser(ast, gateway, mic, pcap, pcap_ms, shared / "rec")
         finally:
-            if ivr is not None:
-                ivr.close()
             if gateway is not None:
                 gateway.stop()
                 (self.out / "serve.log").write_text(gateway.log_text())
             ast.stop()
             redis.stop()
-            for path in (ast.workdir / "asterisk.out", ast.log_dir / "messages.log"):
+            for path in (ast.workdir / "asterisk.out", ast.log_dir / "messages.log",
+                         work / "agi.log"):
                 if path.exists():
                     shutil.copyfile(path, self.out / f"asterisk-{path.name}")
             for path in (shared / "rec").glob("*.wav"):
                 shutil.copyfile(path, self.out / path.name)
             (self.out / "page-console.log").write_text("\n".join(self.console) + "\n")
 
-    def _browser(self, ast: Asterisk, gateway: Gateway, ivr: Ivr, mic: Path, resident: Path,
+    def _browser(self, ast: Asterisk, gateway: Gateway, mic: Path, pcap: Path, pcap_ms: int,
                  rec: Path) -> None:
         with sync_playwright() as p:
             context = p.chromium.launch_persistent_context(
@@ -129,7 +134,7 @@ class Run:
                 board.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
                 board.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
                 self._log_in(board, gateway, ast)
-                self._take_over(board, ast, ivr, resident, rec)
+                self._take_over(board, ast, pcap, pcap_ms, rec)
             finally:
                 context.close()
 
@@ -150,35 +155,17 @@ class Run:
         self.note("queue", ast.cli("queue show operators-96010").strip().splitlines())
         self.shot(board, "1-registered")
 
-    def _park(self, ast: Asterisk, resident: Path, result: Path) -> tuple[ParkedCall, str]:
-        """A resident in the 'IVR' (the ;2 leg waits, as an AGI would hold it); the ;1 side
-        plays speech. The call and the resident's channel."""
-        plays = "^".join(f"play:{resident.with_suffix('')}" for _ in range(8))
-        with ast.ami_session(events=True, timeout=20) as session:
-            action_id = session.send({
-                "Action": "Originate", "Channel": "Local/s@console-test-ivr/n",
-                "Context": "caller-sim", "Exten": "s", "Priority": "1", "Async": "true",
-                "Timeout": "10000", "CallerID": '"" <+8613800138000>',
-                "Variable": [f"SIM_SCRIPT={plays}", f"__SIM_RESULT={result}"]})
-            response = session.wait_event(
-                lambda m: m.get("Event") == "OriginateResponse"
-                and m.get("ActionID") == action_id, timeout=20)
-        if response.get("Response") != "Success":
-            raise RuntimeError(f"originate failed: {dict(response)}")
-        resident_channel = response["Channel"]
-        ref = f"{ast.pbx_id}/{response['Uniqueid']}"
-        call = ParkedCall(ref=ref, topic=call_topic(ref), channel=resident_channel[:-2] + ";2",
-                          phone="+8613800138000")
-        return call, resident_channel
-
-    def _take_over(self, board: Page, ast: Asterisk, ivr: Ivr, resident: Path,
+    def _take_over(self, board: Page, ast: Asterisk, pcap: Path, pcap_ms: int,
                    rec: Path) -> None:
-        result = ast.sim_dir / "resident.txt"
-        call, channel = self._park(ast, resident, result)
-        ivr.answer(call, "report")
-        ivr.heard(call, ("segment", "东四北大街的路灯坏了三天了"))
-        row = board.locator(f'#ivr-calls tr[data-call="{call.topic}"]')
-        expect(row).to_contain_text("东四北大街的路灯坏了三天了")
+        ended: list[SippResult] = []
+        caller = threading.Thread(target=lambda: ended.append(sipp_call(
+            ast.sip_port, pcap=pcap, hold_ms=pcap_ms + 1000, caller_id="13800138000",
+            workdir=self.out / "work" / "sipp", timeout=180)), daemon=True)
+        caller.start()
+        # the real IVR (hotline agi) publishes the call: key 4, recording a report
+        row = board.locator("#ivr-calls tr", has_text="留言中（举报）")
+        expect(row).to_be_visible(timeout=40_000)
+        self.note("board_row", row.inner_text())
         # the test model is Korean: every live transcript is marked
         self.note("model_marker", row.locator(".model-lang").inner_text())
         self.shot(board, "2-board-live-call")
@@ -191,16 +178,21 @@ class Run:
         board.click("#phone-answer")
         board.wait_for_function("() => hotlineSoftphone.media === 'connected'", timeout=TIMEOUT)
         self.note("answer_to_media_s", round(time.monotonic() - rang, 2))
-        ivr.ended(call, "takeover")
         expect(board.locator("#phone-state")).to_have_text("通话中")
         self.note("phone_caller", board.locator("#phone-caller").inner_text())
+        channel = next(m["Channel"] for m in ast.ami({"Action": "CoreShowChannels"})
+                       if m.get("Event") == "CoreShowChannel"
+                       and str(m.get("Channel", "")).startswith("PJSIP/carrier-"))
+        self.note("resident_channel", channel)
         time.sleep(0.5)
         before = board.evaluate("hotlineSoftphone.getStats()")
         heard, said = rec / "talk-heard.wav", rec / "talk-said.wav"
         with ast.ami_session(timeout=10) as ami:
             reply = ami.action({"Action": "MixMonitor", "Channel": channel,
                                 "File": str(rec / "talk.wav"),
-                                "Options": f"r({heard})t({said})"})
+                                # a PJSIP channel: r() is what it reads from the
+                                # resident (says), t() what it sends them (hears)
+                                "Options": f"r({said})t({heard})"})
             self.note("mixmonitor", reply[0].get("Response"))
             time.sleep(3.0)
             ami.action({"Action": "StopMixMonitor", "Channel": channel})
@@ -215,10 +207,12 @@ class Run:
         self.note("stats", after)
         self.shot(board, "4-in-call")
         board.click("#phone-hangup")
-        ended = self._until(lambda: read_kv(Path(f"{result}.caller")).get("done") == "1", 10)
+        caller.join(20)
         expect(board.locator("#phone-state")).to_have_text("已注册")
-        self.note("hangup", {"resident_ended": ended,
+        self.note("hangup", {"resident_ended": not caller.is_alive(),
                              "page_call": board.evaluate("hotlineSoftphone.call")})
+        self.note("sipp", {"ok": ended[0].ok, "hung_up_by_ivr": ended[0].hung_up_by_ivr}
+                  if ended else None)
 
     @staticmethod
     def _until(predicate: Any, timeout: float) -> bool:

@@ -101,5 +101,8 @@ def test_an_operator_takes_a_live_call_over_in_the_consoles_own_softphone(
     assert talk["page_bytes_received"] > 4000 and talk["page_audio_energy"] > 0.01, talk
     assert talk["heard_rms"] > SPEECH_RMS > SILENCE_RMS, talk
 
+    # the resident was a real SIP call (SIPp, A-law RTP from a pcap) through the real IVR
+    assert "+86138****8000" in result["board_row"] or "138****8000" in result["board_row"]
+    assert result["resident_channel"].startswith("PJSIP/carrier-")
     # 挂断 in the page ended the resident's call.
     assert result["hangup"] == {"resident_ended": True, "page_call": "idle"}, result["hangup"]
