@@ -5,7 +5,8 @@ it (``hotline.wiring`` names :func:`send_notification` as the job), run on the `
 queue. One run: skip what no longer applies (opted out, nothing to ask any more, no sender
 configured), wait out quiet hours (priority 1 excepted: a due message waits, it is not
 dropped), claim the notification (so a message is never sent twice), send it through the
-channel's sender (SMS: :mod:`channels.twilio_sms.notify`), and record the outcome: the ticket's
+channel's sender (SMS: :mod:`channels.twilio_sms.notify`, WeChat:
+:mod:`channels.wechat.notify`), and record the outcome: the ticket's
 history says ``notified`` (and ``asked`` for the question the message put), or after the last
 retry ``notification_failed``. The ticket's own status change never waits on any of this.
 """
@@ -34,7 +35,8 @@ MAX_REPLY_CHARS = 300  # of the unit's reply quoted in a message
 
 
 class Sender(Protocol):
-    def send(self, to: str, body: str, notification_id: int) -> str:
+    def send(self, to: str, body: str, notification_id: int, *, step: str = "",
+             number: str = "") -> str:
         """Send ``body`` to ``to``; the provider's message id. Raises
         :class:`channels.twilio_sms.notify.SendFailed` (or a look-alike with ``certain``,
         ``retryable`` and ``code``)."""
@@ -158,7 +160,7 @@ def send_notification(ctx: NotifyContext, notification_id: int) -> str:
         return "taken by another run"
     body, question = message
     try:
-        ref = sender.send(address, body, note.id)
+        ref = sender.send(address, body, note.id, step=note.step.value, number=ticket.number)
     except Exception as exc:
         return _failed(ctx, note, exc, now)
     nt.settle(db, note.id, nt.SENT, at=now, provider_ref=ref)

@@ -181,6 +181,11 @@ class Settings(BaseSettings):
     quiet_hours: str = "22:00-08:00"
     verify_days: int = Field(default=3, ge=1, le=60)
     notify_dispatched: str = ""
+    # WeChat outbound (customer-service and template messages): the account's AppSecret (the
+    # access token), the API's base URL, and a template id per step (JSON object)
+    wechat_app_secret: SecretStr | None = None
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    wechat_templates: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -188,7 +193,7 @@ class Settings(BaseSettings):
             return self
         for name in (
             "twilio_auth_token", "wechat_token", "wechat_aes_key", "ami_secret", "web_secret",
-            "console_secret", "agi_secret", "metrics_token",
+            "console_secret", "agi_secret", "metrics_token", "wechat_app_secret",
         ):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
@@ -283,7 +288,20 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from None
         return value.strip()
 
-    @field_validator("twilio_api_url")
+    @field_validator("wechat_templates", mode="before")
+    @classmethod
+    def _wechat_templates(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = _json(value, "HOTLINE_WECHAT_TEMPLATES") if value.strip() else {}
+        steps = {"resolved", "rejected", "merged", "dispatched", "ask_satisfaction"}
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - steps)
+            if unknown:
+                raise ValueError(f"unknown steps {', '.join(unknown)}; steps are "
+                                 f"{', '.join(sorted(steps))}")
+        return value
+
+    @field_validator("twilio_api_url", "wechat_api_url")
     @classmethod
     def _twilio_api_url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):

@@ -21,6 +21,7 @@ from channels.notify import Sender
 from channels.twilio_sms.config import TwilioConfig
 from channels.twilio_sms.media import TWILIO_MEDIA_HOSTS
 from channels.twilio_sms.notify import TwilioSender, TwilioSenderConfig
+from channels.wechat.notify import WechatSender, WechatSenderConfig
 from delivery import plan
 from delivery.destinations import Destinations
 from hotline.callback_dialer import dialer_for, policy_for
@@ -105,6 +106,17 @@ def sms_sender(settings: Settings) -> TwilioSender | None:
         public_url=settings.public_url))
 
 
+def wechat_sender(settings: Settings, redis: Redis, store: Store) -> WechatSender | None:
+    """wechatpy's client for messages to followers; None (WeChat notifications skipped) until
+    ``HOTLINE_WECHAT_APP_ID`` and ``HOTLINE_WECHAT_APP_SECRET`` are set."""
+    secret = settings.wechat_app_secret
+    if not (settings.wechat_app_id and secret):
+        return None
+    return WechatSender(WechatSenderConfig(
+        app_id=settings.wechat_app_id, app_secret=secret.get_secret_value(),
+        api_url=settings.wechat_api_url, templates=settings.wechat_templates), redis, store.db)
+
+
 def load_router(settings: Settings) -> Router:
     """The router's configuration (a bad file is a one-line error naming file:line) and its
     classifier (without one, rules alone decide and the rest goes to a person)."""
@@ -160,7 +172,9 @@ def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
                             destinations=destinations_config(settings),
                             router=load_router(settings), dialer=dialer_for(settings),
                             callback_policy=policy_for(settings), sms_fallback=sms_fallback,
-                            sms_sender=sms_sender(settings), quiet_hours=settings.quiet)
+                            sms_sender=sms_sender(settings),
+                            wechat_sender=wechat_sender(settings, ctx.redis, store),
+                            quiet_hours=settings.quiet)
     worker = ContextWorker(queues, connection=ctx.redis, context=context)
     ok = worker.work(burst=burst, with_scheduler=True)
     return 0 if ok or not burst else 1

@@ -18,6 +18,8 @@ DELIVER_AGAIN = PREFIX + "deliver:again:"
 DESTINATION_STREAM = PREFIX + "dest:"
 # WeChat: (timestamp, nonce) pairs already seen (replayed pushes)
 WECHAT_NONCE = PREFIX + "wechat:nonce:"
+# the official account's API access token (wechatpy's RedisStorage under this prefix)
+WECHAT_TOKEN = PREFIX + "wechat:token:"
 # the IVR's live calls for the console: pub/sub channel, snapshots, their index, takeovers
 IVR_CALLS = PREFIX + "ivr:calls"
 IVR_CALL = PREFIX + "ivr:call:"

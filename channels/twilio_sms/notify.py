@@ -74,7 +74,8 @@ class TwilioSender:
                              http_client=TwilioHttpClient(timeout=config.timeout))
         self.client.api.base_url = config.api_url.rstrip("/")
 
-    def send(self, to: str, body: str, notification_id: int) -> str:
+    def send(self, to: str, body: str, notification_id: int, *, step: str = "",
+             number: str = "") -> str:
         callback = status_callback(self.config.public_url, notification_id)
         try:
             if callback:

@@ -57,7 +57,8 @@ def enrich(intake: Intake, memory: dict[str, Any], now: datetime) -> Intake:
 def respond(store: Store, inbound: Inbound, now: datetime) -> str | None:
     """Apply ``inbound``; the text to answer with, or None for a bare "success"."""
     if isinstance(inbound, Report):
-        memory = state.load(store.db, inbound.openid)
+        # when the follower last wrote: customer-service messages may reach them for 48 h
+        memory = state.merge(store.db, inbound.openid, {"last_in": now.isoformat()})
         intake = enrich(inbound.intake, memory, now)
         said = closing.reply_to(store, intake)  # an opt-out or a verification answer
         if said is not None:
