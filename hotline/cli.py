@@ -24,6 +24,7 @@ from hotline import (
     cmd_run,
     cmd_spool,
     cmd_transcription,
+    cmd_verify,
     datadir,
     invocation,
     logs,
@@ -32,7 +33,7 @@ from hotline.context import CliContext, database_error, settings_or_error
 from hotline.errors import CliError
 
 COMMANDS = (cmd_core, cmd_run, cmd_ivr, cmd_spool, cmd_transcription, cmd_jobs, cmd_deliveries,
-            cmd_router, cmd_operator, cmd_demo, cmd_callback, cmd_pbx)
+            cmd_router, cmd_operator, cmd_demo, cmd_callback, cmd_pbx, cmd_verify)
 
 Handler = Callable[[CliContext, argparse.Namespace], int]
 
