@@ -32,7 +32,7 @@ from console.people import actor_of
 from console.router_choices import ChoicesDep
 from console.templating import render
 from console.ticket_view import Choices, local_time
-from console.units import Directory
+from console.units import Directory, orphaned_values
 from tickets import rates, units, worklist
 from tickets.deps import StoreDep
 from tickets.events import KindRefused, StaleEvent
@@ -115,7 +115,8 @@ def _open_row(t: Ticket, units_dir: Directory, tz: Any, now: datetime) -> Open:
 def _gather(store: Store, query: Query, now: datetime) -> dict[str, Any]:
     found = rates.received_in(store, query.period)
     return {"table": table_of(found, now, query), "overdue": worklist.overdue(store, now),
-            "open": worklist.routed_open(store)}
+            "extensions": worklist.asked_extension(store),
+            "in_use": worklist.open_by_units(store)}
 
 
 router = APIRouter(include_in_schema=False)
@@ -130,8 +131,9 @@ async def rates_page(request: Request, person: Supervisor, store: StoreDep,
     units_dir = worklist_view.directory(config)
     data = await run_in_threadpool(_gather, store, query, now)
     rows = rates_view.rows_of(data["table"], namer(query, units_dir, pick))
-    pending = [t for t in data["open"] if worklist.extension_pending(t)]
-    orphans = [t for t in data["open"] if units_dir.orphaned(units.units_of(t))]
+    pending = data["extensions"]
+    orphans = await run_in_threadpool(worklist.open_with_units, store,
+                                      orphaned_values(units_dir, data["in_use"]))
     return render(
         request, "rates.html", query=query, groups=GROUPS, periods=PERIODS, rows=rows,
         columns=rates_view.COLUMNS, chart=rates_view.chart_of(rows),
@@ -156,7 +158,7 @@ async def rates_csv(request: Request, person: Supervisor, store: StoreDep,
                                                       namer(query, units_dir, pick)))
     elif which in ("overdue", "extensions"):
         tickets = ([i.ticket for i in data["overdue"]] if which == "overdue"
-                   else [t for t in data["open"] if worklist.extension_pending(t)])
+                   else data["extensions"])
         found = [_open_row(t, units_dir, store.tz, now) for t in tickets]
         text = rates_view.csv_text(
             ("工单编号", "承办单位", "状态", "办结期限", "剩余", "督办次数", "延期说明"),

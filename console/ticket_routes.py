@@ -211,16 +211,28 @@ async def get_ticket(store: Store, ref: str) -> Ticket:
 router = APIRouter(include_in_schema=False)
 
 
+def _orphans(store: Store, config: Any) -> list[Ticket]:
+    """Open tickets routed only to units the configuration no longer has: no desk sees them,
+    so the inbox shows them first (to be routed again)."""
+    from console.units import orphaned_values
+    from console.worklist_view import directory
+    from tickets import worklist
+
+    values = orphaned_values(directory(config), worklist.open_by_units(store))
+    return worklist.open_with_units(store, values, limit=20)
+
+
 @router.get("/console/inbox")
 async def inbox_page(request: Request, person: PagePerson, store: StoreDep,
                      choices: ChoicesDep) -> Response:
-    _, pick = await choices.get()
+    config, pick = await choices.get()
+    orphans = await run_in_threadpool(_orphans, store, config)
     filters, problems = _parse_filters(request, pick)
     after = request.query_params.get("after") or None
     if problems:
         return render(request, "inbox.html", 400, rows=[], total=0, filters=filters,
                       tabs=[], next_url=None, first_url=None, problem="；".join(problems),
-                      **_inbox_ctx(pick, store))
+                      orphans=orphans, **_inbox_ctx(pick, store))
 
     def read() -> tuple[inbox.Page, dict[Status, int]]:
         return (inbox.page(store, filters, after=after, limit=PAGE_SIZE),
@@ -238,7 +250,8 @@ async def inbox_page(request: Request, person: PagePerson, store: StoreDep,
              else sum(counts.values()))
     return render(request, "inbox.html", rows=page.rows, total=total, filters=filters,
                   tabs=_status_tabs(params, counts, filters.status), next_url=next_url,
-                  first_url=first_url, problem=None, **_inbox_ctx(pick, store))
+                  first_url=first_url, problem=None, orphans=orphans,
+                  **_inbox_ctx(pick, store))
 
 @router.get("/console/tickets/new")
 async def new_form(request: Request, person: PagePerson) -> Response:

@@ -63,3 +63,9 @@ class Directory:
         it): it belongs to the district center's inbox."""
         found = list(ticket_units)
         return bool(found) and all(u not in self.units for u in found)
+
+
+def orphaned_values(directory: Directory, in_use: dict[str, int]) -> list[str]:
+    """The ``units`` column values (tickets.worklist.open_by_units) that name only units the
+    configuration no longer has."""
+    return [value for value in in_use if directory.orphaned(value.split())]

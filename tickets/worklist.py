@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, select
 
 from tickets import units
 from tickets.model import HistoryKind, Status, Ticket
@@ -143,11 +143,33 @@ def overdue(store: Store, now: datetime, *, limit: int = 200) -> list[Item]:
     return [item_of(Ticket.model_validate(d), now) for d in docs]
 
 
-def routed_open(store: Store) -> list[Ticket]:
-    """Every open ticket routed to a unit, oldest first (the supervision looks through them
-    for extensions to answer and for units that left the configuration)."""
+def asked_extension(store: Store) -> list[Ticket]:
+    """Open tickets whose history has an extension request (the supervision keeps those whose
+    last word on it is still the request: :func:`extension_pending`), oldest first."""
     with store.db.read() as conn:
         docs = conn.execute(select(tickets.c.doc).where(
-            tickets.c.status.in_(_statuses("open")), tickets.c.units.is_not(None))
+            tickets.c.status.in_(_statuses("open")), tickets.c.units.is_not(None),
+            cast(tickets.c.doc, String).like('%"extension_requested"%'))
             .order_by(tickets.c.received_at)).scalars().all()
+    return [t for t in (Ticket.model_validate(d) for d in docs) if extension_pending(t)]
+
+
+def open_by_units(store: Store) -> dict[str, int]:
+    """How many open tickets each combination of units has (the ``units`` column value):
+    cheap enough for every inbox view, to find units that left the configuration."""
+    with store.db.read() as conn:
+        rows = conn.execute(select(tickets.c.units, func.count()).where(
+            tickets.c.status.in_(_statuses("open")), tickets.c.units.is_not(None))
+            .group_by(tickets.c.units)).all()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def open_with_units(store: Store, values: Sequence[str], limit: int = 50) -> list[Ticket]:
+    """Open tickets whose ``units`` column is one of ``values``, oldest first."""
+    if not values:
+        return []
+    with store.db.read() as conn:
+        docs = conn.execute(select(tickets.c.doc).where(
+            tickets.c.status.in_(_statuses("open")), tickets.c.units.in_(list(values)))
+            .order_by(tickets.c.received_at).limit(limit)).scalars().all()
     return [Ticket.model_validate(d) for d in docs]

@@ -68,6 +68,12 @@ def test_rates_urge_extension_and_csv(store: Store, tmp_path: Path, people: Peop
     assert re.search(rf'data-number="{late.number}"', html.split('id="rates-overdue"')[1])
     assert "需要协调物业" in html.split('id="rates-extensions"')[1]
     assert gone.number in html.split('id="rates-orphans"')[1]
+    # ... and in the center's inbox, first
+    alice = client_for(store, tmp_path, "alice")
+    inbox = alice.get("/console/inbox", headers=HTML).text
+    assert gone.number in inbox.split('id="inbox-orphans"')[1].split("</section>")[0]
+    assert late.number not in inbox.split('id="inbox-orphans"')[1].split("</section>")[0]
+    alice.__exit__(None, None, None)
 
     # 督办: recorded, counted, shown on the unit's desk
     token = csrf_of(html)
