@@ -83,7 +83,62 @@ def _part(part: str, name: Name) -> str:
     return part
 
 
+_CALLBACK_SAID = {"answered": "已接听", "no answer": "无人接听", "busy": "占线",
+                  "the call failed": "呼叫失败",
+                  "Asterisk (AMI) unreachable": "无法连接交换机（AMI）"}
+_CALLBACK_END = {
+    "; no more attempts (a landline: no SMS)": "；不再呼叫（固定电话，无法发短信）",
+    "; no more attempts (SMS fallback not available)": "；不再呼叫（短信不可用）",
+    "; no more attempts, the question goes to the resident by SMS (once per round: not again "
+    "when it went already)": "；不再呼叫，改发短信提问（每轮最多一次）",
+}
+_QUESTIONS = {"solved": "是否解决", "satisfaction": "是否满意"}
+_CALLBACK_FIXED = {
+    "the resident hung up during the callback call": "回访通话中居民挂机",
+    "callback call: no phone number to call": "回访外呼：没有可拨打的电话号码",
+}
+
+
+def callback_note(text: str) -> str | None:
+    """A note of the callback call (ivr.callback, ivr.callback_job) in Chinese; None when
+    ``text`` is none of them."""
+    if text in _CALLBACK_FIXED:
+        return _CALLBACK_FIXED[text]
+    match = re.fullmatch(r"callback attempt (\d+) of (\d+): (answered|no answer|busy|the call "
+                         r"failed|Asterisk \(AMI\) unreachable)( \((.*?)\))?"
+                         r"(; next attempt at (\S+ \S+) UTC|;.*)?", text)
+    if match:
+        shown = f"第{match.group(1)}次回访外呼（共{match.group(2)}次）：" \
+                f"{_CALLBACK_SAID[match.group(3)]}"
+        if match.group(5):
+            shown += f"（{match.group(5)}）"
+        end = match.group(6) or ""
+        if match.group(7):
+            shown += f"；下次呼叫 {match.group(7)}（UTC）"
+        elif end:
+            shown += _CALLBACK_END.get(end, end)
+        return shown
+    match = re.fullmatch(r"callback attempt (\d+) waits for the end of quiet hours "
+                         r"\((\S+ \S+) UTC\)", text)
+    if match:
+        return f"第{match.group(1)}次回访外呼在免打扰时段，推迟到 {match.group(2)}（UTC）"
+    match = re.fullmatch(r"callback attempt (\d+) queued by hand", text)
+    if match:
+        return f"第{match.group(1)}次回访外呼（人工安排）"
+    match = re.fullmatch(r"callback call: no valid key to the (solved|satisfaction) question "
+                         r"\(asked twice\); hung up", text)
+    if match:
+        return f"回访外呼：“{_QUESTIONS[match.group(1)]}”两次未收到有效按键，已挂机"
+    match = re.fullmatch(r"asked by the callback call: (solved|satisfaction)", text)
+    if match:
+        return f"回访外呼提问：{_QUESTIONS[match.group(1)]}"
+    return None
+
+
 def note(text: str, name: Name) -> str:
+    called = callback_note(text)
+    if called is not None:
+        return called
     match = re.fullmatch(r"delivered to (\S+) by (\S+)", text)
     if match:
         return f"已送达{unit_name(match.group(1), name)}（{match.group(2)}）"

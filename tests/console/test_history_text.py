@@ -53,3 +53,29 @@ def test_actors(raw: str, shown: str) -> None:
 ])
 def test_notes(raw: str, shown: str) -> None:
     assert note(raw, name) == shown
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ("callback attempt 1 of 3: answered", "第1次回访外呼（共3次）：已接听"),
+    ("callback attempt 1 of 3: busy (reason 5); next attempt at 2026-12-08 02:00 UTC",
+     "第1次回访外呼（共3次）：占线（reason 5）；下次呼叫 2026-12-08 02:00（UTC）"),
+    ("callback attempt 2 of 3: Asterisk (AMI) unreachable (cannot connect to 127.0.0.1:5038); "
+     "next attempt at 2026-12-08 04:00 UTC",
+     "第2次回访外呼（共3次）：无法连接交换机（AMI）（cannot connect to 127.0.0.1:5038）；"
+     "下次呼叫 2026-12-08 04:00（UTC）"),
+    ("callback attempt 3 of 3: no answer (reason 3); no more attempts (a landline: no SMS)",
+     "第3次回访外呼（共3次）：无人接听（reason 3）；不再呼叫（固定电话，无法发短信）"),
+    ("callback attempt 3 of 3: no answer (reason 3); no more attempts, the question goes to the "
+     "resident by SMS (once per round: not again when it went already)",
+     "第3次回访外呼（共3次）：无人接听（reason 3）；不再呼叫，改发短信提问（每轮最多一次）"),
+    ("callback attempt 1 waits for the end of quiet hours (2026-12-08 00:00 UTC)",
+     "第1次回访外呼在免打扰时段，推迟到 2026-12-08 00:00（UTC）"),
+    ("callback attempt 2 queued by hand", "第2次回访外呼（人工安排）"),
+    ("callback call: no valid key to the solved question (asked twice); hung up",
+     "回访外呼：“是否解决”两次未收到有效按键，已挂机"),
+    ("asked by the callback call: satisfaction", "回访外呼提问：是否满意"),
+    ("the resident hung up during the callback call", "回访通话中居民挂机"),
+    ("callback attempt x of 3: answered", "callback attempt x of 3: answered"),
+])
+def test_callback_notes(raw: str, shown: str) -> None:
+    assert note(raw, name) == shown
