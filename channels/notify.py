@@ -55,6 +55,10 @@ class NotifyContext(JobContext, Protocol):
     @property
     def clock(self) -> Callable[[], datetime]: ...
 
+    @property
+    def status_link(self) -> Callable[[Ticket], str | None] | None:
+        """The web-form resident's own status page (absolute URL), when one can be made."""
+
 
 def _reply_of(ticket: Ticket) -> str:
     for entry in reversed(ticket.history):
@@ -66,15 +70,21 @@ def _reply_of(ticket: Ticket) -> str:
     return "（无）"
 
 
-def compose(step: nt.Step, ticket: Ticket, store: Store) -> tuple[str, Question | None] | None:
+def compose(step: nt.Step, ticket: Ticket, store: Store,
+            link: str | None = None) -> tuple[str, Question | None] | None:
     """The message of ``step`` about ``ticket`` and the question it puts (None: the step no
-    longer applies, e.g. the resident answered on the web page meanwhile)."""
+    longer applies, e.g. the resident answered on the web page meanwhile). A web-form
+    resident's number is not proven, so their text reply could not be matched to the ticket:
+    they get their status page's ``link``, where they answer, instead of the question."""
     t = texts().notify
     n = ticket.number
     question: Question | None = None
     if step is nt.Step.resolved:
         parts = [t.resolved.format(number=n, reply=_reply_of(ticket))]
-        if pending_question(ticket) is Question.solved and ticket.status is Status.resolved:
+        if ticket.channel is Channel.web:
+            if link:
+                parts.append(t.web_link.format(url=link))
+        elif pending_question(ticket) is Question.solved and ticket.status is Status.resolved:
             parts.append(t.ask_solved.format(number=n))
             question = Question.solved
         body = "\n".join(parts)
@@ -147,7 +157,8 @@ def send_notification(ctx: NotifyContext, notification_id: int) -> str:
     if nt.opted_out(db, nt.citizen_key_of(via, address)):
         nt.settle(db, note.id, nt.SKIPPED, at=now, error="opted out")
         return "skipped: opted out"
-    message = compose(note.step, ticket, store)
+    message = compose(note.step, ticket, store,
+                      ctx.status_link(ticket) if ctx.status_link else None)
     if message is None:
         nt.settle(db, note.id, nt.SKIPPED, at=now, error="no longer applies")
         return "skipped: no longer applies"

@@ -35,6 +35,7 @@ NOTIFY_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "resolved": frozenset({"number", "reply"}), "ask_solved": _NUMBER,
     "ask_satisfaction": _NUMBER, "rejected": frozenset({"number", "reason"}),
     "merged": frozenset({"number", "survivor"}), "dispatched": _NUMBER,
+    "web_link": frozenset({"url"}),
 }
 LOOKUP_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "status": frozenset({"number", "status", "step"}), "note": frozenset({"note"}),
@@ -105,6 +106,7 @@ class NotifyTexts(_Slots):
     rejected: str
     merged: str
     dispatched: str
+    web_link: str
     footer: str
     opted_out: str
 

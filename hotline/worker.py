@@ -21,6 +21,7 @@ from channels.notify import Sender
 from channels.twilio_sms.config import TwilioConfig
 from channels.twilio_sms.media import TWILIO_MEDIA_HOSTS
 from channels.twilio_sms.notify import TwilioSender, TwilioSenderConfig
+from channels.webform import statuslink
 from channels.wechat.notify import WechatSender, WechatSenderConfig
 from delivery import plan
 from delivery.destinations import Destinations
@@ -35,6 +36,7 @@ from ivr.callback_job import CallbackPolicy, Dialer, SmsFallback
 from router import classify, routerconfig
 from router.context import Handover, Router
 from router.yamlfile import ConfigError
+from tickets.model import Ticket
 from tickets.queues import QueueName
 from tickets.quiethours import QuietHours
 from tickets.store import Store, now_utc
@@ -78,6 +80,7 @@ class WorkerContext:
     sms_sender: Sender | None = None
     wechat_sender: Sender | None = None
     quiet_hours: QuietHours | None = None
+    status_link: Callable[[Ticket], str | None] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -115,6 +118,20 @@ def wechat_sender(settings: Settings, redis: Redis, store: Store) -> WechatSende
     return WechatSender(WechatSenderConfig(
         app_id=settings.wechat_app_id, app_secret=secret.get_secret_value(),
         api_url=settings.wechat_api_url, templates=settings.wechat_templates), redis, store.db)
+
+
+def status_link(settings: Settings) -> Callable[[Ticket], str | None] | None:
+    """The web-form resident's status page as an absolute URL (HOTLINE_PUBLIC_URL and
+    HOTLINE_WEB_SECRET both set), for the SMS that tells them of the unit's reply."""
+    secret, public = settings.web_secret, settings.public_url
+    if secret is None or not public:
+        return None
+    key = secret.get_secret_value()
+
+    def link(ticket: Ticket) -> str:
+        return public.rstrip("/") + statuslink.path(key, ticket.id)
+
+    return link
 
 
 def load_router(settings: Settings) -> Router:
@@ -174,7 +191,7 @@ def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
                             callback_policy=policy_for(settings), sms_fallback=sms_fallback,
                             sms_sender=sms_sender(settings),
                             wechat_sender=wechat_sender(settings, ctx.redis, store),
-                            quiet_hours=settings.quiet)
+                            quiet_hours=settings.quiet, status_link=status_link(settings))
     worker = ContextWorker(queues, connection=ctx.redis, context=context)
     ok = worker.work(burst=burst, with_scheduler=True)
     return 0 if ok or not burst else 1

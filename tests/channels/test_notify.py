@@ -194,3 +194,26 @@ def test_a_rolled_back_change_tells_nobody(store: Store) -> None:
     with pytest.raises(RuntimeError):
         store.change(t.id, boom)
     assert nt.for_ticket(store.db, t.id) == []
+
+
+def test_web_residents_get_their_status_link_not_a_question(store: Store, api: TwilioApi,
+                                                            tmp_path: Path) -> None:
+    t = store.submit(intake("w1", channel=Channel.web,
+                            citizen=Citizen(phone=PHONE, consent_to_contact=True))).ticket
+    for status in (Status.registered, Status.dispatched, Status.in_progress):
+        t = event(store, t, status=status)
+    t = event(store, t, status=Status.resolved, note="已处理完毕")
+    [note] = nt.for_ticket(store.db, t.id)
+    ctx = context(store, api, tmp_path)
+    link = f"{PUBLIC}/status/{t.id}/secret-mac"
+    ctx = WorkerContext(store=ctx.store, media_dir=tmp_path, sms_sender=ctx.sms_sender,
+                        quiet_hours=None, clock=lambda: NOON, status_link=lambda _t: link)
+    assert send_notification(ctx, note.id).startswith("sent")
+    body = api.messages()[0].form["Body"][0]
+    assert link in body and "已处理完毕" in body and "回复 1" not in body
+    assert [h.kind for h in store.get(t.id).history if h.kind] == [HistoryKind.notified]
+    no_consent = store.submit(intake("w2", channel=Channel.web,
+                                     citizen=Citizen(phone=PHONE))).ticket
+    for status in (Status.registered, Status.dispatched, Status.in_progress, Status.resolved):
+        no_consent = event(store, no_consent, status=status)
+    assert nt.for_ticket(store.db, no_consent.id) == []
