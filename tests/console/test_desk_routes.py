@@ -201,3 +201,37 @@ def test_an_extension_is_asked_for_and_answered(app_client: TestClient, store: S
     assert asked.history[-1].kind is HistoryKind.extension_requested
     assert asked.routing is not None and asked.routing.resolve_by == t.routing.resolve_by  # type: ignore[union-attr]
     assert "延期申请待区中心审批" in app_client.get(url, headers=HTML).text
+
+
+def test_a_big_loop_ticket_shows_every_unit_and_who_answered(store: Store, tmp_path: Path,
+                                                              people: People) -> None:
+    people.add("health", "卫健委", Role.department, PASSWORD, units=["dept.health"])
+    people.add("ds", "东四街道", Role.street, PASSWORD, units=["DS"])
+    t = routed(store, "big1", ["street:DS", "dept:dept.health"], at=NOW)
+    ds, health = client_for(store, tmp_path, "ds"), client_for(store, tmp_path, "health")
+    url = f"/console/desk/tickets/{t.number}"
+    assert t.number in numbers_on(health.get("/console/desk", headers=HTML).text)
+    page = ds.get(url, headers=HTML).text
+    assert ds.post(url, headers=HTML, data=form(page, "acknowledge"),
+                   follow_redirects=False).status_code == 303
+    # the department acknowledges too: a note, the status machine is not asked twice
+    page = health.get(url, headers=HTML).text
+    involved = page.split('id="ticket-involved"')[1].split("</section>")[0]
+    assert re.search(r'data-unit="street:DS"><td>[^<]*</td><td>已签收</td><td>未答复', involved)
+    assert re.search(r'data-unit="dept:dept.health"><td>[^<]*（本单位）</td><td>未签收', involved)
+    assert health.post(url, headers=HTML, data=form(page, "acknowledge"),
+                       follow_redirects=False).status_code == 303
+    page = health.get(url, headers=HTML).text
+    assert 'id="act-acknowledge"' not in page
+    assert health.post(url, headers=HTML, data=form(page, "resolve", text="已联系社区医院"),
+                       follow_redirects=False).status_code == 303
+    final = store.get(t.id)
+    assert final.status is Status.resolved
+    assert [(h.actor, h.status) for h in final.history[-3:]] == [
+        ("street:DS/ds", Status.in_progress), ("dept:dept.health/health", None),
+        ("dept:dept.health/health", Status.resolved)]
+    involved = ds.get(url, headers=HTML).text.split('id="ticket-involved"')[1]
+    assert re.search(r'data-unit="dept:dept.health"><td>[^<]*</td><td>已签收</td><td>已答复',
+                     involved)
+    for c in (ds, health):
+        c.__exit__(None, None, None)
