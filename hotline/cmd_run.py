@@ -88,7 +88,8 @@ def banner(settings: Settings, children: list[Program], redis: PrivateRedis | No
     database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
     lines = [
         "96010 intake gateway: hotline run",
-        f"  HTTP       {http}/  (/healthz, /docs, feed /api/v1/tickets, intake /api/v1/intake)",
+        f"  HTTP       {http}/  (front page; /docs, /readyz, feed /api/v1/tickets, intake "
+        "/api/v1/intake)",
     ]
     if settings.console_secret is not None:
         lines.append(f"  console    {http}/console/  (add people: hotline operator add)")
