@@ -3,11 +3,13 @@ over AMI (the real AmiDialer) to Originate a Local channel into ``callback-96010
 "resident" (``callback-resident-sim``, its script in a global variable) answers and
 presses keys; the gateway's callback flow
 (a real FastAGI server with the real prompts and espeak-ng) records the answers; the ticket
-ends ``evaluated``. A busy resident is retried and recorded."""
+ends ``evaluated``. A busy resident is retried and recorded. The journey on PostgreSQL and
+Redis: resolved → the callback job in the outbox → relay → RQ worker → call → evaluated."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import threading
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from redis import Redis
 
 from console.ami import AmiConfig
 from hotline.callback_dialer import AmiDialer
@@ -29,10 +32,19 @@ from ivr.prompts.catalog import GENERATED
 from tests.conftest import make_store
 from tests.support.asterisk import Asterisk
 from tests.support.intakes import intake
-from tests.support.services import free_port, require_root, wait_until
+from tests.support.services import (
+    PostgresServer,
+    RedisServer,
+    free_port,
+    require_root,
+    wait_until,
+)
 from tickets.events import TicketEvent, apply_event
 from tickets.model import Channel, Citizen, HistoryKind, Satisfaction, Status, Ticket
+from tickets.queues import QueueName
+from tickets.relay import relay_once
 from tickets.store import Store
+from tickets.worker import ContextWorker
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
 
@@ -69,14 +81,15 @@ class AgiThread:
         self.loop.close()
 
 
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
+@contextlib.contextmanager
+def running(tmp_path: Path, url: str) -> Iterator[Rig]:
+    """Asterisk, the callback flow's FastAGI server and a worker context over ``url``."""
     require_root()
     shared = tmp_path / "shared"
     prompts = shared / "prompts"
     build_prompts(GENERATED)  # quick when `make prompts` already ran
     shutil.copytree(GENERATED, prompts, ignore=shutil.ignore_patterns(".*"))
-    store = make_store(f"sqlite:///{tmp_path / 'hotline.sqlite3'}")
+    store = make_store(url)
     flow = CallbackFlow(CallbackConfig(prompts=Prompts(prompts),
                                        speech_dir=shared / "recordings" / "speech"), store)
     server = AgiServer({SCRIPT: flow}, port=free_port())
@@ -96,6 +109,12 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
                 ast.stop()
     finally:
         store.db.dispose()
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    with running(tmp_path, f"sqlite:///{tmp_path / 'hotline.sqlite3'}") as made:
+        yield made
 
 
 def resolved(store: Store) -> Ticket:
@@ -144,3 +163,23 @@ def test_a_busy_resident_is_tried_again(rig: Rig) -> None:
     assert attempt.note is not None
     assert attempt.note.startswith("callback attempt 1 of 3: busy (reason 5); next attempt at")
     assert rig.store.get(t.id).status is Status.resolved
+
+
+def test_the_journey_on_postgresql_and_redis(tmp_path: Path, postgres: PostgresServer,
+                                             redis_server: RedisServer) -> None:
+    """A landline caller's ticket resolved by the unit gets its callback job in the same
+    transaction; the relay puts it on RQ; a worker serving the callback queue places the call;
+    the resident's keys end the ticket evaluated."""
+    redis = Redis.from_url(redis_server.url)
+    with running(tmp_path, postgres.create_database()) as made:
+        t = resolved(made.store)
+        resident(made, PRESS_ONE)
+        assert relay_once(made.store.db, redis) >= 1  # dispatch and callback jobs
+        ContextWorker([QueueName.callback], connection=redis, context=made.ctx).work(burst=True)
+        wait_until(lambda: made.store.get(t.id).status is Status.evaluated, timeout=90)
+        after = made.store.get(t.id)
+        assert after.evaluation is not None
+        assert (after.evaluation.solved, after.evaluation.satisfaction) == (
+            True, Satisfaction.satisfied)
+        assert [h.note for h in callback_entries(after)] == ["callback attempt 1 of 3: answered"]
+    redis.close()
