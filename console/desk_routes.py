@@ -19,27 +19,37 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from console import labels, worklist_view
 from console.auth import LiveSession, csrf_checked
-from console.desk import DESK_ACTIONS, ActionRefused, Form, act, actor_of, parse_deadline
+from console.desk import (
+    DESK_ACTIONS,
+    TEXT_LIMIT,
+    ActionRefused,
+    Form,
+    act,
+    actor_of,
+    parse_deadline,
+)
 from console.errors import ConsoleError
+from console.grid import MAX_PHOTO_BYTES, GridRefused, keep_photos
 from console.people import Person
 from console.router_choices import ChoicesDep
 from console.templating import render
 from console.ticket_view import history_rows, local_time, media_of, place_text
 from tickets import units, worklist
-from tickets.deps import StoreDep
-from tickets.events import KindRefused, StaleEvent
+from tickets.deps import MediaDirDep, StoreDep
+from tickets.events import KindRefused, StaleEvent, TicketEvent, apply_event
 from tickets.model import Ticket
 from tickets.status import IllegalTransition
 from tickets.store import HistoryFull, Store, TicketNotFound
 
 NOT_FOUND = labels.NOT_FOUND
 DONE = {"acknowledge": "已签收", "note": "已记录进展", "extension": "已提交延期申请",
-        "resolve": "已办结，答复将告知市民"}
+        "resolve": "已办结，答复将告知市民", "photos": "已上传照片"}
 
 
 async def desk_person(session: LiveSession) -> Person:
@@ -158,3 +168,37 @@ async def desk_action(request: Request, ref: str, person: DeskPerson, store: Sto
     if action == "send_back":
         return RedirectResponse("/console/desk?done=sent_back", 303)
     return RedirectResponse(f"/console/desk/tickets/{changed.number}?done={action}", 303)
+
+
+@router.post("/console/desk/photos", dependencies=[Depends(csrf_checked)])
+async def desk_photos(request: Request, person: DeskPerson, store: StoreDep,
+                      media_dir: MediaDirDep, choices: ChoicesDep) -> Response:
+    """Photos of the work (with an optional caption) on one of the unit's tickets (form field
+    ``number``): an event with ``attachments``; a fixed path, so the upload limit
+    (``HOTLINE_MAX_UPLOAD_BYTES``) applies to it."""
+    unit = person.units[0]
+    async with request.form() as form:  # closes the uploaded files' temporary files
+        number, text, ref = form.get("number"), form.get("text"), form.get("ref")
+        uploads = [await item.read(MAX_PHOTO_BYTES + 1) for item in form.getlist("photo")
+                   if isinstance(item, UploadFile) and item.filename]
+    ticket = await run_in_threadpool(unit_ticket, store, unit,
+                                     number if isinstance(number, str) else "")
+    config, pick = await choices.get()
+    try:
+        if not uploads:
+            raise GridRefused("请选择照片")
+        photos = await run_in_threadpool(keep_photos, media_dir, uploads)
+    except GridRefused as exc:
+        return _ticket_page(request, store, ticket, person, config, pick, 422,
+                            problem=str(exc))
+    caption = text.strip() if isinstance(text, str) else ""
+    event = TicketEvent(actor=actor_of(person),
+                        event_id=f"console:{ref if isinstance(ref, str) else uuid.uuid4().hex}"
+                        [:100], note=caption[:TEXT_LIMIT] or "现场照片", attachments=photos)
+    try:
+        await run_in_threadpool(store.change, ticket.id,
+                                lambda t, seq, at: apply_event(t, event, seq, at))
+    except HistoryFull:
+        return _ticket_page(request, store, ticket, person, config, pick, 409,
+                            problem=labels.HISTORY_FULL)
+    return RedirectResponse(f"/console/desk/tickets/{ticket.number}?done=photos", 303)

@@ -122,7 +122,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
                        overrides={"/report": settings.max_upload_bytes,
                                   # the grid worker's photos
                                   "/console/grid/report": settings.max_upload_bytes,
-                                  "/console/grid/note": settings.max_upload_bytes})
+                                  "/console/grid/note": settings.max_upload_bytes,
+                                  "/console/desk/photos": settings.max_upload_bytes})
     app.add_middleware(RequestLog)
     metrics_http.install(app, StateCollector(store, redis or None),
                          settings.metrics_token.get_secret_value()

@@ -235,3 +235,29 @@ def test_a_big_loop_ticket_shows_every_unit_and_who_answered(store: Store, tmp_p
                      involved)
     for c in (ds, health):
         c.__exit__(None, None, None)
+
+
+def test_photos_of_the_work(app_client: TestClient, store: Store) -> None:
+    from tests.console.test_ticket_routes import PNG
+
+    t = routed(store, "ph1", ["street:DS"], at=NOW)
+    theirs = routed(store, "ph2", ["street:DHM"], at=NOW, street="DHM")
+    log_in(app_client, "ds")
+    page = app_client.get(f"/console/desk/tickets/{t.number}", headers=HTML).text
+    data = {"csrf": csrf_of(page), "ref": "p1", "number": t.number, "text": "维修前"}
+    files = [("photo", ("a.png", PNG, "image/png"))]
+    assert app_client.post("/console/desk/photos", headers=HTML, data=data,
+                           files=[("photo", ("a.png", b"GIF89a", "image/png"))]
+                           ).status_code == 422
+    ok = app_client.post("/console/desk/photos", headers=HTML, data=data, files=files,
+                         follow_redirects=False)
+    assert ok.status_code == 303
+    app_client.post("/console/desk/photos", headers=HTML, data=data, files=files)  # resent
+    after = store.get(t.id)
+    assert [a.content_type for a in after.attachments] == ["image/png"]
+    assert [h.note for h in after.history].count("维修前") == 1
+    assert after.history[-1].actor == "street:DS/ds"
+    assert app_client.post("/console/desk/photos", headers=HTML,
+                           data={**data, "number": theirs.number, "ref": "p2"},
+                           files=files).status_code == 404
+    assert store.get(theirs.id).attachments == []
