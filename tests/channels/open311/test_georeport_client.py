@@ -1,7 +1,8 @@
 """A real Open311 client written by someone else — ``georeport`` (PyPI, Apache-2.0, "Python
 wrapper for the Open311 GeoReport v2 API") — against the gateway served by uvicorn over TCP,
-in both of its formats. (``open311`` 1.1 on PyPI, from 2011, is Python 2 only; ``georeport``
-has no POST, so requests are made with ``requests`` the way its docs describe the spec.)"""
+in both of its formats. (``open311`` 1.1 on PyPI, from 2011, does not import on Python 3: an
+implicit relative import in its package; ``georeport`` has no POST, so requests are made with
+``requests`` as the spec describes them.)"""
 
 from __future__ import annotations
 
