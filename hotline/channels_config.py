@@ -21,14 +21,16 @@ def _secret(value: SecretStr | None) -> str | None:
 def twilio_config(settings: Settings) -> TwilioConfig:
     return TwilioConfig(account_sid=settings.twilio_account_sid,
                         auth_token=_secret(settings.twilio_auth_token),
-                        public_url=settings.public_url)
+                        public_url=settings.public_url, deadline=settings.sms_deadline,
+                        spool_dir=settings.spool_path)
 
 
 def wechat_config(settings: Settings) -> WechatConfig:
     return WechatConfig(token=_secret(settings.wechat_token), app_id=settings.wechat_app_id,
                         aes_key=_secret(settings.wechat_aes_key),
                         mode=Mode(settings.wechat_mode) if settings.wechat_mode else None,
-                        max_clock_skew=settings.wechat_max_clock_skew)
+                        max_clock_skew=settings.wechat_max_clock_skew,
+                        deadline=settings.wechat_deadline, spool_dir=settings.spool_path)
 
 
 @cache  # reviewed configuration: read once per folder and process
@@ -49,6 +51,7 @@ def webform_config(settings: Settings) -> WebformConfig:
                          public_url=settings.public_url,
                          max_body_bytes=settings.max_upload_bytes,
                          photo_workers=settings.photo_workers,
+                         deadline=settings.web_deadline, spool_dir=settings.spool_path,
                          grids=grid_names(settings.router_config_dir))
 
 

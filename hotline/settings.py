@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     # safe | compatible | plain; unset: safe when an AES key is set, else plain
     wechat_mode: Literal["safe", "compatible", "plain"] | None = None
     web_secret: SecretStr | None = None
+    # Seconds a text channel waits for the store before it spools the message and answers
+    # "已收到，工单号稍后发送" (under the provider's own limit: Twilio 15 s, WeChat 5 s)
+    sms_deadline: float = Field(default=10.0, gt=0, le=14)
+    wechat_deadline: float = Field(default=4.5, gt=0, le=4.9)
+    web_deadline: float = Field(default=10.0, gt=0, le=30)
     photo_workers: int = Field(default=2, ge=1, le=16)
 
     # Per-sender limits ("N/second|minute|hour|day", several joined by ';'; "" = none),

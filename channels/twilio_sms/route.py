@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from channels import closing
+from channels.deadline import DELAYED, Deadline, Late, spool_late
 from channels.deps import TwilioDep
 from channels.texts import texts
 from channels.twilio_sms import parse, reply, service, status, verify
@@ -63,18 +65,24 @@ async def twilio_sms(request: Request, store: StoreDep, limiter: LimiterDep,
     if not message.body and not message.media:
         return _answer(texts().sms.empty)
     sender = message.from_ or params.get("From", "")
-    # a provider's retry of a message already filed is answered, never counted
-    filed = await run_in_threadpool(store.find_by_ref, "sms", message.sid)
-    if filed is None and not await limiter.allow("sender", f"sms:{sender}"):
-        log.warning("sms %s from %s refused: over the sender's rate limit", message.sid,
-                    mask_phone(message.from_))
-        return _answer(texts().sms.rate_limited)
     now = datetime.now(UTC)
-    # an opt-out or an answer to the verification questions (None: a message to file)
-    said = await run_in_threadpool(closing.reply_to, store, parse.to_intake(message, now))
-    if said is not None:
-        return _answer(said)
-    outcome = await run_in_threadpool(service.receive, store, message, now)
+    intake = parse.to_intake(message, now)
+    deadline = Deadline(config.deadline)  # Twilio waits 15 s, then retries
+    try:
+        # a provider's retry of a message already filed is answered, never counted
+        filed = await deadline.run(partial(store.find_by_ref, "sms", message.sid))
+        if filed is None and not await limiter.allow("sender", f"sms:{sender}"):
+            log.warning("sms %s from %s refused: over the sender's rate limit", message.sid,
+                        mask_phone(message.from_))
+            return _answer(texts().sms.rate_limited)
+        # an opt-out or an answer to the verification questions (None: a message to file)
+        said = await deadline.run(partial(closing.reply_to, store, intake))
+        if said is not None:
+            return _answer(said)
+        outcome = await deadline.run(partial(service.receive, store, message, now))
+    except Late:
+        await spool_late(config.spool_dir, intake, now, config.deadline)
+        return _answer(DELAYED)
     return _answer(reply.acknowledgement(outcome))
 
 

@@ -12,6 +12,7 @@ from channels.twilio_sms.media import fetch_twilio_media
 from channels.twilio_sms.parse import SmsMessage, to_intake
 from tickets.jobs import Job
 from tickets.masking import mask_phone
+from tickets.model import Intake
 from tickets.store import Store
 
 log = logging.getLogger(__name__)
@@ -19,13 +20,18 @@ log = logging.getLogger(__name__)
 
 def receive(store: Store, message: SmsMessage, received_at: datetime) -> Outcome:
     """File ``message`` (new ticket, follow-up or rating); exactly one effect per MessageSid."""
-    intake = to_intake(message, received_at)
+    return receive_intake(store, to_intake(message, received_at))
+
+
+def receive_intake(store: Store, intake: Intake) -> Outcome:
+    """:func:`receive` for the intake of a message (also what the spool kept of one)."""
 
     def media_jobs(ticket_id: str) -> Sequence[Job]:
         return [Job.of(fetch_twilio_media, ticket_id, a.url, a.content_type)
                 for a in intake.attachments]
 
     outcome = handle(store, intake, media_jobs)
-    log.info("sms %s from %s → ticket %s (%s%s)", message.sid, mask_phone(message.from_),
+    log.info("sms %s from %s → ticket %s (%s%s)", intake.channel_ref,
+             mask_phone(intake.citizen.phone),
              outcome.ticket.number, outcome.action.value, ", repeat" if outcome.repeat else "")
     return outcome

@@ -15,6 +15,8 @@ class WebformConfig:
     public_url: str | None = None
     max_body_bytes: int | None = None  # HOTLINE_MAX_UPLOAD_BYTES: the size limit of /report
     photo_workers: int = 2  # HOTLINE_PHOTO_WORKERS: photos decoded at once (processes)
+    deadline: float = 10.0  # HOTLINE_WEB_DEADLINE: past it the report is spooled
+    spool_dir: Path | None = None  # the fallback spool (HOTLINE_SPOOL_DIR)
     # grid cell code → the name a resident reads (from the router's places.yaml); None: any
     # well-formed code is taken as it is
     grids: Mapping[str, str] | None = None

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from channels.deadline import DELAYED, Deadline, Late, spool_late
 from channels.deps import PhotosDep, WebformDep
 from channels.texts import texts
 from channels.webform import csrf, pages, service, statuslink
@@ -42,7 +43,8 @@ from channels.webform.validation import (
 from tickets.deps import get_limiter, get_store
 from tickets.httperrors import ApiError
 from tickets.masking import mask_phone
-from tickets.model import Channel, Ticket
+from tickets.model import Channel, Intake, Ticket
+from tickets.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -184,11 +186,11 @@ class _Form:
         token = csrf.check(self.secret, nonce, _text(form, "csrf"), int(time.time()),
                            TOKEN_MAX_AGE)
         store = get_store(request)
+        deadline = Deadline(self.config.deadline)  # a resident waits no longer either
         expired = token.problem is csrf.TokenProblem.expired
         if expired and token.submission_id is not None:
             # A genuine (signed) page, sent again after it expired: if it was filed, say so.
-            existing = await run_in_threadpool(store.find_by_ref, Channel.web.value,
-                                               token.submission_id)
+            existing = await self._filed(deadline, store, token.submission_id)
             if existing is not None:
                 return self._done_page(existing, repeat=True)
         if not token.ok or token.submission_id is None:
@@ -202,7 +204,7 @@ class _Form:
                                    status=403, notice=notice, had_photos=bool(uploads))
         submission_id = token.submission_id
         assert nonce is not None
-        existing = await run_in_threadpool(store.find_by_ref, Channel.web.value, submission_id)
+        existing = await self._filed(deadline, store, submission_id)
         if existing is not None:  # this page was filed already (double tap, reload, back)
             return self._done_page(existing, repeat=True)
 
@@ -224,10 +226,38 @@ class _Form:
             return self._form_page(request, nonce, submission_id, checked, status=422,
                                    had_photos=bool(uploads))
 
-        result = await run_in_threadpool(
-            partial(service.file_report, store, self.config.media_dir, checked.form, photos,
+        form_ = checked.form
+        intake = await run_in_threadpool(
+            partial(service.prepare, self.config.media_dir, form_, photos,
                     submission_id=submission_id, received_at=datetime.now(UTC)))
+        try:
+            result = await deadline.run(partial(service.submit, store, intake, form_))
+        except Late:
+            await spool_late(self.config.spool_dir, intake, datetime.now(UTC),
+                             self.config.deadline)
+            return self._delayed_page(intake)
         return self._done_page(result.ticket, repeat=not result.created)
+
+    @staticmethod
+    async def _filed(deadline: Deadline, store: Store, submission_id: str) -> Ticket | None:
+        """The ticket of this page, if filed; None also when the store is late (the filing
+        below then spools it, and the ingester knows a repeat)."""
+        try:
+            return await deadline.run(partial(store.find_by_ref, Channel.web.value,
+                                              submission_id))
+        except Late:
+            return None
+
+    def _delayed_page(self, intake: Intake) -> Response:
+        """Kept in the spool, not yet a ticket: "已收到，工单号稍后发送"."""
+        grid = intake.location.grid if intake.location else None
+        html = pages.render(
+            "done.html", number=None, delayed=DELAYED, repeat=False,
+            kind_label=texts().kind(intake.kind),
+            phone=mask_phone(intake.citizen.phone) if intake.citizen.consent_to_contact
+            else None,
+            again_url=f"/report?grid={grid}" if grid else "/report")
+        return pages.page(html)
 
 
 def _text(form: FormData, name: str) -> str:

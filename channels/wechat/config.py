@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 
 class Mode(StrEnum):
@@ -23,6 +24,8 @@ class WechatConfig:
     # HOTLINE_WECHAT_MODE; unset: safe when an AES key is configured, else plain
     mode: Mode | None = None
     max_clock_skew: int = 300  # seconds; older or newer timestamps are refused
+    deadline: float = 4.5  # HOTLINE_WECHAT_DEADLINE (WeChat waits 5 s): past it, spooled
+    spool_dir: Path | None = None  # the fallback spool (HOTLINE_SPOOL_DIR)
 
     @property
     def effective_mode(self) -> Mode:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from functools import partial
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from channels.deadline import DELAYED, Deadline, Late, spool_late
 from channels.deps import ReplayDep, WechatDep
 from channels.texts import texts
 from channels.wechat import envelope, reply, service, signature
@@ -62,11 +63,12 @@ def _check(token: str, request: Request, config: WechatConfig) -> None:
         raise ApiError(403, str(exc), "bad_signature") from None
 
 
-async def _over_limit(store: Store, limiter: RateLimiter, report: Report) -> bool:
+async def _over_limit(store: Store, limiter: RateLimiter, report: Report,
+                      deadline: Deadline) -> bool:
     """Count a resident's message against their limit (WeChat's retries of a message already
     filed are answered, never counted)."""
     ref = report.intake.channel_ref
-    if await run_in_threadpool(store.find_by_ref, "wechat", ref) is not None:
+    if await deadline.run(partial(store.find_by_ref, "wechat", ref)) is not None:
         return False
     return not await limiter.allow("sender", f"wechat:{report.openid}")
 
@@ -121,13 +123,22 @@ async def wechat_push(request: Request, store: StoreDep, limiter: LimiterDep,
         raise ApiError(400, str(exc), "bad_xml") from None
     except signature.Refused as exc:
         raise ApiError(403, str(exc), "bad_signature") from None
-    if isinstance(inbound, Report) and await _over_limit(store, limiter, inbound):
-        log.warning("wechat message from %s refused: over the sender's rate limit",
-                    mask_openid(inbound.openid))
-        text: str | None = texts().wechat.rate_limited
-    else:
-        text = await run_in_threadpool(service.respond, store, inbound,
-                                       datetime.fromtimestamp(now, UTC))
+    at = datetime.fromtimestamp(now, UTC)
+    deadline = Deadline(config.deadline)  # WeChat waits 5 s, then retries three times
+    text: str | None
+    try:
+        if isinstance(inbound, Report) and await _over_limit(store, limiter, inbound,
+                                                             deadline):
+            log.warning("wechat message from %s refused: over the sender's rate limit",
+                        mask_openid(inbound.openid))
+            text = texts().wechat.rate_limited
+        else:
+            text = await deadline.run(partial(service.respond, store, inbound, at))
+    except Late:
+        if not isinstance(inbound, Report):
+            return PlainTextResponse(reply.SUCCESS)  # a menu click or an event: nothing kept
+        await spool_late(config.spool_dir, inbound.intake, at, config.deadline)
+        text = DELAYED
     if text is None:
         return PlainTextResponse(reply.SUCCESS)
     xml = reply.text_reply(inbound.account, inbound.openid, text, int(now))

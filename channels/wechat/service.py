@@ -63,13 +63,7 @@ def respond(store: Store, inbound: Inbound, now: datetime) -> str | None:
         said = closing.reply_to(store, intake)  # an opt-out or a verification answer
         if said is not None:
             return said
-        outcome = conversation.handle(store, intake)
-        if "kind" in memory and outcome.action is conversation.Action.new and not outcome.repeat:
-            state.merge(store.db, inbound.openid, {"kind": None})
-        log.info("wechat message from %s → ticket %s (%s%s)", mask_openid(inbound.openid),
-                 outcome.ticket.number, outcome.action.value,
-                 ", repeat" if outcome.repeat else "")
-        return menu.acknowledgement(outcome)
+        return menu.acknowledgement(_file(store, intake, memory))
     if isinstance(inbound, Subscribe):
         return texts().wechat.welcome
     if isinstance(inbound, LocationUpdate):
@@ -81,6 +75,24 @@ def respond(store: Store, inbound: Inbound, now: datetime) -> str | None:
         return _menu(store, inbound, now)
     assert isinstance(inbound, Ignored)
     return None
+
+
+def file_report(store: Store, intake: Intake, now: datetime) -> conversation.Outcome:
+    """File a resident's message (what the spool kept of one, past the deadline): the
+    remembered location and menu kind applied, then the conversation rule."""
+    openid = intake.citizen.wechat_openid or ""
+    memory = state.load(store.db, openid) if openid else {}
+    return _file(store, enrich(intake, memory, now), memory)
+
+
+def _file(store: Store, intake: Intake, memory: dict[str, Any]) -> conversation.Outcome:
+    outcome = conversation.handle(store, intake)
+    openid = intake.citizen.wechat_openid or ""
+    if "kind" in memory and outcome.action is conversation.Action.new and not outcome.repeat:
+        state.merge(store.db, openid, {"kind": None})
+    log.info("wechat message from %s → ticket %s (%s%s)", mask_openid(openid),
+             outcome.ticket.number, outcome.action.value, ", repeat" if outcome.repeat else "")
+    return outcome
 
 
 def _menu(store: Store, click: MenuClick, now: datetime) -> str:

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ivr.caller import caller_e164
-from tickets.files import write_atomically
 from tickets.model import Kind
+from tickets.spoolfiles import render_sidecar, write_entry
+
+__all__ = ["render_sidecar", "write_entry"]  # written in tickets.spoolfiles, shared
 
 UNIQUE_ID = re.compile(r"^[A-Za-z0-9._-]{1,150}$")
 NAME = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)-(?P<unique_id>[A-Za-z0-9._-]{1,150})$")
@@ -49,13 +50,6 @@ def parse_sidecar(text: str) -> dict[str, str]:
         if sep and key.strip():
             fields[key.strip()] = value.strip()
     return fields
-
-
-def render_sidecar(fields: dict[str, str]) -> str:
-    for key, value in fields.items():
-        if "=" in key or any(c in key + value for c in "\r\n"):
-            raise ValueError(f"sidecar field {key!r} cannot hold '=' or a line break")
-    return "".join(f"{key}={value}\n" for key, value in fields.items())
 
 
 def unique_id_of(stem: str, fields: dict[str, str]) -> str | None:
@@ -112,20 +106,3 @@ def scan(spool_dir: Path) -> list[Entry]:
         entries.append(Entry(stem, sidecar if sidecar.exists() else None,
                              audio if audio.exists() else None, fields))
     return entries
-
-
-def write_entry(spool_dir: Path, wav: bytes | None, fields: dict[str, str],
-                at: datetime) -> Path:
-    """Spool a message the way the dialplan's fallback does (``fields`` must include
-    ``unique_id`` and ``ended``): the recording, then its sidecar, each atomically. Returns the
-    sidecar."""
-    safe_id = re.sub(r"[^A-Za-z0-9._-]", "_", fields["unique_id"])[:140] or "unknown"
-    # a suffix of its own: the dialplan may spool the same call in the same second
-    stem = f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{safe_id}.gw{secrets.token_hex(3)}"
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    if wav is not None:
-        write_atomically(spool_dir / f"{stem}.wav", lambda out: out.write(wav))
-    sidecar = spool_dir / f"{stem}.txt"
-    text = render_sidecar(fields)
-    write_atomically(sidecar, lambda out: out.write(text.encode("utf-8")))
-    return sidecar

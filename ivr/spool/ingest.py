@@ -1,4 +1,6 @@
-"""Ingest the fallback spool (:mod:`ivr.spool.format`): every complete entry becomes a voice
+"""Ingest the fallback spool (:mod:`ivr.spool.format`): a text message a channel spooled past its
+deadline is filed by that channel's rule (``file_text``; the same message filed meanwhile by a
+provider's retry is recognised as a repeat); every other complete entry becomes a voice
 ticket (``channel_ref`` = the call's :func:`~ivr.tickets.voice_ref`) with the recording as an
 ``audio/wav`` attachment and a transcription job — or joins the call's ticket when one exists
 (the flow made a draft, then the queue timed out; the gateway stored part of a message before
@@ -96,8 +98,24 @@ def ticket_text(fields: dict[str, str], note: str | None) -> str:
     return f"{text}{note}" if note else text
 
 
-def ingest_entry(store: Store, entry: Entry, media_dir: Path, *, now: float) -> Ticket | None:
+# files a text message a channel spooled (``intake=`` in the sidecar) by the channel's own
+# rule — the composition room passes the channels' (ivr imports no channel); plain submit else
+FileText = Callable[[Store, Intake], Ticket]
+
+
+def submit_text(store: Store, intake: Intake) -> Ticket:
+    return store.submit(intake).ticket
+
+
+def ingest_entry(store: Store, entry: Entry, media_dir: Path, *, now: float,
+                 file_text: FileText = submit_text) -> Ticket | None:
     """Turn one complete entry into (or onto) a ticket. None: the entry has no call id."""
+    if "intake" in entry.fields:  # a text message past its channel's deadline
+        intake = Intake.model_validate_json(entry.fields["intake"])
+        ticket = file_text(store, intake)
+        log.info("spool: %s message %s -> ticket %s", intake.channel.value,
+                 entry.stem, ticket.number)
+        return ticket
     unique_id = unique_id_of(entry.stem, entry.fields)
     if unique_id is None:
         return None
@@ -189,7 +207,8 @@ def _failed(store: Store, spool_dir: Path, entry: Entry, exc: Exception, now: fl
 
 
 def ingest_once(store: Store, spool_dir: Path, media_dir: Path, *,
-                stale_after: float = STALE_AFTER, now: float | None = None) -> int:
+                stale_after: float = STALE_AFTER, now: float | None = None,
+                file_text: FileText = submit_text) -> int:
     """Ingest every complete entry that is due; returns how many became (or joined) tickets.
 
     If the database itself is unreachable the pass stops with :class:`DatabaseUnavailable`
@@ -204,7 +223,7 @@ def ingest_once(store: Store, spool_dir: Path, media_dir: Path, *,
         if not complete or read_attempts(spool_dir, entry.stem).next_at > clock:
             continue  # still being recorded, or waiting for its next attempt
         try:
-            ticket = ingest_entry(store, entry, media_dir, now=clock)
+            ticket = ingest_entry(store, entry, media_dir, now=clock, file_text=file_text)
         except FileNotFoundError:
             continue  # taken by a concurrent ingester meanwhile
         except ValidationError as exc:  # the entry itself is malformed: keep it aside

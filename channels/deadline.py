@@ -1,0 +1,79 @@
+"""A text channel answers within its provider's deadline, whatever the store does.
+
+Twilio gives up on a webhook after 15 s and WeChat after 5 s (then retries, or drops the
+message while the resident sees nothing); a resident at the web form waits no longer either.
+So a channel files its message under a :class:`Deadline` (its ``HOTLINE_*_DEADLINE``); past
+it the store's thread goes on (it cannot be stopped, and what it commits is idempotent on the
+message's ``channel_ref``), the message goes durably to the fallback spool
+(:func:`tickets.spoolfiles.write_text_entry`) and the resident reads :data:`DELAYED`. The
+spool's ingester files it later by the same rule (:mod:`channels.spooled`), so a message the
+stalled thread, a provider's retry or the ingester files first is filed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from tickets.httperrors import ApiError
+from tickets.model import Intake
+from tickets.spoolfiles import write_text_entry
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DELAYED = "已收到，工单号稍后发送"
+
+
+class Late(Exception):
+    """The store did not answer before the channel's deadline."""
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """``work()`` in a thread; :class:`Late` once the deadline has passed (the thread
+        goes on: its result is dropped)."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise Late
+        task = asyncio.ensure_future(run_in_threadpool(work))
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), left)
+        except TimeoutError:
+            task.add_done_callback(_forget)
+            raise Late from None
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("a late store call failed after its channel answered: %r",
+                    task.exception())
+
+
+async def spool_late(spool_dir: Path | None, intake: Intake, at: datetime,
+                     deadline: float) -> None:
+    """Keep ``intake`` in the spool for the ingester; a 503 (the provider retries) when there
+    is no spool or it cannot be written — nothing is acknowledged that is not kept."""
+    if spool_dir is None:
+        raise ApiError(503, "the ticket store did not answer in time; try again", "store_late")
+    try:
+        sidecar = await run_in_threadpool(write_text_entry, spool_dir, intake, at)
+    except OSError as exc:
+        log.error("%s message %s: the store did not answer in %.1f s and the spool cannot be "
+                  "written (%s)", intake.channel.value, intake.channel_ref, deadline, exc)
+        raise ApiError(503, "the ticket store did not answer in time; try again",
+                       "store_late") from None
+    log.warning("%s message %s: the store did not answer in %.1f s; spooled as %s",
+                intake.channel.value, intake.channel_ref, deadline, sidecar.name)
