@@ -25,8 +25,8 @@ def settings(tmp_path: Path, **over: Any) -> Settings:
 
 def test_unset_secrets_leave_every_channel_off(tmp_path: Path) -> None:
     s = settings(tmp_path)
-    assert twilio_config(s) == TwilioConfig()
-    assert wechat_config(s) == WechatConfig()
+    assert twilio_config(s) == TwilioConfig(spool_dir=s.spool_path)
+    assert wechat_config(s) == WechatConfig(spool_dir=s.spool_path)
     web = webform_config(s)
     assert web.csrf_secret is None
     assert web.media_dir == (tmp_path / "media").resolve()
@@ -41,9 +41,11 @@ def test_secrets_and_addresses_are_handed_over(tmp_path: Path) -> None:
                  public_url="https://hotline.example.org", photo_workers=3)
     assert twilio_config(s) == TwilioConfig(account_sid="AC" + "0" * 32,
                                             auth_token=TWILIO,
-                                            public_url="https://hotline.example.org")
+                                            public_url="https://hotline.example.org",
+                                            spool_dir=s.spool_path)
     assert wechat_config(s) == WechatConfig(token=WX_TOKEN, app_id="wx5f1e2d3c4b5a6978",
-                                            aes_key=AES_KEY, mode=None, max_clock_skew=120)
+                                            aes_key=AES_KEY, mode=None, max_clock_skew=120,
+                                            spool_dir=s.spool_path)
     web = webform_config(s)
     assert web.csrf_secret == WEB and web.photo_workers == 3
     assert web.public_url == "https://hotline.example.org"
