@@ -117,7 +117,8 @@ def create_app(settings: Settings, *, store: Store | None = None,
     app.state.limiter = limiter
     httperrors.install(app)
     # inside the body limit: it reads urlencoded forms whole; Open311 answers in its own shape
-    app.add_middleware(NulGuard, refusal=open311_route.refusal)
+    app.add_middleware(NulGuard, refusal=open311_route.refusal, no_query=frozenset({
+        "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/report": settings.max_upload_bytes,
                                   # the grid worker's photos

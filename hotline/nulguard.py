@@ -31,9 +31,13 @@ Refusal = Callable[[str, str], Response | None]
 
 
 class NulGuard:
-    def __init__(self, app: ASGIApp, refusal: Refusal | None = None) -> None:
+    def __init__(self, app: ASGIApp, refusal: Refusal | None = None,
+                 no_query: frozenset[str] = frozenset()) -> None:
+        """``no_query``: paths that read no query parameter (health checks, the API's
+        documentation): whatever their query holds, they answer as always."""
         self.app = app
         self.refusal = refusal
+        self.no_query = no_query
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,7 +46,8 @@ class NulGuard:
         where = None
         if "\x00" in scope.get("path", "") or _has_nul(scope.get("raw_path") or b""):
             where = "path"
-        elif _has_nul(scope.get("query_string", b"")):
+        elif scope.get("path", "") not in self.no_query and _has_nul(
+                scope.get("query_string", b"")):
             where = "query"
         if where is None and _is_form(scope):
             body, more = await _read(receive)
