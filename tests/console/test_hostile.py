@@ -51,26 +51,29 @@ def with_alice(app: FastAPI) -> Person:
 
 # -- hostile names ---------------------------------------------------------------------------
 
-def test_a_nul_in_a_static_name_is_not_found(tmp_path: Path, sqlite_store: Store) -> None:
-    """Anonymous: ``/console/static/%00.js`` was a 500 ("embedded null byte")."""
+def test_a_nul_in_a_static_name_is_refused(tmp_path: Path, sqlite_store: Store) -> None:
+    """Anonymous: ``/console/static/%00.js`` was a 500 ("embedded null byte"); the request
+    boundary now refuses any NUL (400 ``nul_character``), with the console's headers."""
     with TestClient(gateway(tmp_path, sqlite_store), raise_server_exceptions=False) as client:
         for path in ("/console/static/%00.js", "/console/static/board.js%00",
                      "/console/static/vendor/%00/x.css"):
             answer = client.get(path)
-            assert answer.status_code == 404, path
+            assert answer.status_code == 400, path
+            assert answer.json()["error"]["code"] == "nul_character"
             assert answer.headers["content-security-policy"].startswith(STRICT_CSP)
 
 
-def test_a_nul_in_the_login_name_is_a_wrong_login(tmp_path: Path, store: Store) -> None:
+def test_a_nul_in_the_login_name_is_refused(tmp_path: Path, store: Store) -> None:
     """Anonymous: a NUL in the typed name reached the lockout table, which PostgreSQL refuses
-    (a 500); now it is one more wrong name, counted towards the lockout."""
+    (a 500); now the request boundary refuses it (400 ``nul_character``) before any lookup,
+    and the real login still works afterwards."""
     app = gateway(tmp_path, store)
     with_alice(app)
     with TestClient(app, raise_server_exceptions=False) as client:
         for name in ("alice\x00", "\x00", "a\x00" * 40):
             answer = log_in(client, login=name)
-            assert answer.status_code == 401, (name, answer.text[:200])
-            assert "登录名或密码不正确" in answer.text
+            assert answer.status_code == 400, (name, answer.text[:200])
+            assert answer.json()["error"]["code"] == "nul_character"
         assert log_in(client).status_code == 303
 
 

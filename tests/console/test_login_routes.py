@@ -253,7 +253,7 @@ def test_a_disabled_person_is_logged_out(client: TestClient, alice: Person,
 def test_the_real_settings_path(tmp_path: Path, sqlite_store: Store) -> None:
     """create_app from settings alone (default argon2 parameters, real clock)."""
     app = create_app(Settings(_env_file=None, data_dir=tmp_path,
-                              console_secret="s" * 16 + "0123456789abcdef"),
+                              console_secret="9f2c41d87be35a0e6c14f7d29a58b30e"),
                      store=sqlite_store, redis_url="")
     app.state.console.people.add("alice", "张三", Role.operator, PASSWORD)
     with TestClient(app) as client:
