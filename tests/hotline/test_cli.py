@@ -63,7 +63,7 @@ COMMAND_LINES: dict[str, list[str]] = {
     "deliveries": ["deliveries", "list"], "check-config": ["check-config"],
     "router": ["router", "explain", "路灯不亮"], "operator": ["operator", "list"],
     "callback": ["callback", "2612070001"],
-    "pbx": ["pbx"], "call": ["call", "--key", "3"],
+    "pbx": ["pbx"], "call": ["call", "--key", "3"], "unanswered": ["unanswered", "list"],
 }
 BAD_SETTINGS = {
     "HOTLINE_HTTP_PORT": "abc",
