@@ -25,8 +25,9 @@ from tickets.events import KindRefused, StaleEvent, TicketEvent, apply_event, di
 from tickets.feed import wait_for_tickets
 from tickets.httperrors import ApiError, validation_details
 from tickets.model import Channel, Intake, IntakeBody, Printable, Ticket
+from tickets.receipts import EventIdReused, Receipt
 from tickets.status import IllegalTransition
-from tickets.store import EventIdReused, HistoryFull, MergeRefused, Receipt, TicketNotFound
+from tickets.store import HistoryFull, MergeRefused, TicketNotFound
 
 MAX_WAIT = 30.0
 MAX_LIMIT = 500

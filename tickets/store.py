@@ -24,12 +24,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tickets import metrics, outbox, units
+from tickets import metrics, outbox, receipts, units
 from tickets.counters import current_seq, next_number, next_seq
 from tickets.db import Database
 from tickets.jobs import Job, JobsFor, no_jobs
 from tickets.model import Channel, HistoryEntry, Intake, Status, Ticket, is_ticket_number
-from tickets.tables import channel_state, tickets
+from tickets.receipts import Receipt
+from tickets.tables import tickets
 
 MAX_HISTORY = 1000
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -86,23 +87,6 @@ class MergeRefused(ValueError):
     def __init__(self, message: str, *, conflict: bool) -> None:
         super().__init__(message)
         self.conflict = conflict
-
-
-class EventIdReused(ValueError):
-    def __init__(self, event_id: str) -> None:
-        super().__init__(f"event_id '{event_id[:100]}' was already used by this key for a "
-                         "different event on this ticket; send a new event_id")
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """An idempotency receipt: ``scope`` (the API key's id) sent ``event_id`` for a change whose
-    content hashes to ``digest``. A repeat with the same digest changes nothing; another digest
-    is :class:`EventIdReused`."""
-
-    scope: str
-    event_id: str
-    digest: str
 
 
 class HistoryFull(ValueError):
@@ -331,7 +315,7 @@ class Store:
                 if doc is None:
                     raise TicketNotFound(ticket_ref)
                 current = Ticket.model_validate(doc)
-                if receipt is not None and _seen(conn, current, receipt):
+                if receipt is not None and receipts.seen(conn, current, receipt):
                     raise _NoChange(current)
                 at = now_utc()
                 changed = mutate(current, seq, at)
@@ -349,9 +333,7 @@ class Store:
                 if also is not None:
                     also(conn, ticket, at)
                 if receipt is not None:
-                    conn.execute(channel_state.insert().values(
-                        channel=_RECEIPTS, key=_receipt_key(current, receipt),
-                        value={"digest": receipt.digest, "seq": seq}, updated_at=at))
+                    receipts.keep(conn, current, receipt, seq=seq, at=at)
                 outbox.write(conn, current.id,
                              [*jobs(current.id), *self.change_jobs(conn, current, ticket, at)],
                              at)
@@ -360,25 +342,6 @@ class Store:
         self._changed(ticket.seq)
         metrics.steps_reached(current, ticket)
         return ticket
-
-
-_RECEIPTS = "api-event"  # channel_state rows: one receipt per (key, ticket, event_id)
-
-
-def _receipt_key(ticket: Ticket, receipt: Receipt) -> str:
-    return f"{receipt.scope}:{ticket.id}:{receipt.event_id}"
-
-
-def _seen(conn: Connection, ticket: Ticket, receipt: Receipt) -> bool:
-    """True for a repeat of ``receipt`` on ``ticket``; :class:`EventIdReused` for a reuse."""
-    row = conn.execute(select(channel_state.c.value).where(
-        channel_state.c.channel == _RECEIPTS,
-        channel_state.c.key == _receipt_key(ticket, receipt))).scalar()
-    if row is None:
-        return False
-    if row.get("digest") != receipt.digest:
-        raise EventIdReused(receipt.event_id)
-    return True
 
 
 def _check_survivor(conn: Connection, current: Ticket, target_ref: str | None) -> None:

@@ -36,8 +36,9 @@ from tickets.model import (
     Ticket,
 )
 from tickets.phone import to_e164
+from tickets.receipts import EventIdReused, Receipt
 from tickets.status import IllegalTransition
-from tickets.store import EventIdReused, HistoryFull, Receipt, Store, TicketNotFound
+from tickets.store import HistoryFull, Store, TicketNotFound
 
 # attributes that steer the intake rather than describe the matter
 _STEERING = frozenset({"kind", "grid", "client_ref", "fixmystreet_id"})
