@@ -26,8 +26,12 @@ FILE_MODE = 0o600
 
 
 def create(data_dir: Path) -> None:
-    """Create ``data_dir`` (and missing parents) with the leaf mode 0700."""
-    data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create ``data_dir`` with mode 0700, and each missing parent with 0700 too (``mkdir``'s
+    ``parents=True`` would make them with the umask's mode: a world-readable data folder for
+    a ``var/metrics`` made first)."""
+    missing = [p for p in (data_dir, *data_dir.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
 
 
 def make_private(data_dir: Path) -> int:

@@ -16,6 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
+from hotline import datadir
+
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -25,7 +27,7 @@ def prepare(folder: Path, *, empty: bool = False) -> Path:
     chosen = Path(os.environ.setdefault(ENV, str(folder)))
     if empty and chosen.exists():
         shutil.rmtree(chosen)
-    chosen.mkdir(parents=True, exist_ok=True)
+    datadir.create(chosen)  # private, like the data folder it usually sits in
     return chosen
 
 

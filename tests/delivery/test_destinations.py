@@ -22,7 +22,7 @@ from delivery.destinations import (
 from hotline.settings import Settings
 from hotline.worker import destinations_config
 
-REAL = "k8Jq2vN5xR7tW1zA4cE6"  # 20 characters, no placeholder word
+REAL = "k8Jq2vN5xR7tW1zA4cE6hT3mY9pL0sD2fG5b"  # 36 random characters, no placeholder word
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import os
 import socket
 import sqlite3
 import subprocess
@@ -95,7 +96,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def migrated(workdir: Path) -> None:
     """The database of a ``base_env(workdir)`` gateway, migrated in-process (quicker than
     ``hotline migrate`` in a process of its own)."""
-    (workdir / "var").mkdir(exist_ok=True)
+    (workdir / "var").mkdir(mode=0o700, exist_ok=True)  # private, as the gateway makes it
     db = Database(f"sqlite:///{workdir / 'var' / 'hotline.sqlite3'}")
     upgrade(db)
     db.dispose()
@@ -195,7 +196,7 @@ def test_only_migrate_changes_the_schema(workdir: Path,
 
 def test_an_old_schema_names_its_revision(workdir: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    (workdir / "var").mkdir()
+    (workdir / "var").mkdir(mode=0o700)  # private, as the gateway makes it
     db = Database(f"sqlite:///{workdir / 'var' / 'hotline.sqlite3'}")
     upgrade(db, "0001")
     db.dispose()
@@ -339,8 +340,8 @@ def test_help_lists_run_and_dev_setup(tmp_path: Path) -> None:
 
 def test_run_refuses_a_data_dir_another_supervisor_holds(tmp_path: Path) -> None:
     data = tmp_path / "var"
-    data.mkdir()
-    with (data / "run.lock").open("a") as lock:
+    data.mkdir(mode=0o700)  # private, as the gateway makes it
+    with os.fdopen(os.open(data / "run.lock", os.O_WRONLY | os.O_CREAT, 0o600), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         result = run(["run"], tmp_path)
     assert result.returncode == 2

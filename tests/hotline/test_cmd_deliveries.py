@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from delivery import plan, retry
 from delivery.drain import drain
+from hotline import invocation
 from hotline.cli import main
 from hotline.context import CliContext, settings_or_error
 from hotline.worker import WorkerContext, destinations_config
@@ -122,7 +123,8 @@ def test_what_it_refuses_is_one_line(
 ) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"hotline: {message}") and err.count("\n") == 1
+    # hints name the command as it can be run here (.venv/bin/hotline off the PATH)
+    assert err.startswith(f"hotline: {invocation.runnable(message)}") and err.count("\n") == 1
 
 
 def test_a_delivered_delivery_is_not_sent_again(

@@ -35,6 +35,17 @@ def test_a_new_data_folder_and_database_are_private(tmp_path: Path) -> None:
     assert all(mode(p) == 0o700 for p in data.rglob("*") if p.is_dir())
 
 
+def test_a_long_running_command_makes_its_metrics_folder_private_too(tmp_path: Path) -> None:
+    """``serve`` prepares the metrics folder (``<data dir>/metrics``) before anything else: it
+    was made with the umask's mode, parents included, so the next command had to fix it."""
+    env = base_env(tmp_path)
+    done = run(tmp_path, env, "serve")
+    assert done.returncode == 2  # the database is not migrated: one line, nothing fixed
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    data = Path(env["HOTLINE_DATA_DIR"])
+    assert mode(data) == 0o700 and mode(data / "metrics") == 0o700
+
+
 def test_an_existing_readable_folder_is_fixed_at_start_with_a_log_line(tmp_path: Path) -> None:
     env = base_env(tmp_path)
     assert run(tmp_path, env, "migrate").returncode == 0
