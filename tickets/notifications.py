@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -37,6 +36,7 @@ from tickets import metrics, outbox
 from tickets.db import Database
 from tickets.jobs import Job
 from tickets.model import Channel, Status, Ticket
+from tickets.phone import is_mobile
 from tickets.tables import notifications, opt_outs
 from tickets.verification import next_question, resolution_round
 
@@ -74,16 +74,6 @@ class Notification:
     next_attempt_at: datetime
     provider_ref: str | None
     last_error: str | None
-
-
-def is_mobile(phone: str) -> bool:
-    try:
-        number = phonenumbers.parse(phone, None)
-    except phonenumbers.NumberParseException:
-        return False
-    kind = phonenumbers.number_type(number)
-    return kind in (phonenumbers.PhoneNumberType.MOBILE,
-                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 def contact(ticket: Ticket) -> tuple[Via, str] | None:
