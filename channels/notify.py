@@ -21,6 +21,7 @@ from typing import Protocol
 from channels.texts import texts
 from tickets import notifications as nt
 from tickets.answers import Question
+from tickets.db import Database
 from tickets.jobcontext import JobContext
 from tickets.jobs import Job, job
 from tickets.masking import mask_phone
@@ -179,6 +180,16 @@ def send_notification(ctx: NotifyContext, notification_id: int) -> str:
     log.info("notified %s about ticket %s (%s, %s)", mask_phone(address), ticket.number,
              note.step.value, ref)
     return f"sent {ref}"
+
+
+def sweep_stalled(db: Database, now: datetime) -> list[int]:
+    """The relay's periodic check: notifications whose worker died mid-send are checked again
+    (:func:`tickets.notifications.release_stalled`)."""
+    released = nt.release_stalled(db, lambda note_id: Job.of(send_notification, note_id), now)
+    if released:
+        log.warning("notifications %s were left sending by a stopped worker; checked again",
+                    released)
+    return released
 
 
 def _failed(ctx: NotifyContext, note: nt.Notification, exc: Exception, now: datetime) -> str:

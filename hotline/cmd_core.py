@@ -55,6 +55,7 @@ def _worker(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def _relay(ctx: CliContext, _: argparse.Namespace) -> int:
     metrics_setup.prepare(ctx.settings.metrics_path)
+    from channels import notify
     from delivery import retry
     from router import escalation, sweep
     from tickets.relay import run_relay
@@ -67,6 +68,7 @@ def _relay(ctx: CliContext, _: argparse.Namespace) -> int:
         lambda now: sweep.sweep_stuck(store.db, now),
         lambda now: escalation.schedule(store.db, now),
         lambda now: retry.sweep(store, now),
+        lambda now: notify.sweep_stalled(store.db, now),
     ])
     return 0
 

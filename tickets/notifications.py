@@ -187,8 +187,8 @@ def by_provider_ref(db: Database, provider_ref: str) -> Notification | None:
 
 def claim(db: Database, notification_id: int, at: datetime) -> bool:
     """``pending``/``unknown`` → ``sending`` (one attempt more); False when another run has it
-    or it is settled. A notification left ``sending`` by a crash is never sent again by
-    itself."""
+    or it is settled. A notification left ``sending`` by a crash is released by
+    :func:`release_stalled` (the relay's periodic check), never sent again at once."""
     with db.write() as conn:
         done = conn.execute(update(notifications).where(
             notifications.c.id == notification_id,
@@ -221,6 +221,30 @@ def again(db: Database, note: Notification, job: Job, *, at: datetime, until: da
             last_error=error[:500] if error else note.last_error))
         outbox.write(conn, note.ticket_id, [delayed], at)
     metrics.notification("retry" if status == PENDING else status)
+
+
+def release_stalled(db: Database, job_for: SendJob, at: datetime) -> list[int]:
+    """Notifications left ``sending`` for longer than :data:`UNKNOWN_WAIT` — their worker died
+    between the claim and the provider's answer — are treated like a lost answer: ``unknown``,
+    with ``job_for(id)`` written to run now. The send job then sends them only if no delivery
+    report settled them meanwhile, so a resident is told, and told at most once more than a
+    delivery report shows. The ids released."""
+    released: list[int] = []
+    with db.write() as conn:
+        rows = conn.execute(select(notifications.c.id, notifications.c.ticket_id).where(
+            notifications.c.status == SENDING,
+            notifications.c.next_attempt_at < at - UNKNOWN_WAIT)).all()
+        for note_id, ticket_id in rows:
+            done = conn.execute(update(notifications).where(
+                notifications.c.id == note_id, notifications.c.status == SENDING,
+            ).values(status=UNKNOWN, next_attempt_at=at,
+                     last_error="the sending worker stopped before the provider answered"))
+            if done.rowcount == 1:
+                outbox.write(conn, ticket_id, [job_for(note_id)], at)
+                released.append(note_id)
+    for _ in released:
+        metrics.notification(UNKNOWN)
+    return released
 
 
 def retry_at(attempts: int, at: datetime) -> datetime | None:

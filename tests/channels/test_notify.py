@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from channels.notify import send_notification
+from channels.notify import send_notification, sweep_stalled
 from channels.twilio_sms.notify import TwilioSender, TwilioSenderConfig
 from hotline.worker import WorkerContext
 from tests.support.intakes import intake
@@ -217,3 +217,36 @@ def test_web_residents_get_their_status_link_not_a_question(store: Store, api: T
     for status in (Status.registered, Status.dispatched, Status.in_progress, Status.resolved):
         no_consent = event(store, no_consent, status=status)
     assert nt.for_ticket(store.db, no_consent.id) == []
+
+
+def test_a_send_left_by_a_dead_worker_is_checked_again_once(store: Store, api: TwilioApi,
+                                                           tmp_path: Path) -> None:
+    """A worker that died between the claim and the provider's answer left the notification
+    ``sending``: the relay's check releases it after UNKNOWN_WAIT (not before), as a lost
+    answer — sent by the next run unless a delivery report settled it meanwhile."""
+    t = resolved(store)
+    [note] = nt.for_ticket(store.db, t.id)
+    assert nt.claim(store.db, note.id, NOON)  # the worker's claim, then the worker died
+    assert sweep_stalled(store.db, NOON + nt.UNKNOWN_WAIT - timedelta(seconds=1)) == []
+    assert sweep_stalled(store.db, NOON + nt.UNKNOWN_WAIT + timedelta(seconds=1)) == [note.id]
+    row = nt.get(store.db, note.id)
+    assert row is not None and row.status == nt.UNKNOWN
+    assert send_jobs(store, t.id) == [[note.id], [note.id]]  # the check's own outbox row
+    assert sweep_stalled(store.db, NOON + 2 * nt.UNKNOWN_WAIT) == []  # released once
+    later = context(store, api, tmp_path, at=NOON + nt.UNKNOWN_WAIT + timedelta(minutes=1))
+    assert send_notification(later, note.id).startswith("sent")
+    assert send_notification(later, note.id) == nt.SENT
+    assert len(api.messages()) == 1
+
+
+def test_a_stalled_send_settled_by_its_delivery_report_is_not_sent_again(
+    store: Store, api: TwilioApi, tmp_path: Path
+) -> None:
+    t = resolved(store)
+    [note] = nt.for_ticket(store.db, t.id)
+    assert nt.claim(store.db, note.id, NOON)
+    assert sweep_stalled(store.db, NOON + nt.UNKNOWN_WAIT + timedelta(seconds=1)) == [note.id]
+    nt.settle(store.db, note.id, nt.SENT, at=NOON + nt.UNKNOWN_WAIT, provider_ref="SM" + "1" * 32)
+    later = context(store, api, tmp_path, at=NOON + nt.UNKNOWN_WAIT + timedelta(minutes=1))
+    assert send_notification(later, note.id) == nt.SENT
+    assert api.messages() == []
