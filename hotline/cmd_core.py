@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,12 @@ def _relay(ctx: CliContext, _: argparse.Namespace) -> int:
     metrics_setup.prepare(ctx.settings.metrics_path)
     from channels import notify
     from delivery import retry
+    from ivr import callback_sweep
     from router import escalation, sweep
     from tickets.relay import run_relay
 
     store = ctx.store
+    after_text = timedelta(seconds=ctx.settings.callback_after_text)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -69,6 +72,8 @@ def _relay(ctx: CliContext, _: argparse.Namespace) -> int:
         lambda now: escalation.schedule(store.db, now),
         lambda now: retry.sweep(store, now),
         lambda now: notify.sweep_stalled(store.db, now),
+        *([lambda now: callback_sweep.plan_after_unanswered_texts(store, now, after_text)]
+          if after_text else []),
     ])
     return 0
 

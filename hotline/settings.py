@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     callback_ring_seconds: int = Field(default=45, ge=5, le=300)
     callback_attempts: int = Field(default=3, ge=1, le=10)
     callback_interval: float = Field(default=7200.0, ge=0, le=7 * 24 * 3600)
+    # seconds after a text question with no answer before the resident is called back (0: never)
+    callback_after_text: float = Field(default=86400.0, ge=0, le=14 * 24 * 3600)
 
     workers: int = Field(default=1, ge=0)
 
