@@ -111,9 +111,14 @@ class CallbackContext(JobContext, Protocol):
 
 def wants_callback(ticket: Ticket) -> bool:
     """A resident asked by a call rather than a text: a voice caller whose number is a
-    landline (a mobile number gets the SMS)."""
-    phone = ticket.citizen.phone
-    return ticket.channel is Channel.voice and phone is not None and not is_mobile(phone)
+    landline (a mobile number gets the SMS), or one who asked for the call
+    (``citizen.callback_requested``, with consent to be contacted)."""
+    citizen = ticket.citizen
+    if citizen.phone is None:
+        return False
+    if citizen.callback_requested and citizen.consent_to_contact:
+        return True
+    return ticket.channel is Channel.voice and not is_mobile(citizen.phone)
 
 
 def callback_job(ticket_id: str, attempt: int = 1, delay: float = 0.0) -> Job:

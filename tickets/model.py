@@ -104,6 +104,9 @@ class Citizen(_Strict):
     wechat_openid: Annotated[str, StringConstraints(max_length=128), Printable] | None = None
     name: ShortText | None = None
     consent_to_contact: bool = False
+    callback_requested: bool = Field(
+        default=False, description="the resident asked to be called back (回访电话) for the "
+        "result rather than told by text; needs a phone number and consent to contact")
 
 
 class Transcript(_Strict):

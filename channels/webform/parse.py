@@ -35,7 +35,9 @@ def to_intake(
         channel_ref=submission_id,
         received_at=received_at,
         citizen=Citizen(phone=form.phone, name=form.name,
-                        consent_to_contact=form.consent and form.phone is not None),
+                        consent_to_contact=form.consent and form.phone is not None,
+                        callback_requested=form.callback and form.consent
+                        and form.phone is not None),
         kind=form.kind,
         text=form.description,
         attachments=list(attachments),

@@ -23,7 +23,7 @@ ADDRESS_MAX = 200
 MAX_PHOTOS = 4
 GRID_CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 TEXT_FIELDS = ("kind", "description", "phone", "name", "address", "lat", "lon", "grid")
-CHECKBOXES = ("consent", "share_photo_location")
+CHECKBOXES = ("consent", "callback", "share_photo_location")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class CleanForm:
     description: str
     phone: str | None  # E.164
     consent: bool
+    callback: bool  # asked to be called back for the result (needs consent and a phone)
     name: str | None
     address: str | None
     lat: float | None
@@ -114,6 +115,9 @@ def validate(raw: Mapping[str, str], photo_count: int = 0) -> Checked:
     consent = values["consent"] == "on"
     if consent and not phone_raw:
         errors["phone"] = "您同意了联系，请填写电话号码"
+    callback = values["callback"] == "on"
+    if callback and not (consent and phone_raw):
+        errors["phone"] = "电话回访需要填写电话号码并同意联系"
 
     name = _single_line(values["name"])
     if len(name) > NAME_MAX:
@@ -146,6 +150,7 @@ def validate(raw: Mapping[str, str], photo_count: int = 0) -> Checked:
             description=description,
             phone=phone,
             consent=consent,
+            callback=callback,
             name=name or None,
             address=address or None,
             lat=lat,

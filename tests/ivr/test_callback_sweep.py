@@ -67,3 +67,20 @@ def test_answered_landline_and_unreachable_residents_are_left_alone(store: Store
     assert plan_after_unanswered_texts(store, at + 3 * WAIT, WAIT) == []
     # only the landline caller's call, planned with the resolution by the store's change hook
     assert callback_jobs(store) == [[landline.id, 1]]
+
+
+def test_a_resident_who_asked_for_a_call_is_called_at_resolution(store: Store) -> None:
+    """``citizen.callback_requested`` (the web form's 电话回访 box): the callback job comes with
+    the resolution, even for a mobile number; without consent to contact it does not."""
+    def resolved_web(ref: str, consent: bool) -> Ticket:
+        citizen = Citizen(phone=MOBILE, consent_to_contact=consent, callback_requested=True)
+        t = store.submit(intake(ref, channel=Channel.web, citizen=citizen)).ticket
+        for status, note in ((Status.registered, None), (Status.dispatched, None),
+                             (Status.in_progress, None), (Status.resolved, "路灯已修好")):
+            event = TicketEvent(actor="street:DS", status=status, note=note)
+            t = store.change(t.id, lambda c, s, a, e=event: apply_event(c, e, s, a))
+        return t
+
+    asked_for = resolved_web("web-1", consent=True)
+    resolved_web("web-2", consent=False)
+    assert callback_jobs(store) == [[asked_for.id, 1]]

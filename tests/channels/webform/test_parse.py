@@ -33,7 +33,13 @@ def test_phone_without_consent_is_kept_but_not_consented() -> None:
     assert not intake.citizen.consent_to_contact
     intake = to_intake(form(phone="13800138000", consent="on"), submission_id="s",
                        received_at=AT)
-    assert intake.citizen.consent_to_contact
+    assert intake.citizen.consent_to_contact and not intake.citizen.callback_requested
+
+
+def test_the_callback_box_asks_for_a_call() -> None:
+    intake = to_intake(form(phone="01065123456", consent="on", callback="on"),
+                       submission_id="s", received_at=AT)
+    assert intake.citizen.callback_requested and intake.citizen.consent_to_contact
 
 
 def test_a_typed_phone_is_no_proven_sender() -> None:

@@ -25,7 +25,7 @@ def test_minimal_form_is_clean() -> None:
     assert form.description == "小区门口路灯坏了一周"
     assert form.phone is None and form.name is None and form.address is None
     assert (form.lat, form.lon, form.grid) == (None, None, None)
-    assert not form.consent and not form.share_photo_location
+    assert not form.consent and not form.share_photo_location and not form.callback
 
 
 def test_everything_filled() -> None:
@@ -66,6 +66,8 @@ def test_phone_normalization(raw: str, e164: str | None) -> None:
         ({"description": "长" * (DESCRIPTION_MAX + 1)}, "description", "不能超过"),
         ({"phone": "123"}, "phone", "电话号码格式不正确"),
         ({"consent": "on"}, "phone", "请填写电话号码"),
+        ({"callback": "on"}, "phone", "电话回访需要填写电话号码并同意联系"),
+        ({"callback": "on", "phone": "01065123456"}, "phone", "电话回访需要"),
         ({"name": "名" * 51}, "name", "姓名不能超过"),
         ({"address": "址" * 201}, "address", "地址不能超过"),
         ({"lat": "91", "lon": "116"}, "address", "定位信息无效"),
