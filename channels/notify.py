@@ -97,6 +97,8 @@ def compose(step: nt.Step, ticket: Ticket, store: Store,
         body = t.rejected.format(number=n, reason=ticket.reject_reason or "—")
     elif step is nt.Step.merged:
         body = t.merged.format(number=n, survivor=store.survivor_of(ticket).number)
+    elif step is nt.Step.received:
+        body = t.received.format(number=n)
     else:
         body = t.dispatched.format(number=n)
     return f"{body}\n{t.footer}", question

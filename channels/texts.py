@@ -34,7 +34,7 @@ _NUMBER = frozenset({"number"})
 NOTIFY_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "resolved": frozenset({"number", "reply"}), "ask_solved": _NUMBER,
     "ask_satisfaction": _NUMBER, "rejected": frozenset({"number", "reason"}),
-    "merged": frozenset({"number", "survivor"}), "dispatched": _NUMBER,
+    "merged": frozenset({"number", "survivor"}), "dispatched": _NUMBER, "received": _NUMBER,
     "web_link": frozenset({"url"}),
 }
 LOOKUP_PLACEHOLDERS: dict[str, frozenset[str]] = {
@@ -106,6 +106,7 @@ class NotifyTexts(_Slots):
     rejected: str
     merged: str
     dispatched: str
+    received: str
     web_link: str
     footer: str
     opted_out: str

@@ -55,6 +55,7 @@ class Step(StrEnum):
     rejected = "rejected"
     merged = "merged"
     ask_satisfaction = "ask_satisfaction"  # "您对办理结果满意吗？"
+    received = "received"  # the number of a message acknowledged without it (the spool filed it)
 
 
 class Via(StrEnum):

@@ -16,7 +16,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from channels.deadline import DELAYED
-from channels.spooled import file_spooled
+from channels.notify import compose
+from channels.spooled import NUMBER_SENT_LATER, file_spooled, tell_number
 from channels.twilio_sms.config import TwilioConfig
 from channels.twilio_sms.demo import sample_request as sms_request
 from channels.wechat.config import WechatConfig
@@ -25,8 +26,10 @@ from hotline.app import create_app
 from hotline.settings import Settings
 from ivr.spool.format import scan
 from ivr.spool.ingest import ingest_once
+from tests.support.intakes import intake
 from tests.support.services import wait_until
-from tickets.model import Channel
+from tickets import notifications as nt
+from tickets.model import Channel, Citizen
 from tickets.store import Store
 
 PUBLIC_URL = "https://hotline.example.gov.cn"
@@ -94,6 +97,9 @@ def test_sms_past_its_deadline_is_spooled_and_filed_once(
     assert (ticket.channel, ticket.channel_ref, ticket.text) == (Channel.sms, "SMdeadline1",
                                                                "路灯不亮了")
     assert scan(settings.spool_path) == []  # the entry went to done/
+    # the resident read "工单号稍后发送": the number follows by SMS
+    assert [(n.step, n.channel) for n in nt.for_ticket(sqlite_store.db, ticket.id)] == [
+        (nt.Step.received, nt.Via.sms)]
 
 
 def test_the_ingester_and_the_stalled_request_race_for_one_ticket(
@@ -137,6 +143,22 @@ def test_wechat_past_its_deadline_is_spooled_and_filed_once(
     time.sleep(1.0)
     [ticket] = sqlite_store.feed(0, 10)
     assert (ticket.channel, ticket.citizen.wechat_openid) == (Channel.wechat, OPENID)
+    assert [(n.step, n.channel) for n in nt.for_ticket(sqlite_store.db, ticket.id)] == [
+        (nt.Step.received, nt.Via.wechat)]
+
+
+def test_the_number_sent_later_is_planned_once_and_names_the_ticket(sqlite_store: Store) -> None:
+    t = sqlite_store.submit(intake("SMlater", citizen=Citizen(phone="+8613912345678"))).ticket
+    tell_number(sqlite_store, t)
+    tell_number(sqlite_store, t)  # the ingester repeating an entry after a crash
+    [note] = nt.for_ticket(sqlite_store.db, t.id)
+    assert note.step is nt.Step.received
+    after = sqlite_store.get(t.id)
+    assert [h.event_id for h in after.history].count(NUMBER_SENT_LATER) == 1
+    message = compose(note.step, after, sqlite_store)
+    assert message is not None
+    body, question = message
+    assert f"工单号{t.number}" in body and question is None
 
 
 def test_the_web_form_past_its_deadline_is_spooled_and_filed_once(
