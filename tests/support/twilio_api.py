@@ -11,16 +11,15 @@ stopping it).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 from tests.support.services import free_port
+from tests.support.standin import JsonHandler, serving
 
 
 @dataclass
@@ -53,8 +52,8 @@ class TwilioApi:
         return [r for r in self.requests if r.path.endswith("/Messages.json")]
 
 
-def _handler(api: TwilioApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(api: TwilioApi) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode()
@@ -67,13 +66,13 @@ def _handler(api: TwilioApi) -> type[BaseHTTPRequestHandler]:
                 answer = "ok"
             if isinstance(answer, tuple):
                 status, code = answer
-                self._json(status, {"code": code, "message": f"error {code}",
-                                    "more_info": f"https://www.twilio.com/docs/errors/{code}",
-                                    "status": status})
+                self.send_json({"code": code, "message": f"error {code}",
+                                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                                "status": status}, status)
                 return
             account = self.path.split("/")[3] if self.path.count("/") >= 4 else ""
             sid = f"SM{api.counter:032x}"
-            self._json(201, {
+            self.send_json(status=201, payload={
                 "sid": sid, "account_sid": account, "status": "queued",
                 "to": form.get("To", [""])[0], "from": form.get("From", [""])[0],
                 "body": form.get("Body", [""])[0], "num_segments": "1", "direction":
@@ -84,17 +83,6 @@ def _handler(api: TwilioApi) -> type[BaseHTTPRequestHandler]:
                 "date_updated": "Mon, 07 Dec 2026 10:00:00 +0000", "date_sent": None,
             })
 
-        def _json(self, status: int, payload: object) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
     return Handler
 
 
@@ -102,12 +90,5 @@ def _handler(api: TwilioApi) -> type[BaseHTTPRequestHandler]:
 def twilio_api() -> Iterator[TwilioApi]:
     port = free_port()
     api = TwilioApi(f"http://127.0.0.1:{port}")
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(api))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(port, _handler(api)):
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -11,10 +11,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from tests.support.services import free_port
+from tests.support.standin import JsonHandler, serving
 
 
 @dataclass
@@ -45,8 +45,8 @@ class WechatApi:
         return [r for r in self.requests if r.path.startswith("/cgi-bin/message/")]
 
 
-def _handler(api: WechatApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(api: WechatApi) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def _record(self, body: object) -> tuple[str, dict[str, list[str]]]:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
@@ -56,17 +56,17 @@ def _handler(api: WechatApi) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path, query = self._record(None)
             if path != "/cgi-bin/token":
-                self._json({"errcode": 404, "errmsg": "not found"}, 404)
+                self.send_json({"errcode": 404, "errmsg": "not found"}, 404)
                 return
             if (query.get("appid") != [api.app_id] or query.get("secret") != [api.app_secret]
                     or query.get("grant_type") != ["client_credential"]):
-                self._json({"errcode": 40125, "errmsg": "invalid appsecret"})
+                self.send_json({"errcode": 40125, "errmsg": "invalid appsecret"})
                 return
             with api.lock:
                 api.tokens += 1
                 token = f"TOKEN-{api.tokens}"
                 api.valid.add(token)
-            self._json({"access_token": token, "expires_in": 7200})
+            self.send_json({"access_token": token, "expires_in": 7200})
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -81,25 +81,14 @@ def _handler(api: WechatApi) -> type[BaseHTTPRequestHandler]:
                 ok = token in api.valid
                 code = api.expired_code
             if not ok:
-                self._json({"errcode": code, "errmsg": "access_token expired"})
+                self.send_json({"errcode": code, "errmsg": "access_token expired"})
                 return
             if path == "/cgi-bin/message/custom/send":
-                self._json({"errcode": 0, "errmsg": "ok"})
+                self.send_json({"errcode": 0, "errmsg": "ok"})
             elif path == "/cgi-bin/message/template/send":
-                self._json({"errcode": 0, "errmsg": "ok", "msgid": 200228332})
+                self.send_json({"errcode": 0, "errmsg": "ok", "msgid": 200228332})
             else:
-                self._json({"errcode": 404, "errmsg": "not found"}, 404)
-
-        def _json(self, payload: object, status: int = 200) -> None:
-            data = json.dumps(payload, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
+                self.send_json({"errcode": 404, "errmsg": "not found"}, 404)
 
     return Handler
 
@@ -108,12 +97,5 @@ def _handler(api: WechatApi) -> type[BaseHTTPRequestHandler]:
 def wechat_api(app_id: str, app_secret: str) -> Iterator[WechatApi]:
     port = free_port()
     api = WechatApi(f"http://127.0.0.1:{port}", app_id, app_secret)
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(api))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(port, _handler(api)):
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
