@@ -7,19 +7,36 @@ sender's tickets (:func:`tickets.verify_store.answer_text`: the number it names,
 ticket last asked about), and None when it is neither — then the message is filed as usual.
 Only a sender the channel proved (the SMS number, the WeChat openid) can answer or opt out.
 The reply puts the next question itself (it is recorded as asked with the answer).
+
+:func:`respond` is the one rule a text message goes through, live or kept by the spool past
+its channel's deadline (:mod:`channels.spooled`): :func:`reply_to` first, else the channel
+files it. So a spooled opt-out, answer or status query is handled as what it is, never filed
+as a new ticket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from channels import lookup
-from channels.conversation import message_key
+from channels.conversation import Outcome, message_key
 from channels.texts import texts
 from tickets import notifications
 from tickets.answers import Question, normalize
-from tickets.model import Intake, Status
+from tickets.model import Intake, Loop, Status
 from tickets.store import Store, citizen_key
 from tickets.verification import Result
 from tickets.verify_store import AnswerOutcome, answer_text
+
+
+@dataclass(frozen=True)
+class Replied:
+    """A message that was no new request (an opt-out, a status query, an answer), and what
+    answers it."""
+
+    text: str
+
 
 OPT_OUT_WORDS = frozenset({"TD", "退订", "T D", "取消订阅"})
 
@@ -42,11 +59,15 @@ def answer_reply(outcome: AnswerOutcome) -> str | None:
         return v.unknown_ticket
     n = ticket.number
     said: str | None
-    if outcome.result is Result.recorded:
+    # a repeat of the very message (a provider's retry, or the spool's copy of a message the
+    # stalled request applied late) reads what the first delivery would have: its resident
+    # never saw that answer
+    if outcome.result is Result.recorded or outcome.again:
         if ticket.status is Status.evaluated:
             said = v.evaluated.format(number=n)
         elif ticket.status is Status.in_progress:
-            said = (v.big_loop if outcome.big_loop else v.reopened).format(number=n)
+            big = outcome.big_loop or (outcome.again and ticket.loop is Loop.big)
+            said = (v.big_loop if big else v.reopened).format(number=n)
         elif ticket.status is Status.closed:
             said = v.solved.format(number=n)
         else:  # a satisfaction answer before the solved one: the question follows
@@ -84,3 +105,10 @@ def reply_to(store: Store, intake: Intake) -> str | None:
     outcome = answer_text(store, key, intake.text, channel=intake.channel,
                           key=message_key(intake), now=intake.received_at)
     return None if outcome is None else answer_reply(outcome)
+
+
+def respond(store: Store, intake: Intake, file: Callable[[Intake], Outcome]) -> Replied | Outcome:
+    """What a text message does, live or spooled: the reply to an opt-out, a status query or
+    an answer (:func:`reply_to`), else ``file(intake)`` — the channel's conversation rule."""
+    said = reply_to(store, intake)
+    return Replied(said) if said is not None else file(intake)

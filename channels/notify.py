@@ -24,7 +24,7 @@ from tickets.answers import Question
 from tickets.db import Database
 from tickets.jobcontext import JobContext
 from tickets.jobs import Job, job
-from tickets.masking import mask_phone
+from tickets.masking import mask_openid, mask_phone
 from tickets.model import Channel, HistoryEntry, HistoryKind, Status, Ticket
 from tickets.queues import QueueName
 from tickets.quiethours import QuietHours
@@ -125,6 +125,8 @@ def _record_sent(store: Store, note: nt.Notification, ref: str,
 
 
 def _record_failed(store: Store, note: nt.Notification, error: str) -> None:
+    if note.ticket_id == nt.NO_TICKET:
+        return  # a reply about no ticket: its row says it is dead
     key = f"failed:{note.key}"
 
     def mutate(ticket: Ticket, seq: int, at: datetime) -> Ticket | None:
@@ -148,6 +150,8 @@ def send_notification(ctx: NotifyContext, notification_id: int) -> str:
         return "no such notification"
     if note.status not in (nt.PENDING, nt.UNKNOWN):
         return note.status
+    if note.step is nt.Step.reply:
+        return _send_reply(ctx, note)
     ticket = store.get(note.ticket_id)
     now = ctx.clock()
     reach = nt.contact(ticket)
@@ -181,6 +185,34 @@ def send_notification(ctx: NotifyContext, notification_id: int) -> str:
     _record_sent(store, note, ref, question)
     log.info("notified %s about ticket %s (%s, %s)", mask_phone(address), ticket.number,
              note.step.value, ref)
+    return f"sent {ref}"
+
+
+def _send_reply(ctx: NotifyContext, note: nt.Notification) -> str:
+    """A reply to a message the spool kept: its own address and text. It answers the
+    resident's own message as the channel would have at once, so an opt-out does not stop
+    it (it may be the confirmation of that opt-out); quiet hours do."""
+    db, now = ctx.store.db, ctx.clock()
+    sender = ctx.sms_sender if note.channel is nt.Via.sms else ctx.wechat_sender
+    if sender is None or not note.address or not note.body:
+        why = "no address or text" if sender else f"{note.channel.value} sending not configured"
+        nt.settle(db, note.id, nt.SKIPPED, at=now, error=why)
+        return f"skipped: {why}"
+    quiet = ctx.quiet_hours
+    if quiet is not None and quiet.contains(now):
+        until = quiet.ends_after(now)
+        nt.again(db, note, Job.of(send_notification, note.id), at=now, until=until)
+        return f"waiting for the end of quiet hours ({until.isoformat()})"
+    if not nt.claim(db, note.id, now):
+        return "taken by another run"
+    try:
+        ref = sender.send(note.address, note.body, note.id, step=note.step.value)
+    except Exception as exc:
+        return _failed(ctx, note, exc, now)
+    nt.settle(db, note.id, nt.SENT, at=now, provider_ref=ref)
+    masked = (mask_openid(note.address) if note.channel is nt.Via.wechat
+              else mask_phone(note.address))
+    log.info("replied to %s (%s)", masked, ref)
     return f"sent {ref}"
 
 

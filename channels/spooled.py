@@ -1,9 +1,15 @@
-"""Filing a text message the spool kept (:mod:`channels.deadline`): the ingester
-(``ivr.spool.ingest``, given this by the composition room) files it by its channel's own rule,
-as the channel would have — so a message the stalled request or a provider's retry filed
-meanwhile is a repeat of it, not a second ticket. The resident, who was answered
-"已收到，工单号稍后发送", is then sent the number on their own channel (the notification
-``received``, planned with a history entry in one change: once per ticket)."""
+"""Handling a text message the spool kept (:mod:`channels.deadline`): the ingester
+(``ivr.spool.ingest``, given this by the composition room) runs it through its channel's own
+rule, the one the live path runs (:func:`channels.closing.respond`: an opt-out, a status
+query or an answer to the closing questions first, else the conversation rule) — so a spooled
+"退订" or rating is handled as what it is, never filed as a new ticket, and a message the
+stalled request or a provider's retry handled meanwhile is a repeat of it.
+
+The resident, who was answered "已收到，工单号稍后发送", then gets on their own channel what
+the live path would have said: a new ticket's number (the notification ``received``, planned
+with a history entry in one change: once per ticket), or the reply (the notification
+``reply``, planned once per message — a retried ingestion sends nothing more, and the answer
+itself is applied once, by the message's key)."""
 
 from __future__ import annotations
 
@@ -11,25 +17,55 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from channels.closing import Replied
+from channels.conversation import Action, Outcome, message_key
 from channels.notify import send_notification
 from channels.twilio_sms import service as sms_service
 from channels.wechat import service as wechat_service
 from tickets import notifications as nt
+from tickets import outbox
 from tickets.jobs import Job
 from tickets.model import Channel, HistoryEntry, Intake, Ticket
-from tickets.store import Store
+from tickets.store import Store, now_utc
 
 NUMBER_SENT_LATER = "spool:number-later"  # the history entry's event id
 
 
-def file_spooled(store: Store, intake: Intake) -> Ticket:
+def file_spooled(store: Store, intake: Intake) -> str:
+    """Handle a spooled message as its channel would have; what it became (for the log)."""
+    answer: Replied | Outcome
     if intake.channel is Channel.sms:
-        ticket = sms_service.receive_intake(store, intake).ticket
+        answer = sms_service.respond(store, intake)
     elif intake.channel is Channel.wechat:
-        ticket = wechat_service.file_report(store, intake, intake.received_at).ticket
-    else:
-        ticket = store.submit(intake).ticket  # the web form: one ticket per page
-    return tell_number(store, ticket)
+        answer = wechat_service.respond_report(store, intake, intake.received_at)
+    else:  # the web form: one ticket per page
+        answer = Outcome(Action.new, store.submit(intake).ticket)
+    if isinstance(answer, Replied):
+        reply_later(store, intake, answer.text)
+        return "answered (no new request)"
+    return f"ticket {tell_number(store, answer.ticket).number}"
+
+
+def reply_later(store: Store, intake: Intake, text: str) -> None:
+    """Plan the reply to ``intake`` on its own channel (once per message)."""
+    reach = _sender(intake)
+    if reach is None:
+        return  # no proven sender: the live path would not have replied either
+    via, address = reach
+    at = now_utc()
+    with store.db.write() as conn:
+        jobs = nt.plan_reply(conn, message_key(intake), via, address, text, at,
+                             lambda note_id: Job.of(send_notification, note_id))
+        outbox.write(conn, nt.NO_TICKET, jobs, at)
+
+
+def _sender(intake: Intake) -> tuple[nt.Via, str] | None:
+    citizen = intake.citizen
+    if intake.channel is Channel.sms and citizen.phone:
+        return nt.Via.sms, citizen.phone
+    if intake.channel is Channel.wechat and citizen.wechat_openid:
+        return nt.Via.wechat, citizen.wechat_openid
+    return None
 
 
 def tell_number(store: Store, ticket: Ticket) -> Ticket:

@@ -16,7 +16,11 @@ Invariants:
 
 Steps: ``resolved`` (the unit's reply and the first question), ``rejected`` (the reason),
 ``merged`` (the surviving number), ``dispatched`` (only for the categories the composition room
-names), ``ask_satisfaction`` (the second question, once the resident said "solved").
+names), ``ask_satisfaction`` (the second question, once the resident said "solved"),
+``received`` (the number of a message acknowledged without it), and ``reply``
+(:func:`plan_reply`: the answer to a message the spool kept that was no new request — an
+opt-out, an answer to the closing questions, a status query — with its own address and text,
+once per message: it answers the resident's own message, so it goes out even after an opt-out).
 Who is told (:func:`contact`): an SMS or a voice caller from a mobile number, a web-form resident
 who left a phone number and consented — by SMS; a WeChat follower — by WeChat.
 """
@@ -56,6 +60,10 @@ class Step(StrEnum):
     merged = "merged"
     ask_satisfaction = "ask_satisfaction"  # "您对办理结果满意吗？"
     received = "received"  # the number of a message acknowledged without it (the spool filed it)
+    reply = "reply"  # the answer to a message the spool kept that was no new request
+
+
+NO_TICKET = ""  # the ticket_id of a reply that concerns no ticket (an opt-out, an unknown number)
 
 
 class Via(StrEnum):
@@ -75,6 +83,8 @@ class Notification:
     next_attempt_at: datetime
     provider_ref: str | None
     last_error: str | None
+    address: str | None = None  # a reply's own address and text
+    body: str | None = None
 
 
 def contact(ticket: Ticket) -> tuple[Via, str] | None:
@@ -148,6 +158,33 @@ def plan(conn: Connection, ticket: Ticket, steps: Sequence[Step], at: datetime,
     return jobs
 
 
+def reply_key(message_key: str) -> str:
+    return f"reply:{message_key}"
+
+
+def plan_reply(conn: Connection, message_key: str, via: Via, address: str, body: str,
+               at: datetime, send_job: SendJob) -> list[Job]:
+    """Write the pending reply to message ``message_key`` (once: a repeat plans nothing)
+    and the job that sends it, to be written to the outbox in the same transaction. A reply
+    answers a message, not a ticket: its ``ticket_id`` is :data:`NO_TICKET`."""
+    key = reply_key(message_key)
+    if conn.execute(select(notifications.c.id).where(notifications.c.key == key)).first():
+        return []
+    inserted = conn.execute(notifications.insert().values(
+        key=key, ticket_id=NO_TICKET, step=Step.reply.value, channel=via.value, status=PENDING,
+        attempts=0, next_attempt_at=at, provider_ref=None, last_error=None, created_at=at,
+        sent_at=None, address=address, body=body)).inserted_primary_key
+    if inserted is None:
+        raise RuntimeError("the notification insert returned no id")
+    return [send_job(int(inserted[0]))]
+
+
+def by_key(db: Database, key: str) -> Notification | None:
+    with db.read() as conn:
+        row = conn.execute(select(notifications).where(notifications.c.key == key)).first()
+    return None if row is None else _row(row)
+
+
 def planner(send_job: SendJob, dispatched_categories: Collection[str] = ()) -> ChangeHook:
     """The store's change hook (``Store(change_jobs=...)``, given by ``hotline.wiring``)."""
     categories = frozenset(dispatched_categories)
@@ -162,7 +199,7 @@ def planner(send_job: SendJob, dispatched_categories: Collection[str] = ()) -> C
 def _row(row: Any) -> Notification:
     return Notification(row.id, row.key, row.ticket_id, Step(row.step), Via(row.channel),
                         row.status, row.attempts, row.next_attempt_at, row.provider_ref,
-                        row.last_error)
+                        row.last_error, row.address, row.body)
 
 
 def get(db: Database, notification_id: int) -> Notification | None:

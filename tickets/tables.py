@@ -161,6 +161,10 @@ notifications = Table(
     Column("last_error", String(500), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+    # a reply (step "reply") names its own address and text; other steps take them from
+    # the ticket when they are sent
+    Column("address", String(128), nullable=True),
+    Column("body", String(2000), nullable=True),
     UniqueConstraint("key", name="uq_notifications_key"),
     Index("ix_notifications_ticket", "ticket_id", "id"),
     Index("ix_notifications_provider", "provider_ref"),

@@ -75,6 +75,8 @@ class Step:
     result: Result
     answer: Answer | None = None
     big_loop: bool = False
+    again: bool = False  # this very message (its key) was applied before: a repeat of it
+
 
 
 class NotClosable(ValueError):
@@ -196,7 +198,7 @@ def apply_answer(ticket: Ticket, answer: Answer | None, *, channel: Channel, seq
     """What ``answer`` (None: a digit the question does not offer) does to ``ticket``."""
     now = now or at
     if key and any(h.event_id == key for h in ticket.history):
-        return Step(None, Result.repeat, answer)
+        return Step(None, Result.repeat, answer, again=True)
     if ticket.status is Status.evaluated:
         same = answer is not None and _same(answer, ticket.evaluation)
         return Step(None, Result.repeat if same else Result.finished, answer)

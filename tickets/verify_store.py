@@ -54,6 +54,7 @@ class AnswerOutcome:
     answer: Answer | None = None
     next_question: Question | None = None
     big_loop: bool = False
+    again: bool = False  # the message (its key) was applied before: this is a repeat of it
 
 
 def record_answer(store: Store, ticket_ref: str, answer: Answer | Callable[[Ticket], Answer | None],
@@ -104,7 +105,7 @@ def record_answer(store: Store, ticket_ref: str, answer: Answer | Callable[[Tick
         question = asked[0] if asked else (pending_question(ticket) if again else None)
     else:
         question = next_question(ticket)
-    return AnswerOutcome(done.result, ticket, done.answer, question, done.big_loop)
+    return AnswerOutcome(done.result, ticket, done.answer, question, done.big_loop, done.again)
 
 
 def _candidates(conn: Connection, citizen_key: str) -> list[Ticket]:

@@ -75,15 +75,14 @@ async def twilio_sms(request: Request, store: StoreDep, limiter: LimiterDep,
             log.warning("sms %s from %s refused: over the sender's rate limit", message.sid,
                         mask_phone(message.from_))
             return _answer(texts().sms.rate_limited)
-        # an opt-out or an answer to the verification questions (None: a message to file)
-        said = await deadline.run(partial(closing.reply_to, store, intake))
-        if said is not None:
-            return _answer(said)
-        outcome = await deadline.run(partial(service.receive, store, message, now))
+        # an opt-out, a status query, an answer to the closing questions, or a message to file
+        answer = await deadline.run(partial(service.respond, store, intake))
     except Late:
         await spool_late(config.spool_dir, intake, now, config.deadline)
         return _answer(DELAYED)
-    return _answer(reply.acknowledgement(outcome))
+    if isinstance(answer, closing.Replied):
+        return _answer(answer.text)
+    return _answer(reply.acknowledgement(answer))
 
 
 @router.post(status.PATH, status_code=204, response_class=Response)

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+from channels.closing import Replied
+from channels.closing import respond as classify
 from channels.conversation import Outcome, handle
 from channels.twilio_sms.media import fetch_twilio_media
 from channels.twilio_sms.parse import SmsMessage, to_intake
@@ -23,8 +25,14 @@ def receive(store: Store, message: SmsMessage, received_at: datetime) -> Outcome
     return receive_intake(store, to_intake(message, received_at))
 
 
+def respond(store: Store, intake: Intake) -> Replied | Outcome:
+    """What a message does, live or kept by the spool: an opt-out, a status query or an
+    answer to the closing questions gets its reply, any other message is filed."""
+    return classify(store, intake, lambda filed: receive_intake(store, filed))
+
+
 def receive_intake(store: Store, intake: Intake) -> Outcome:
-    """:func:`receive` for the intake of a message (also what the spool kept of one)."""
+    """:func:`receive` for the intake of a message."""
 
     def media_jobs(ticket_id: str) -> Sequence[Job]:
         return [Job.of(fetch_twilio_media, ticket_id, a.url, a.content_type)

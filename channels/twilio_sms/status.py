@@ -69,7 +69,7 @@ def apply_report(store: Store, report: Report, at: datetime) -> str:
     if note.status in (nt.UNKNOWN, nt.SENDING, nt.PENDING):
         nt.settle(store.db, note.id, nt.SENT, at=at, provider_ref=report.sid)
     kind = FINAL.get(report.status)
-    if kind is None:
+    if kind is None or note.ticket_id == nt.NO_TICKET:  # a reply about no ticket: no history
         return f"noted {report.status}"
     key = f"sms-status:{report.sid}:{report.status}"
     text = f"sms message '{note.step.value}' {report.status} ({report.sid})"

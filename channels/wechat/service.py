@@ -57,13 +57,10 @@ def enrich(intake: Intake, memory: dict[str, Any], now: datetime) -> Intake:
 def respond(store: Store, inbound: Inbound, now: datetime) -> str | None:
     """Apply ``inbound``; the text to answer with, or None for a bare "success"."""
     if isinstance(inbound, Report):
-        # when the follower last wrote: customer-service messages may reach them for 48 h
-        memory = state.merge(store.db, inbound.openid, {"last_in": now.isoformat()})
-        intake = enrich(inbound.intake, memory, now)
-        said = closing.reply_to(store, intake)  # an opt-out or a verification answer
-        if said is not None:
-            return said
-        return menu.acknowledgement(_file(store, intake, memory))
+        answer = respond_report(store, inbound.intake, now)
+        if isinstance(answer, closing.Replied):
+            return answer.text
+        return menu.acknowledgement(answer)
     if isinstance(inbound, Subscribe):
         return texts().wechat.welcome
     if isinstance(inbound, LocationUpdate):
@@ -77,12 +74,26 @@ def respond(store: Store, inbound: Inbound, now: datetime) -> str | None:
     return None
 
 
-def file_report(store: Store, intake: Intake, now: datetime) -> conversation.Outcome:
-    """File a resident's message (what the spool kept of one, past the deadline): the
-    remembered location and menu kind applied, then the conversation rule."""
+def respond_report(store: Store, intake: Intake,
+                   now: datetime) -> closing.Replied | conversation.Outcome:
+    """What a resident's message does, live or kept by the spool (``now``: when it came):
+    an opt-out, a status query or an answer gets its reply (:func:`channels.closing.respond`),
+    any other message is filed with the remembered location and menu kind applied."""
     openid = intake.citizen.wechat_openid or ""
-    memory = state.load(store.db, openid) if openid else {}
-    return _file(store, enrich(intake, memory, now), memory)
+    memory = _seen(store, openid, now) if openid else {}
+    return closing.respond(store, enrich(intake, memory, now),
+                           lambda filed: _file(store, filed, memory))
+
+
+def _seen(store: Store, openid: str, at: datetime) -> dict[str, Any]:
+    """Remember when the follower last wrote (customer-service messages may reach them for
+    48 h), never moving it back (a spooled message is older than a live one); their state."""
+    memory = state.load(store.db, openid)
+    last = memory.get("last_in")
+    with contextlib.suppress(TypeError, ValueError):
+        if isinstance(last, str) and datetime.fromisoformat(last) >= at:
+            return memory
+    return state.merge(store.db, openid, {"last_in": at.isoformat()})
 
 
 def _file(store: Store, intake: Intake, memory: dict[str, Any]) -> conversation.Outcome:

@@ -1,6 +1,7 @@
 """Ingest the fallback spool (:mod:`ivr.spool.format`): a text message a channel spooled past its
-deadline is filed by that channel's rule (``file_text``; the same message filed meanwhile by a
-provider's retry is recognised as a repeat); every other complete entry becomes a voice
+deadline goes through that channel's rule (``file_text``: a new ticket, or the reply to an
+opt-out or an answer; the same message handled meanwhile by a provider's retry is recognised
+as a repeat); every other complete entry becomes a voice
 ticket (``channel_ref`` = the call's :func:`~ivr.tickets.voice_ref`) with the recording as an
 ``audio/wav`` attachment and a transcription job — or joins the call's ticket when one exists
 (the flow made a draft, then the queue timed out; the gateway stored part of a message before
@@ -44,7 +45,7 @@ from ivr.spool.format import (
 )
 from ivr.tickets import Call, submit_message, voice_ref
 from tickets.masking import mask_phone
-from tickets.model import Channel, Citizen, Intake, Ticket
+from tickets.model import Channel, Citizen, Intake
 from tickets.store import Store
 from tickets.tables import tickets
 
@@ -98,24 +99,26 @@ def ticket_text(fields: dict[str, str], note: str | None) -> str:
     return f"{text}{note}" if note else text
 
 
-# files a text message a channel spooled (``intake=`` in the sidecar) by the channel's own
-# rule — the composition room passes the channels' (ivr imports no channel); plain submit else
-FileText = Callable[[Store, Intake], Ticket]
+# handles a text message a channel spooled (``intake=`` in the sidecar) by the channel's own
+# rule — a new ticket, or a reply when it was no new request (an opt-out, an answer) — and
+# says what it became; the composition room passes the channels' (ivr imports no channel)
+FileText = Callable[[Store, Intake], str]
 
 
-def submit_text(store: Store, intake: Intake) -> Ticket:
-    return store.submit(intake).ticket
+def submit_text(store: Store, intake: Intake) -> str:
+    return f"ticket {store.submit(intake).ticket.number}"
 
 
 def ingest_entry(store: Store, entry: Entry, media_dir: Path, *, now: float,
-                 file_text: FileText = submit_text) -> Ticket | None:
-    """Turn one complete entry into (or onto) a ticket. None: the entry has no call id."""
+                 file_text: FileText = submit_text) -> str | None:
+    """Handle one complete entry: a call becomes (or joins) a ticket, a text message goes
+    through its channel's rule. What it became (for the log); None: the entry has no call
+    id."""
     if "intake" in entry.fields:  # a text message past its channel's deadline
         intake = Intake.model_validate_json(entry.fields["intake"])
-        ticket = file_text(store, intake)
-        log.info("spool: %s message %s -> ticket %s", intake.channel.value,
-                 entry.stem, ticket.number)
-        return ticket
+        became = file_text(store, intake)
+        log.info("spool: %s message %s -> %s", intake.channel.value, entry.stem, became)
+        return became
     unique_id = unique_id_of(entry.stem, entry.fields)
     if unique_id is None:
         return None
@@ -135,7 +138,7 @@ def ingest_entry(store: Store, entry: Entry, media_dir: Path, *, now: float,
         ticket = result.ticket
     log.info("spool: call %s from %s -> ticket %s%s", call.ref, mask_phone(call.phone),
              ticket.number, f" ({audio.note})" if audio.note else "")
-    return ticket
+    return f"ticket {ticket.number}"
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -209,7 +212,8 @@ def _failed(store: Store, spool_dir: Path, entry: Entry, exc: Exception, now: fl
 def ingest_once(store: Store, spool_dir: Path, media_dir: Path, *,
                 stale_after: float = STALE_AFTER, now: float | None = None,
                 file_text: FileText = submit_text) -> int:
-    """Ingest every complete entry that is due; returns how many became (or joined) tickets.
+    """Ingest every complete entry that is due; returns how many were handled (became or
+    joined tickets, or were answered).
 
     If the database itself is unreachable the pass stops with :class:`DatabaseUnavailable`
     and no attempt is counted: the next pass retries everything."""
@@ -223,7 +227,7 @@ def ingest_once(store: Store, spool_dir: Path, media_dir: Path, *,
         if not complete or read_attempts(spool_dir, entry.stem).next_at > clock:
             continue  # still being recorded, or waiting for its next attempt
         try:
-            ticket = ingest_entry(store, entry, media_dir, now=clock, file_text=file_text)
+            became = ingest_entry(store, entry, media_dir, now=clock, file_text=file_text)
         except FileNotFoundError:
             continue  # taken by a concurrent ingester meanwhile
         except ValidationError as exc:  # the entry itself is malformed: keep it aside
@@ -235,7 +239,7 @@ def ingest_once(store: Store, spool_dir: Path, media_dir: Path, *,
         except Exception as exc:  # e.g. PermissionError saving the media, a database error
             _failed(store, spool_dir, entry, exc, clock)
             continue
-        if ticket is None:
+        if became is None:
             log.error("spool: %s has no call id; moved to %s/ (hotline spool retry)",
                       entry.stem, BAD)
             _move(entry, spool_dir / BAD)

@@ -6,7 +6,6 @@ the stalled request and the provider's retry together make exactly one ticket.""
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from ivr.spool.format import scan
 from ivr.spool.ingest import ingest_once
 from tests.support.intakes import intake
 from tests.support.services import wait_until
+from tests.support.stall import Stall
 from tickets import notifications as nt
 from tickets.model import Channel, Citizen
 from tickets.store import Store
@@ -39,18 +39,6 @@ WECHAT = WechatConfig(token="wx7f3a9c1e5d2b8e4a6c0f1a")
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 HTML = {"accept": "text/html,application/xhtml+xml"}
 DEADLINE = 1.0
-
-
-class Stall:
-    """Another connection holding SQLite's write lock: every write of the store waits."""
-
-    def __init__(self, path: str) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def release(self) -> None:
-        self.conn.execute("ROLLBACK")
-        self.conn.close()
 
 
 @pytest.fixture
@@ -66,10 +54,6 @@ def gateway(sqlite_store: Store, tmp_path: Path) -> Iterator[tuple[TestClient, S
         yield client, settings
 
 
-def _db_path(store: Store) -> str:
-    return store.db.url.removeprefix("sqlite:///")
-
-
 def _ingest(store: Store, settings: Settings) -> int:
     return ingest_once(store, settings.spool_path, settings.media_path, file_text=file_spooled)
 
@@ -78,7 +62,7 @@ def test_sms_past_its_deadline_is_spooled_and_filed_once(
         gateway: tuple[TestClient, Settings], sqlite_store: Store) -> None:
     client, settings = gateway
     path, headers, form = sms_request(TWILIO, "路灯不亮了", "13912345678", "SMdeadline1")
-    stall = Stall(_db_path(sqlite_store))
+    stall = Stall(sqlite_store)
     try:
         answer = client.post(path, data=form, headers=headers)
         assert answer.status_code == 200, answer.text
@@ -108,7 +92,7 @@ def test_the_ingester_and_the_stalled_request_race_for_one_ticket(
     whichever files first, the other finds the message filed."""
     client, settings = gateway
     path, headers, form = sms_request(TWILIO, "井盖丢了", "13912345678", "SMdeadline2")
-    stall = Stall(_db_path(sqlite_store))
+    stall = Stall(sqlite_store)
     try:
         answer = client.post(path, data=form, headers=headers)
         assert SafeET.fromstring(answer.content).findtext("Message") == DELAYED
@@ -126,7 +110,7 @@ def test_wechat_past_its_deadline_is_spooled_and_filed_once(
         gateway: tuple[TestClient, Settings], sqlite_store: Store) -> None:
     client, settings = gateway
     path, headers, body = wechat_request(WECHAT, "小区垃圾没人清运", OPENID, 880001)
-    stall = Stall(_db_path(sqlite_store))
+    stall = Stall(sqlite_store)
     try:
         answer = client.post(path, content=body, headers=headers)
         assert answer.status_code == 200, answer.text
@@ -171,7 +155,7 @@ def test_the_web_form_past_its_deadline_is_spooled_and_filed_once(
             "phone": "138 0013 8000", "consent": "on", "address": "幸福路12号",
             "csrf": token.group(1)}
     empty = [("photos", ("", b"", "application/octet-stream"))]
-    stall = Stall(_db_path(sqlite_store))
+    stall = Stall(sqlite_store)
     try:
         answer = client.post("/report", data=form, files=empty, headers=HTML)
         assert answer.status_code == 200, answer.text

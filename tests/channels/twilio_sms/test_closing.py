@@ -50,6 +50,19 @@ def test_one_then_one_is_evaluated(client: TestClient, store: Store,
     assert len(store.feed(0, 100)) == 1
 
 
+def test_a_retry_of_the_same_message_reads_the_first_answer(
+        client: TestClient, store: Store, twilio_config: TwilioConfig) -> None:
+    """Twilio retries a webhook whose answer it did not get (the resident saw nothing), and
+    the spool keeps a message the stalled request applied late: the repeat of the very
+    message reads what its first delivery would have, and changes nothing."""
+    t = resolved(store, "SMr")
+    first = say(client, twilio_config, "1", "SM700")
+    closed = store.get(t.id)
+    assert say(client, twilio_config, "1", "SM700") == first
+    assert f"工单{t.number}已办结" in first and store.get(t.id) == closed
+    assert "无需重复" in say(client, twilio_config, "已解决", "SM701")  # the resident again
+
+
 def test_not_solved_twice_goes_to_the_big_loop(client: TestClient, store: Store,
                                                 twilio_config: TwilioConfig) -> None:
     t = resolved(store, "SMb")
