@@ -22,6 +22,7 @@ from router.rules import Duplicates
 from tickets.model import Status, Ticket
 from tickets.tables import tickets
 
+CANDIDATES = 200  # open tickets nearby a ticket is compared with, at most
 OPEN = (Status.received, Status.registered, Status.dispatched, Status.in_progress)
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 EARTH_RADIUS_M = 6_371_000.0
@@ -96,7 +97,7 @@ def open_tickets_nearby(conn: Connection, ticket: Ticket, rules: Duplicates,
             tickets.c.category == ticket.category, tickets.c.street == street,
             tickets.c.status.in_([s.value for s in OPEN]), tickets.c.id != ticket.id,
             tickets.c.received_at >= now - timedelta(hours=rules.hours))
-        .order_by(tickets.c.received_at).limit(200)
+        .order_by(tickets.c.received_at).limit(CANDIDATES)
     ).scalars()
     return [Ticket.model_validate(d) for d in docs]
 

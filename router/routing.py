@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from router.context import ACTOR, Handover, Router, RouterContext
 from router.decide import Context, Decision, decide
-from router.duplicates import Verdict, judge, open_tickets_nearby, repeats
+from router.duplicates import CANDIDATES, Verdict, judge, open_tickets_nearby, repeats
 from tickets.jobcontext import JobContext
 from tickets.jobs import JobsFor, no_jobs
 from tickets.model import Decided, Destination, HistoryEntry, Routing, Status, Ticket
@@ -61,6 +61,20 @@ def _same_wait(current: Ticket, decided: Ticket) -> bool:
         all(getattr(decided, f) == getattr(current, f) for f in fields)
 
 
+# what deciding sets on a ticket (:func:`router.decide.decide`); the change applies these to
+# the ticket as committed, so what others wrote since it was read (a follow-up's words, a
+# duplicate linked to it) is kept
+DECIDED = ("location", "kind", "priority", "category", "department", "loop")
+
+
+def _keep_links(decided: Routing, current: Routing | None) -> Routing:
+    """``decided`` with the related tickets linked to the ticket since it was read."""
+    linked = current.related if current is not None else []
+    related = [*linked, *(r for r in decided.related if r not in linked)]
+    return decided if related == decided.related else \
+        decided.model_copy(update={"related": related})
+
+
 @dataclass(frozen=True)
 class Change:
     mutate: Mutation
@@ -82,8 +96,8 @@ def _change(decision: Decision, verdict: Verdict, handover: Handover) -> Change:
         if current.status is Status.received:
             history.append(HistoryEntry(seq=seq, at=at, actor=ACTOR, status=Status.registered,
                                         from_status=Status.received))
-        routing = decided.routing or Routing()
-        update: dict[str, object] = {}
+        routing = _keep_links(decided.routing or Routing(), current.routing)
+        update: dict[str, object] = {f: getattr(decided, f) for f in DECIDED}
         if verdict.action == "merge" and verdict.other is not None:
             check_transition(Status.registered, Status.merged)
             history.append(HistoryEntry(
@@ -104,7 +118,7 @@ def _change(decision: Decision, verdict: Verdict, handover: Handover) -> Change:
             history.append(HistoryEntry(seq=seq, at=at, actor=ACTOR,
                                         note=summary(routing, destinations)))
         update.update(routing=routing, history=history)
-        return decided.model_copy(update=update)
+        return current.model_copy(update=update)
 
     def also(conn: Connection, ticket: Ticket, at: datetime) -> None:
         if plan is not None and ticket.status is Status.registered:
@@ -134,8 +148,26 @@ def _link_survivor(ctx: JobContext, merged: Ticket, verdict: Verdict) -> None:
     ctx.store.change(other.id, mutate)
 
 
-def route(ctx: RouterContext, router: Router, ticket_id: str, *, retry: bool = True) -> str:
-    """Route one ticket; its status afterwards."""
+def route(ctx: RouterContext, router: Router, ticket_id: str) -> str:
+    """Route one ticket; its status afterwards.
+
+    A merge the store refuses under its write lock — the ticket this one matched was merged
+    since it was read, perhaps into this very one by another worker deciding at the same
+    moment — is decided again from what is committed now. Each refusal takes one more
+    ticket out of the open candidates (a merged ticket is none), so this ends: at the latest
+    when no candidate is left."""
+    for _ in range(CANDIDATES + 1):
+        try:
+            return _route_once(ctx, router, ticket_id)
+        except MergeRefused as exc:
+            if not exc.conflict:
+                raise
+            log.info("ticket %s: %s; deciding again", ticket_id, exc)
+    raise RuntimeError(f"ticket {ticket_id}: merges refused more often than there are "
+                       "candidates")
+
+
+def _route_once(ctx: RouterContext, router: Router, ticket_id: str) -> str:
     ticket = ctx.store.get(ticket_id)
     if _routed(ticket):
         return ticket.status.value
@@ -149,14 +181,7 @@ def route(ctx: RouterContext, router: Router, ticket_id: str, *, retry: bool = T
     verdict = judge(decision.ticket, nearby, config.rules.duplicates) if not \
         decision.ticket.routing or not decision.ticket.routing.needs else Verdict("none")
     change = _change(decision, verdict, ctx.handover)
-    try:
-        changed = ctx.store.change(ticket_id, change.mutate, jobs=change.jobs, also=change.also)
-    except MergeRefused:
-        if not retry:
-            raise
-        # the ticket it matched was merged (or merged into this one) since it was read: decide
-        # again from what is committed now, where that ticket is no longer open
-        return route(ctx, router, ticket_id, retry=False)
+    changed = ctx.store.change(ticket_id, change.mutate, jobs=change.jobs, also=change.also)
     if verdict.action != "none" and changed.id == ticket.id:
         _link_survivor(ctx, changed, verdict)
     log.info("ticket %s routed: %s", changed.number, changed.history[-1].note or
