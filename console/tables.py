@@ -12,7 +12,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +20,7 @@ from sqlalchemy import (
 )
 
 from tickets.tables import metadata
+from tickets.timestamps import Timestamp
 
 people = Table(
     "people",
@@ -39,8 +39,8 @@ people = Table(
     # a desk's or grid worker's units, space-separated destination ids ("street:DS",
     # "dept:dept.health", "grid:DC-DHM-0101 grid:DC-DHM-0102"); "" for the center's people
     Column("units", String(1400), nullable=False, server_default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("updated_at", Timestamp(), nullable=False),
 )
 
 # One row per logged-in browser. ``token_hash`` is sha256(token); the token itself is only in
@@ -51,9 +51,9 @@ console_sessions = Table(
     metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("last_seen_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("last_seen_at", Timestamp(), nullable=False),
+    Column("expires_at", Timestamp(), nullable=False),
     Column("client", String(64), nullable=False),
     Index("ix_console_sessions_person", "person_id"),
 )
@@ -66,7 +66,7 @@ login_failures = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("login", String(64), nullable=False),
     Column("client", String(64), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", Timestamp(), nullable=False),
     Index("ix_login_failures_login", "login", "at"),
     Index("ix_login_failures_client", "client", "at"),
     Index("ix_login_failures_at", "at"),

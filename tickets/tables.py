@@ -6,7 +6,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -15,6 +14,8 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+
+from tickets.timestamps import Timestamp
 
 metadata = MetaData()
 
@@ -29,16 +30,16 @@ tickets = Table(
     Column("channel_ref", String(200), nullable=False),
     Column("status", String(16), nullable=False),
     Column("citizen_key", String(200), nullable=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", Timestamp(), nullable=False),
+    Column("updated_at", Timestamp(), nullable=False),
     Column("doc", JSON, nullable=False),
     # the router's decisions, as columns for its queries (repeats, duplicates, escalation)
     Column("category", String(64), nullable=True),
     Column("street", String(16), nullable=True),
     Column("grid", String(64), nullable=True),
     Column("loop", String(8), nullable=True),
-    Column("respond_by", DateTime(timezone=True), nullable=True),
-    Column("resolve_by", DateTime(timezone=True), nullable=True),
+    Column("respond_by", Timestamp(), nullable=True),
+    Column("resolve_by", Timestamp(), nullable=True),
     # for the operators' inbox (tickets/inbox.py): filter by kind, search by phone, newest first
     Column("kind", String(16), nullable=True),
     Column("phone", String(16), nullable=True),
@@ -81,9 +82,9 @@ outbox = Table(
     Column("queue", String(64), nullable=False),
     Column("job", String(200), nullable=False),
     Column("args", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("run_at", DateTime(timezone=True), nullable=False),
-    Column("enqueued_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("run_at", Timestamp(), nullable=False),
+    Column("enqueued_at", Timestamp(), nullable=True),
     Index("ix_outbox_pending", "enqueued_at", "run_at", "id"),
     UniqueConstraint("job_id", name="uq_outbox_job_id"),
     Index("ix_outbox_ticket", "ticket_id", "job"),
@@ -96,8 +97,8 @@ api_keys = Table(
     Column("name", String(100), nullable=False),
     Column("hash", String(64), nullable=False),
     Column("scopes", String(200), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("revoked_at", Timestamp(), nullable=True),
     # one active key per name (a revoked key's name may be used again)
     Index("uq_api_keys_active_name", "name", unique=True,
           sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
@@ -110,7 +111,7 @@ channel_state = Table(
     Column("channel", String(16), primary_key=True),
     Column("key", String(200), primary_key=True),
     Column("value", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", Timestamp(), nullable=False),
 )
 
 # One delivery of a ticket to one destination (delivery/deliveries.py): planned with the routing
@@ -130,10 +131,10 @@ deliveries = Table(
     Column("transport", String(32), nullable=True),
     Column("status", String(16), nullable=False),  # pending | delivered | dead
     Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", Timestamp(), nullable=False),
     Column("last_error", String(500), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("delivered_at", Timestamp(), nullable=True),
     UniqueConstraint("key", name="uq_deliveries_key"),
     UniqueConstraint("ticket_id", "destination", "version", name="uq_deliveries_round"),
     Index("ix_deliveries_queue", "destination", "status", "id"),
@@ -156,11 +157,11 @@ notifications = Table(
     # pending | sending | sent | skipped | dead
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", Timestamp(), nullable=False),
     Column("provider_ref", String(64), nullable=True),
     Column("last_error", String(500), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("sent_at", Timestamp(), nullable=True),
     # a reply (step "reply") names its own address and text; other steps take them from
     # the ticket when they are sent
     Column("address", String(128), nullable=True),
@@ -176,5 +177,5 @@ opt_outs = Table(
     metadata,
     Column("citizen_key", String(200), primary_key=True),
     Column("channel", String(16), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", Timestamp(), nullable=False),
 )

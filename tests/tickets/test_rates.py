@@ -217,3 +217,17 @@ def test_received_in_reads_the_period_from_the_store(store: Store) -> None:
     store.submit(intake("out", at=at(1, 0, month=12)))
     store.submit(intake("before", at=at(1, 0) - timedelta(seconds=1)))
     assert [t.id for t in rates.received_in(store, NOVEMBER)] == [inside.id]
+
+
+def test_received_in_compares_instants_not_wall_clocks(store: Store) -> None:
+    """Intakes stamped in UTC against a period bounded by local midnights: SQLite keeps
+    datetimes without their offset, so the bounds are bound in UTC (tickets/timestamps.py);
+    before that, 00:30 on 1 December in Beijing counted for November there."""
+    from tests.support.intakes import intake
+
+    december = rates.period_of("month", date(2026, 12, 15), TZ)
+    late_night = store.submit(intake("n", at=datetime(2026, 11, 30, 15, 30, tzinfo=UTC))).ticket
+    after_midnight = store.submit(
+        intake("d", at=datetime(2026, 11, 30, 16, 30, tzinfo=UTC))).ticket
+    assert [t.id for t in rates.received_in(store, NOVEMBER)] == [late_night.id]
+    assert [t.id for t in rates.received_in(store, december)] == [after_midnight.id]

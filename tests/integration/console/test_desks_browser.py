@@ -174,7 +174,10 @@ def test_the_supervision_page(gateway: Gateway, store: Store, browser: Browser,
     csp: list[str] = []
     page = page_for(browser, csp, viewport={"width": 1360, "height": 900})
     log_in(page, gateway.url, "boss")
-    page.goto(gateway.url + "/console/rates?period=day&group=street")
+    # the day the ticket was received (local), not today: before 09:00 Beijing time it was
+    # yesterday
+    day = (now - timedelta(hours=9)).astimezone(store.tz).date().isoformat()
+    page.goto(gateway.url + f"/console/rates?period=day&day={day}&group=street")
     row = page.locator('#rates-table tr[data-key="street:DS"]')
     expect(row).to_contain_text("东四街道")
     expect(page.locator("#rates-chart svg rect").first).to_be_visible()

@@ -1,0 +1,24 @@
+"""The store's timestamp type binds every aware datetime in UTC (known answers)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tickets.timestamps import Timestamp
+
+
+def test_aware_values_are_bound_in_utc() -> None:
+    local = datetime(2026, 12, 1, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        bound = Timestamp().process_bind_param(local, dialect)
+        assert bound == datetime(2026, 11, 30, 16, 30, tzinfo=UTC)
+        assert bound.tzinfo is UTC
+
+
+def test_naive_and_missing_values_pass_through() -> None:
+    naive = datetime(2026, 11, 30, 16, 30)
+    assert Timestamp().process_bind_param(naive, sqlite.dialect()) is naive
+    assert Timestamp().process_bind_param(None, sqlite.dialect()) is None
