@@ -20,7 +20,6 @@ and the call ends.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
@@ -28,10 +27,10 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 from ivr.agi.session import AgiSession, ChannelHungUp
 from ivr.callback_history import event_id, with_entry
+from ivr.handler import Handler
 from ivr.prompts import Prompts
 from ivr.readback import digit_prompts
 from tickets import metrics
@@ -42,7 +41,6 @@ from tickets.verification import Result, pending_question
 from tickets.verify_store import AnswerOutcome, ask, record_answer
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 SCRIPT = "callback"
 MAX_SPOKEN_CHARS = 400  # the longest reply read out; the SMS/web page carry the whole text
 QUESTION_PROMPTS = {Question.solved: "callback/ask_solved",
@@ -82,22 +80,16 @@ class CallbackConfig:
     store_threads: int = 2
 
 
-class CallbackFlow:
+class CallbackFlow(Handler):
     """The handler for ``/callback``; one instance serves every callback call."""
 
     def __init__(self, config: CallbackConfig, store: Store, *,
                  executor: Executor | None = None) -> None:
         self.config = config
+        self.prompts = config.prompts
         self.store = store
         self.executor = executor or ThreadPoolExecutor(
             config.store_threads, thread_name_prefix="callback-store")
-
-    async def _in_thread(self, fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await asyncio.shield(loop.run_in_executor(self.executor, fn))
-
-    async def _play(self, session: AgiSession, name: str, escape: str = "") -> str:
-        return await session.stream_file(self.config.prompts.path(name), escape)
 
     async def __call__(self, session: AgiSession) -> None:
         ticket_ref = session.env.get("agi_arg_1").strip()

@@ -17,19 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 from ivr import menu, recordings, tickets
 from ivr.agi.session import AgiSession, ChannelHungUp, HandedOver
 from ivr.caller import caller_e164
 from ivr.capture import Capture
 from ivr.events import CallEvents, Step
+from ivr.handler import Handler
 from ivr.menu import Action, Choice
 from ivr.persist import Persisted, Saved, persist
 from ivr.prompts import BEEP, Prompts
@@ -41,7 +40,6 @@ from tickets.store import Store, TicketNotFound
 from transcription.jobs import with_transcript
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 LIVE_RESULT_WAIT = 120.0  # seconds a live transcript may take after the call
 
 
@@ -62,12 +60,13 @@ class FlowConfig:
     store_threads: int = 2
 
 
-class CallFlow:
+class CallFlow(Handler):
     """The handler for ``/96010``; one instance serves every call."""
 
     def __init__(self, config: FlowConfig, store: Store, *, recorder: Recorder | None = None,
                  executor: Executor | None = None, events: CallEvents | None = None) -> None:
         self.config = config
+        self.prompts = config.prompts
         self.store = store
         # the console's live view of each call (never blocks the call; see ivr.events)
         self.events = events or CallEvents(None)
@@ -76,14 +75,6 @@ class CallFlow:
             config.store_threads, thread_name_prefix="ivr-store"
         )
         self._background: set[asyncio.Task[None]] = set()
-
-    async def _in_thread(self, fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        # shielded: a call whose task is cancelled (shutdown) still finishes its write
-        return await asyncio.shield(loop.run_in_executor(self.executor, fn))
-
-    async def _play(self, session: AgiSession, name: str, escape: str = "") -> str:
-        return await session.stream_file(self.config.prompts.path(name), escape)
 
     async def __call__(self, session: AgiSession) -> None:
         env = session.env
