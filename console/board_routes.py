@@ -57,7 +57,10 @@ def _page_data(person: Person, request: Request) -> dict[str, Any]:
 
 @router.get("/console/", response_class=HTMLResponse)
 async def board_page(request: Request, person: PagePerson, live: LiveDep) -> Response:
-    return render(request, "board.html", page=_page_data(person, request))
+    # the link alerts as the server knows them now: a board opened while Asterisk is away
+    # says so at once, before its event stream's first snapshot
+    return render(request, "board.html", page=_page_data(person, request),
+                  link=live.board.link_view())
 
 
 @router.get("/console/supervision", response_class=HTMLResponse)

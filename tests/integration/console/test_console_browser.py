@@ -185,7 +185,9 @@ def test_operator_takes_over_a_live_call_and_saves_its_ticket(
     log_in(board, base, "alice")
     expect(board).to_have_url(base + "/console/")
     expect(board.locator(".who-name")).to_have_text("王小丽")
-    expect(board.locator("#alert-ami")).to_be_hidden()  # the AMI link is up
+    # the AMI link is up (the page is rendered with the alert shown while it is not, and the
+    # event stream hides it once the gateway's link comes up)
+    expect(board.locator("#alert-ami")).to_be_hidden(timeout=60_000)
     # Alice signs in to the queue (AMI QueueAdd PJSIP/op-alice): the queue knows her phone.
     board.click("#queue-login")
     expect(board.locator("#my-state")).to_have_text("空闲")
