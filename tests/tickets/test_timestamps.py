@@ -22,3 +22,15 @@ def test_naive_and_missing_values_pass_through() -> None:
     naive = datetime(2026, 11, 30, 16, 30)
     assert Timestamp().process_bind_param(naive, sqlite.dialect()) is naive
     assert Timestamp().process_bind_param(None, sqlite.dialect()) is None
+
+
+def test_every_timestamp_column_uses_the_type() -> None:
+    """A plain DateTime column would bring the SQLite offset bug back for its queries."""
+    from sqlalchemy import DateTime
+
+    import console.tables  # noqa: F401  (registers the console's tables)
+    from tickets.tables import metadata
+
+    plain = [f"{t.name}.{c.name}" for t in metadata.tables.values() for c in t.columns
+             if isinstance(c.type, DateTime)]
+    assert plain == [], f"use tickets.timestamps.Timestamp() for {plain}"
