@@ -9,7 +9,7 @@ scripts):
 * ``POST /console/queue/{login|logout|pause|unpause}`` — the operator's own queue state;
   ``POST /console/supervision/members/{login}/{logout|pause|unpause}`` — a supervisor's;
 * ``GET /console/softphone.json`` — the browser softphone's settings for this person (the SIP
-  secret reaches the page only here, never in its HTML).
+  digest, HA1 and realm, reaches the page only here, never in its HTML).
 
 Every action answers 503 with ``{"error": "ami_down", ...}`` while Asterisk is not connected.
 """

@@ -4,9 +4,12 @@ Invariants:
 
 * A login name is lower-case ASCII (``[a-z][a-z0-9_-]{0,31}``); what a person types at the
   login form is normalised the same way (:func:`normalize_login`) before anything looks at it.
-* Every person has a SIP user ``op-<login>`` and a random SIP secret made when they are added;
-  they are the PJSIP endpoint of ``pjsip-operators.conf`` (console/pjsip.py) that the queue
-  rings and the browser softphone registers as. The SIP secret is not the login password.
+* Every person has a SIP user ``op-<login>``: the PJSIP endpoint of ``pjsip-operators.conf``
+  (console/pjsip.py) that the queue rings and the browser softphone registers as. Its SIP
+  secret is kept only as the digest HA1 (console/sip_digest.py): a browser's is random and
+  never known to anyone (the page gets the HA1); a desk phone's password is made by
+  :meth:`People.enrol` or :meth:`People.new_sip_secrets` and returned once, to be shown. The SIP
+  secret is not the login password.
 * People are never deleted, only disabled: a disabled person cannot log in, their sessions end
   at once, and their endpoint leaves ``pjsip-operators.conf``. Ticket history keeps naming them
   (:func:`actor_of`).
@@ -19,7 +22,6 @@ from __future__ import annotations
 
 import builtins
 import re
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +31,7 @@ from typing import Any, Literal, get_args
 from sqlalchemy import Connection, Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from console import lockout
+from console import lockout, sip_digest
 from console.passwords import Passwords, check_new
 from console.tables import console_sessions, people
 from tickets.db import Database
@@ -70,11 +72,23 @@ class Person:
     role: Role
     active: bool
     sip_user: str
-    sip_secret: str = field(repr=False)
+    # HA1 of the endpoint op-<login> (console/sip_digest.py); of op-<login>-desk (phone "both")
+    sip_ha1: str = field(repr=False)
     phone_kind: PhoneKind
     # the person's units as destination ids: ("street:DS",), ("dept:dept.x",) or
     # ("grid:DC-DHM-0101", ...); empty for the center's roles
     units: tuple[str, ...] = ()
+    sip_desk_ha1: str | None = field(default=None, repr=False)
+
+    @property
+    def desk_sip_user(self) -> str | None:
+        """The endpoint a desk phone registers as: op-<login> (phone ``deskphone``),
+        op-<login>-desk (``both``), None (browser only)."""
+        if self.phone_kind == "deskphone":
+            return self.sip_user
+        if self.phone_kind == "both":
+            return self.sip_user + DESK_SUFFIX
+        return None
 
     @property
     def is_supervisor(self) -> bool:
@@ -181,9 +195,40 @@ def person_from_row(row: Row[Any]) -> Person:
     kind = str(m["phone_kind"])
     return Person(id=int(m["id"]), login=str(m["login"]), display_name=str(m["display_name"]),
                   role=Role(m["role"]), active=bool(m["active"]), sip_user=str(m["sip_user"]),
-                  sip_secret=str(m["sip_secret"]),
+                  sip_ha1=str(m["sip_ha1"]),
                   phone_kind=kind if kind in PHONE_KINDS else "webrtc",  # type: ignore[arg-type]
-                  units=tuple(str(m["units"] or "").split()))
+                  units=tuple(str(m["units"] or "").split()),
+                  sip_desk_ha1=None if m["sip_desk_ha1"] is None else str(m["sip_desk_ha1"]))
+
+
+@dataclass(frozen=True)
+class SipSecrets:
+    """A person's new SIP secrets: the HA1s to store and the desk phone's password, which is
+    shown once and kept nowhere (None: no desk phone)."""
+
+    ha1: str
+    desk_ha1: str | None
+    desk_password: str | None
+
+    @classmethod
+    def make(cls, login: str, phone_kind: str) -> SipSecrets:
+        user = sip_user_of(login)
+        if phone_kind == "deskphone":
+            password = sip_digest.desk_password()
+            return cls(sip_digest.ha1(user, password), None, password)
+        browser = sip_digest.ha1(user, sip_digest.browser_secret())
+        if phone_kind == "both":
+            password = sip_digest.desk_password()
+            return cls(browser, sip_digest.ha1(user + DESK_SUFFIX, password), password)
+        return cls(browser, None, None)
+
+
+@dataclass(frozen=True)
+class Added:
+    """A new person and their desk phone's SIP password (None: no desk phone), to show once."""
+
+    person: Person
+    desk_password: str | None
 
 
 def _display_name(text: str) -> str:
@@ -210,9 +255,16 @@ class People:
 
     def add(self, login: str, display_name: str, role: Role, password: str,
             phone_kind: PhoneKind = "webrtc", units: Sequence[str] = ()) -> Person:
-        """A new, active person with a fresh SIP secret. :class:`InvalidLogin`,
-        :class:`DuplicateLogin`, :class:`~console.passwords.WeakPassword`; ``units`` are the
-        codes a desk or grid worker is bound to (:func:`units_of`)."""
+        """A new, active person with fresh SIP secrets (:meth:`enrol`, without the desk
+        phone's password)."""
+        return self.enrol(login, display_name, role, password, phone_kind, units).person
+
+    def enrol(self, login: str, display_name: str, role: Role, password: str,
+              phone_kind: PhoneKind = "webrtc", units: Sequence[str] = ()) -> Added:
+        """A new, active person with fresh SIP secrets, and their desk phone's password to
+        show once. :class:`InvalidLogin`, :class:`DuplicateLogin`,
+        :class:`~console.passwords.WeakPassword`; ``units`` are the codes a desk or grid worker
+        is bound to (:func:`units_of`)."""
         bound = units_of(Role(role), units)
         if not LOGIN.match(login) or login.endswith(DESK_SUFFIX):
             raise InvalidLogin(login)
@@ -222,6 +274,7 @@ class People:
         name = _display_name(display_name)
         check_new(password)
         digest = self.passwords.hash(password)
+        sip = SipSecrets.make(login, phone_kind)
         now = self.clock()
         try:
             with self.db.write() as conn:
@@ -229,14 +282,26 @@ class People:
                     people.insert().values(
                         login=login, display_name=name, role=Role(role).value, active=True,
                         password_hash=digest, sip_user=sip_user_of(login),
-                        sip_secret=secrets.token_hex(24), phone_kind=phone_kind,
+                        sip_ha1=sip.ha1, sip_desk_ha1=sip.desk_ha1, phone_kind=phone_kind,
                         units=" ".join(bound), created_at=now, updated_at=now,
                     ).returning(people.c.id)).scalar_one()
         except IntegrityError:
             raise DuplicateLogin(login) from None
-        person = self.get(int(person_id))
-        assert person is not None
-        return person
+        return Added(self._must(int(person_id)), sip.desk_password)
+
+    def new_sip_secrets(self, login: str) -> Added:
+        """New SIP secrets for every endpoint of the person: the browser's page gets its new
+        HA1 when it is next loaded, the desk phone needs the new password returned (shown once).
+        """
+        with self.db.write() as conn:
+            person_id = self._id(conn, login)
+            kind = conn.execute(select(people.c.phone_kind)
+                                .where(people.c.id == person_id)).scalar_one()
+            sip = SipSecrets.make(login, str(kind))
+            conn.execute(update(people).where(people.c.id == person_id)
+                         .values(sip_ha1=sip.ha1, sip_desk_ha1=sip.desk_ha1,
+                                 updated_at=self.clock()))
+        return Added(self._must(person_id), sip.desk_password)
 
     def disable(self, login: str) -> Person:
         """Disable a person and end every session they have."""

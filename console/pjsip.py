@@ -7,11 +7,13 @@ file. Per person (see docs/softphone.md):
 * ``webrtc`` — ``op-NAME`` from ``operator-webrtc`` (the console's browser softphone);
 * ``deskphone`` — ``op-NAME`` from ``operator-deskphone`` (a SIP phone on the desk);
 * ``both`` — ``op-NAME`` (browser) and ``op-NAME-desk`` (desk phone), each with its own AOR
-  and auth, the same secret.
+  and auth and its own secret.
 
-A disabled person has no endpoint, so their phone or browser can neither register nor be
-rung. Names and secrets are checked against a strict alphabet before they are written: the
-file is Asterisk configuration, and nothing else may reach it.
+Every auth holds the digest HA1 of its secret (``password_digest = MD5:<ha1>``, with the
+realm it was computed for, console/sip_digest.py), never a password. A disabled person has no
+endpoint, so their phone or browser can neither register nor be rung. Names and digests are
+checked against a strict alphabet before they are written: the file is Asterisk configuration,
+and nothing else may reach it.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from console.people import DESK_SUFFIX, Person
+from console.sip_digest import HA1, REALM
 
 _NAME = re.compile(r"^op-[a-z][a-z0-9_-]{0,40}$")
-_SECRET = re.compile(r"^[A-Za-z0-9]{16,128}$")
 
 HEADER = (
     "; The operators' PJSIP endpoints, written by `hotline operator` from the people in the\n"
@@ -35,7 +37,7 @@ HEADER = (
 @dataclass(frozen=True)
 class Endpoint:
     name: str
-    secret: str
+    ha1: str  # md5(name:REALM:password), console/sip_digest.py
     template: str  # operator-webrtc | operator-deskphone
 
 
@@ -46,19 +48,22 @@ def endpoints_of(person: Person) -> list[Endpoint]:
         return []
     base = person.sip_user
     if person.phone_kind == "webrtc":
-        return [Endpoint(base, person.sip_secret, "operator-webrtc")]
+        return [Endpoint(base, person.sip_ha1, "operator-webrtc")]
     if person.phone_kind == "deskphone":
-        return [Endpoint(base, person.sip_secret, "operator-deskphone")]
-    return [Endpoint(base, person.sip_secret, "operator-webrtc"),
-            Endpoint(base + DESK_SUFFIX, person.sip_secret, "operator-deskphone")]
+        return [Endpoint(base, person.sip_ha1, "operator-deskphone")]
+    if person.sip_desk_ha1 is None:
+        raise ValueError(f"{person.login} has a desk phone but no SIP digest for it: "
+                         f"hotline operator sip-reset {person.login}")
+    return [Endpoint(base, person.sip_ha1, "operator-webrtc"),
+            Endpoint(base + DESK_SUFFIX, person.sip_desk_ha1, "operator-deskphone")]
 
 
 def section(endpoint: Endpoint) -> str:
     """One endpoint with its AOR and auth, as ``pjsip-templates.conf`` describes them."""
-    if not _NAME.match(endpoint.name):
+    if not _NAME.fullmatch(endpoint.name):
         raise ValueError(f"unsafe PJSIP endpoint name {endpoint.name!r}")
-    if not _SECRET.match(endpoint.secret):
-        raise ValueError(f"unsafe SIP secret for {endpoint.name}")
+    if not HA1.fullmatch(endpoint.ha1):
+        raise ValueError(f"not an MD5 digest (HA1) for {endpoint.name}")
     if endpoint.template not in ("operator-webrtc", "operator-deskphone"):
         raise ValueError(f"unknown endpoint template {endpoint.template!r}")
     name = endpoint.name
@@ -71,7 +76,8 @@ def section(endpoint: Endpoint) -> str:
         "\n"
         f"[{name}](operator-auth)\n"
         f"username = {name}\n"
-        f"password = {endpoint.secret}\n"
+        f"realm = {REALM}\n"
+        f"password_digest = MD5:{endpoint.ha1}\n"
     )
 
 

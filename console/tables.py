@@ -3,8 +3,10 @@
 The tables live on the router's :data:`tickets.tables.metadata` (one database, one Alembic
 history: ``tickets/migrations/versions/0005_people.py`` mirrors them). Nothing here holds a
 secret in a form that logs a person in: passwords are argon2 hashes, sessions are stored as
-sha256 of their random token. The SIP secret is stored as is: Asterisk needs it in
-``pjsip-operators.conf`` and the browser softphone needs it to register.
+sha256 of their random token. SIP secrets are stored as their digest HA1 only
+(console/sip_digest.py): Asterisk registers with it (``password_digest`` in
+``pjsip-operators.conf``), the browser softphone too (JsSIP's ``ha1``); a desk phone's password
+is shown once when it is made and kept nowhere.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ people = Table(
     Column("active", Boolean, nullable=False),
     Column("password_hash", String(200), nullable=False),
     Column("sip_user", String(40), nullable=False, unique=True),  # op-<login>
-    Column("sip_secret", String(64), nullable=False),
+    # md5(op-<login>:realm:password) of the endpoint op-<login> (the browser's, or the desk
+    # phone's for phone_kind deskphone)
+    Column("sip_ha1", String(32), nullable=False),
+    # the same of op-<login>-desk, the desk phone beside the browser (phone_kind both)
+    Column("sip_desk_ha1", String(32), nullable=True),
     Column("phone_kind", String(16), nullable=False),  # webrtc | deskphone | both
     # a desk's or grid worker's units, space-separated destination ids ("street:DS",
     # "dept:dept.health", "grid:DC-DHM-0101 grid:DC-DHM-0102"); "" for the center's people

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from console.people import Person, Role
+from console.sip_digest import REALM
 from tickets.speechmodel import not_chinese_note
 
 HERE = Path(__file__).parent
@@ -104,8 +105,9 @@ def softphone_settings(request: Request, person: Person | None) -> dict[str, Any
         return None
     if person.phone_kind == "deskphone" or not person.is_center:
         return None
+    # the endpoint's digest, never a password (console/sip_digest.py)
     return {"server": console.config.sip_ws, "user": person.sip_user,
-            "password": person.sip_secret, "domain": console.config.sip_domain,
+            "ha1": person.sip_ha1, "realm": REALM, "domain": console.config.sip_domain,
             "displayName": person.display_name,
             "audioElement": "softphone-audio", "autoAnswer": False, "iceServers": []}
 

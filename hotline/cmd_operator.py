@@ -1,4 +1,4 @@
-"""``hotline operator add|list|disable|enable|passwd|sync``: the console's people.
+"""``hotline operator add|list|disable|enable|passwd|sip-reset|sync``: the console's people.
 
 Passwords come from a prompt (asked twice) or, with ``--password-stdin``, from the first line
 of standard input; never from the command line, where other users could read them in the
@@ -6,6 +6,10 @@ process list. Every change rewrites the operators' PJSIP endpoints
 (``HOTLINE_PJSIP_OPERATORS``, console/pjsip.py) atomically and, when AMI is configured
 (``HOTLINE_AMI_USERNAME``/``HOTLINE_AMI_SECRET``), asks Asterisk to reload res_pjsip; when it
 cannot, it says so and how to reload by hand.
+
+SIP secrets are kept as digests only (console/sip_digest.py). A desk phone's password is
+printed once, by ``add`` and by ``sip-reset`` (which makes new ones), and kept nowhere: write it
+into the phone then.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from hotline.errors import CliError
 from hotline.invocation import runnable
 
 if TYPE_CHECKING:
-    from console.people import People
+    from console.people import Added, People
 
 ROLE_NAMES = ("operator", "supervisor", "street", "department", "grid")
 PHONE_KIND_NAMES = ("webrtc", "deskphone", "both")
@@ -120,10 +124,11 @@ def _add(ctx: CliContext, args: argparse.Namespace) -> int:
     _check_units(ctx, args.role, codes)
     password = read_password(args)
     try:
-        person = _people(ctx).add(args.login, args.name, Role(args.role), password,
-                                  args.phone, codes)
+        added = _people(ctx).enrol(args.login, args.name, Role(args.role), password,
+                                   args.phone, codes)
     except PeopleError as exc:
         raise CliError(str(exc)) from None
+    person = added.person
     if not person.is_center:
         print(f"added {person.login} ({person.display_name}, {person.role.value} of "
               f"{' '.join(person.units)})")
@@ -131,10 +136,40 @@ def _add(ctx: CliContext, args: argparse.Namespace) -> int:
         return 0
     print(f"added {person.login} ({person.display_name}, {person.role.value}); "
           f"SIP endpoint {person.sip_user}")
-    if person.phone_kind != "webrtc":
-        desk = person.sip_user + ("-desk" if person.phone_kind == "both" else "")
-        print(f"desk phone: register as {desk} with password {person.sip_secret} "
-              "(SIP, port 5060/udp of the Asterisk host)")
+    _show_desk_password(added)
+    _sync(ctx)
+    return 0
+
+
+def _show_desk_password(added: Added) -> None:
+    """The desk phone's SIP password, this once: only its digest is kept."""
+    desk = added.person.desk_sip_user
+    if desk is None or added.desk_password is None:
+        return
+    print(f"desk phone: register as {desk} with password {added.desk_password} "
+          "(SIP, port 5060/udp of the Asterisk host)")
+    print("  shown only now: enter it into the phone; a lost one is replaced with "
+          + runnable(f"hotline operator sip-reset {added.person.login}"))
+
+
+def _sip_reset(ctx: CliContext, args: argparse.Namespace) -> int:
+    from console.people import PeopleError
+
+    people = _people(ctx)
+    found = people.by_login(args.login)
+    if found is None:
+        raise CliError(f"nobody is called '{args.login}' (see: hotline operator list)")
+    if not found.is_center:
+        raise CliError(f"{found.login} ({found.role.value}) has no SIP endpoint; "
+                       "nothing changed")
+    try:
+        added = people.new_sip_secrets(found.login)
+    except PeopleError as exc:
+        raise CliError(str(exc)) from None
+    print(f"new SIP secrets for {found.login}: the console's softphone takes its own when the "
+          "page is next loaded" + ("; the old desk phone password no longer works"
+                                   if found.desk_sip_user else ""))
+    _show_desk_password(added)
     _sync(ctx)
     return 0
 
@@ -180,7 +215,7 @@ def _sync_command(ctx: CliContext, _: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("operator", help="the console's operators and supervisors: add, list, "
-                                        "disable, enable, passwd, sync")
+                                        "disable, enable, passwd, sip-reset, sync")
     ops = p.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     # allow_abbrev=False: "--password SECRET" must not pass as --password-stdin
@@ -217,6 +252,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     a.add_argument("--password-stdin", action="store_true",
                    help="read the password from the first line of standard input")
     a.set_defaults(handler=_change)
+
+    a = ops.add_parser("sip-reset", help="new SIP secrets for a person's phones; prints the "
+                                         "desk phone's new password once")
+    a.add_argument("login")
+    a.set_defaults(handler=_sip_reset)
 
     a = ops.add_parser("sync", help="rewrite the operators' PJSIP endpoints and reload Asterisk")
     a.set_defaults(handler=_sync_command)

@@ -8,14 +8,18 @@
  * Configuration is JSON data in the page, never code:
  *
  *   <script type="application/json" id="softphone-config">
- *     {"server": "wss://console.example/ws", "user": "op-alice", "password": "…",
- *      "domain": "hotline-96010.invalid", "displayName": "Alice", "autoAnswer": false,
+ *     {"server": "wss://console.example/ws", "user": "op-alice", "ha1": "…",
+ *      "realm": "hotline-96010", "domain": "hotline-96010.invalid", "displayName": "Alice",
+ *      "autoAnswer": false,
  *      "audioElement": "softphone-audio", "iceServers": []}
  *   </script>
  *
  *   server       the WebSocket URL (ws:// only for tests on one machine; browsers need https
  *                and so wss:// for the microphone anywhere else)
- *   user         the operator's PJSIP endpoint, e.g. op-alice; password its auth password
+ *   user         the operator's PJSIP endpoint, e.g. op-alice
+ *   ha1, realm   its digest credentials: md5(user:realm:password) and the realm Asterisk
+ *                challenges with (the console gives these, never a password)
+ *   password     a plain auth password instead (test pages; "" for an endpoint without auth)
  *   domain       SIP domain of the operator's URI (default: the server's host name)
  *   autoAnswer   answer incoming calls at once (tests; a console shows answer/hang-up buttons)
  *   audioElement id of the <audio> element for the caller's voice (default: one is created)
@@ -126,7 +130,10 @@
       this.ua = new JsSIP.UA({
         sockets: [socket],
         uri: 'sip:' + this.config.user + '@' + this.domain,
-        password: this.config.password,
+        // a digest (ha1 + realm) when given: the page never holds the password
+        password: this.config.ha1 ? undefined : this.config.password,
+        ha1: this.config.ha1 || undefined,
+        realm: this.config.ha1 ? this.config.realm : undefined,
         display_name: this.config.displayName || undefined,
         register: this.config.register !== false,
         session_timers: false,

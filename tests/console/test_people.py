@@ -4,11 +4,13 @@ with the lockout, rehashing, and the actor string of ticket history."""
 from __future__ import annotations
 
 from datetime import timedelta
+from hashlib import md5
 
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
+from console import sip_digest
 from console.passwords import Passwords, WeakPassword
 from console.people import (
     DuplicateLogin,
@@ -36,9 +38,9 @@ def test_add_makes_an_active_person_with_a_sip_endpoint(people: People) -> None:
     assert person.role is Role.operator and not person.is_supervisor
     assert person.active
     assert person.sip_user == "op-alice"
-    assert len(person.sip_secret) == 48 and person.sip_secret.isalnum()
-    assert person.phone_kind == "webrtc"
-    assert "sip_secret" not in repr(person)
+    assert sip_digest.HA1.fullmatch(person.sip_ha1) and person.sip_desk_ha1 is None
+    assert person.phone_kind == "webrtc" and person.desk_sip_user is None
+    assert "sip_ha1" not in repr(person) and person.sip_ha1 not in repr(person)
     assert people.get(person.id) == person
     assert people.by_login("alice") == person
     assert people.by_sip_user("op-alice") == person
@@ -49,8 +51,49 @@ def test_add_makes_an_active_person_with_a_sip_endpoint(people: People) -> None:
 def test_every_person_gets_their_own_sip_secret(people: People) -> None:
     a = people.add("alice", "张三", Role.operator, PASSWORD)
     b = people.add("bob", "李四", Role.supervisor, PASSWORD, "deskphone")
-    assert a.sip_secret != b.sip_secret
+    assert a.sip_ha1 != b.sip_ha1
     assert b.is_supervisor and b.phone_kind == "deskphone"
+
+
+def test_the_database_holds_no_plain_sip_secret(people: People, db: Database) -> None:
+    """Only digests are stored: the desk phone's password, returned once, is in no column; the
+    stored HA1 is md5(endpoint:realm:password) of the endpoint it registers as."""
+    webrtc = people.enrol("alice", "张三", Role.operator, PASSWORD)
+    desk = people.enrol("bob", "李四", Role.operator, PASSWORD, "deskphone")
+    both = people.enrol("carol", "王五", Role.operator, PASSWORD, "both")
+    assert webrtc.desk_password is None
+    assert desk.desk_password is not None and both.desk_password is not None
+    assert len(desk.desk_password) == 24 and desk.desk_password != both.desk_password
+    with db.read() as conn:
+        rows = {r._mapping["login"]: dict(r._mapping)
+                for r in conn.execute(select(people_table)).all()}
+    assert not any("secret" in column or column == "password" for column in rows["alice"])
+    for login, shown in (("bob", desk.desk_password), ("carol", both.desk_password)):
+        assert not any(shown in str(value) for value in rows[login].values()), login
+    assert rows["bob"]["sip_ha1"] == md5(
+        f"op-bob:hotline-96010:{desk.desk_password}".encode()).hexdigest()
+    assert rows["bob"]["sip_desk_ha1"] is None
+    assert rows["carol"]["sip_desk_ha1"] == md5(
+        f"op-carol-desk:hotline-96010:{both.desk_password}".encode()).hexdigest()
+    # the browser's own secret is another, random one: not the desk phone's
+    assert rows["carol"]["sip_ha1"] != md5(
+        f"op-carol:hotline-96010:{both.desk_password}".encode()).hexdigest()
+    assert both.person.desk_sip_user == "op-carol-desk" and desk.person.desk_sip_user == "op-bob"
+
+
+def test_new_sip_secrets_replace_every_digest(people: People) -> None:
+    first = people.enrol("carol", "王五", Role.operator, PASSWORD, "both")
+    again = people.new_sip_secrets("carol")
+    assert again.desk_password is not None and again.desk_password != first.desk_password
+    assert again.person.sip_ha1 != first.person.sip_ha1
+    assert again.person.sip_desk_ha1 == md5(
+        f"op-carol-desk:hotline-96010:{again.desk_password}".encode()).hexdigest()
+    assert people.by_login("carol") == again.person
+    browser_only = people.enrol("alice", "张三", Role.operator, PASSWORD)
+    reset = people.new_sip_secrets("alice")
+    assert reset.desk_password is None and reset.person.sip_ha1 != browser_only.person.sip_ha1
+    with pytest.raises(UnknownLogin):
+        people.new_sip_secrets("nobody")
 
 
 def test_the_password_is_stored_as_an_argon2_hash(people: People, db: Database) -> None:

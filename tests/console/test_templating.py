@@ -16,7 +16,7 @@ from console.templating import STATIC, _env, nav_for, page_context, softphone_se
 
 def person(role: Role = Role.operator, kind: str = "webrtc") -> Person:
     return Person(id=1, login="alice", display_name="张三", role=role, active=True,
-                  sip_user="op-alice", sip_secret="s" * 48, phone_kind=kind)  # type: ignore[arg-type]
+                  sip_user="op-alice", sip_ha1="5" * 32, phone_kind=kind)  # type: ignore[arg-type]
 
 
 def test_navigation() -> None:
@@ -54,8 +54,10 @@ def test_softphone_settings_are_json_data() -> None:
     request = Request({"type": "http", "app": app, "path": "/console/", "headers": [],
                        "query_string": b"", "method": "GET"})
     settings = softphone_settings(request, person())
+    # the endpoint's digest and its realm: the page holds no password
     assert settings == {"server": "wss://console.example/ws", "user": "op-alice",
-                        "password": "s" * 48, "domain": "hotline-96010.invalid",
+                        "ha1": "5" * 32, "realm": "hotline-96010",
+                        "domain": "hotline-96010.invalid",
                         "displayName": "张三",
                         "audioElement": "softphone-audio", "autoAnswer": False,
                         "iceServers": []}

@@ -7,10 +7,12 @@ from __future__ import annotations
 import io
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
 import time
+from hashlib import md5
 from pathlib import Path
 
 import pytest
@@ -58,7 +60,9 @@ def test_add_list_disable_enable_in_process(workdir: Path, monkeypatch: pytest.M
     alice = people(workdir).by_login("alice")
     assert alice is not None and alice.role is Role.operator
     text = conf(workdir).read_text()
-    assert "[op-alice](operator-webrtc)" in text and f"password = {alice.sip_secret}" in text
+    assert "[op-alice](operator-webrtc)" in text
+    assert f"password_digest = MD5:{alice.sip_ha1}" in text and "password =" not in text
+    assert "desk phone" not in out  # a browser's SIP secret is never shown
     assert conf(workdir).stat().st_mode & 0o777 == 0o640
 
     with_stdin(monkeypatch, PASSWORD + "\n")
@@ -67,10 +71,14 @@ def test_add_list_disable_enable_in_process(workdir: Path, monkeypatch: pytest.M
     out = capsys.readouterr().out
     bob = people(workdir).by_login("bob")
     assert bob is not None and bob.is_supervisor
-    assert f"desk phone: register as op-bob with password {bob.sip_secret}" in out
+    shown = desk_password(out, "op-bob")
+    assert bob.sip_ha1 == md5(f"op-bob:hotline-96010:{shown}".encode()).hexdigest()
+    assert shown not in conf(workdir).read_text()
 
     assert main(["operator", "list"]) == 0
-    listing = capsys.readouterr().out.splitlines()
+    listed = capsys.readouterr().out
+    assert shown not in listed
+    listing = listed.splitlines()
     assert [line.split()[:5] for line in listing] == [
         ["alice", "operator", "active", "webrtc", "op-alice"],
         ["bob", "supervisor", "active", "deskphone", "op-bob"]]
@@ -84,6 +92,60 @@ def test_add_list_disable_enable_in_process(workdir: Path, monkeypatch: pytest.M
     assert main(["operator", "enable", "alice"]) == 0
     assert "[op-alice](operator-webrtc)" in conf(workdir).read_text()
     assert people(workdir).verify("alice", PASSWORD) is not None
+
+
+def desk_password(out: str, endpoint: str) -> str:
+    """The desk phone's password as ``hotline operator`` shows it (exactly once)."""
+    found = re.findall(rf"desk phone: register as {endpoint} with password ([0-9a-f]{{24}}) ",
+                       out)
+    assert len(found) == 1, out
+    return str(found[0])
+
+
+def test_the_desk_phone_password_is_shown_once_and_replaced_by_sip_reset(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with_stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["operator", "add", "carol", "--name", "王五", "--phone", "both",
+                 "--password-stdin"]) == 0
+    out = capsys.readouterr().out
+    first = desk_password(out, "op-carol-desk")
+    assert out.count(first) == 1
+    assert "shown only now" in out and "hotline operator sip-reset carol" in out
+    carol = people(workdir).by_login("carol")
+    assert carol is not None
+    assert carol.sip_desk_ha1 == md5(f"op-carol-desk:hotline-96010:{first}".encode()).hexdigest()
+    text = conf(workdir).read_text()
+    assert f"password_digest = MD5:{carol.sip_desk_ha1}" in text and first not in text
+    # nothing shows it again: not the list, not a sync
+    assert main(["operator", "list"]) == 0 and main(["operator", "sync"]) == 0
+    assert first not in capsys.readouterr().out
+
+    assert main(["operator", "sip-reset", "carol"]) == 0
+    out = capsys.readouterr().out
+    second = desk_password(out, "op-carol-desk")
+    assert second != first
+    assert "the old desk phone password no longer works" in out
+    assert "written (2 endpoints)" in out
+    after = people(workdir).by_login("carol")
+    assert after is not None and after.sip_ha1 != carol.sip_ha1
+    assert after.sip_desk_ha1 == md5(
+        f"op-carol-desk:hotline-96010:{second}".encode()).hexdigest()
+    assert f"password_digest = MD5:{after.sip_desk_ha1}" in conf(workdir).read_text()
+
+
+def test_sip_reset_of_a_browser_only_person_shows_no_password(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with_stdin(monkeypatch, PASSWORD + "\n")
+    main(["operator", "add", "alice", "--name", "张三", "--password-stdin"])
+    before = people(workdir).by_login("alice")
+    capsys.readouterr()
+    assert main(["operator", "sip-reset", "alice"]) == 0
+    out = capsys.readouterr().out
+    assert "new SIP secrets for alice" in out and "desk phone" not in out
+    after = people(workdir).by_login("alice")
+    assert before is not None and after is not None and after.sip_ha1 != before.sip_ha1
 
 
 def test_passwd_changes_only_the_password(workdir: Path, monkeypatch: pytest.MonkeyPatch,
@@ -113,6 +175,7 @@ def test_passwd_changes_only_the_password(workdir: Path, monkeypatch: pytest.Mon
     (["operator", "disable", "nobody"], "", "nobody is called 'nobody'"),
     (["operator", "passwd", "nobody", "--password-stdin"], PASSWORD,
      "nobody is called 'nobody'"),
+    (["operator", "sip-reset", "nobody"], "", "nobody is called 'nobody'"),
 ])
 def test_refusals_are_one_line(workdir: Path, monkeypatch: pytest.MonkeyPatch,
                                capsys: pytest.CaptureFixture[str], argv: list[str],

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from console import sip_digest
 from tests.support.ami import Ami, AmiError, Message
 from tests.support.services import free_port
 
@@ -294,6 +295,7 @@ class Asterisk:
             "SIM_DIR": str(self.sim_dir),
             "PBX_ID": self.pbx_id,
             "OPERATOR_PASSWORD": self.operator_password,
+            "OPERATOR_HA1": sip_digest.ha1(self.operator, self.operator_password),
         }
 
     def _write_config(self) -> None:

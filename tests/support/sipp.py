@@ -24,6 +24,8 @@ from xml.sax.saxutils import quoteattr
 from tests.support.asterisk import free_udp_port
 
 SCENARIO = Path(__file__).resolve().parent / "sipp_scenarios" / "uac_pcap.xml"
+REGISTER = Path(__file__).resolve().parent / "sipp_scenarios" / "uac_register.xml"
+STATUS = re.compile(r"^SIP/2\.0 (\d{3}) ", re.M)
 CALLER = re.compile(r"^\+?[0-9]{1,20}$")
 
 
@@ -84,3 +86,43 @@ def _received(log: str) -> str:
     """The messages SIPp received (its message log marks them 'message received')."""
     parts = log.split("----------------------------------------------- ")
     return "\n".join(p for p in parts if "message received" in p[:200])
+
+
+@dataclass(frozen=True)
+class Registration:
+    returncode: int
+    output: str
+    statuses: list[int]  # the status codes Asterisk answered, in order
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and self.statuses[-1:] == [200]
+
+
+def sipp_register(sip_port: int, *, user: str, password: str, workdir: Path,
+                  local_ip: str = "127.0.0.2", timeout: float = 30.0) -> Registration:
+    """REGISTER as ``user`` once, answering Asterisk's digest challenge with ``password`` (as
+    a desk phone does; ``tests/support/sipp_scenarios/uac_register.xml``). ``local_ip`` is
+    another loopback address than 127.0.0.1, which the test Asterisk matches to the carrier
+    by address."""
+    exe = shutil.which("sipp")
+    if exe is None:
+        raise RuntimeError("sipp is not installed (Debian package sip-tester)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    messages, errors = workdir / "sipp-messages.log", workdir / "sipp-errors.log"
+    for path in (messages, errors):
+        path.unlink(missing_ok=True)
+    done = subprocess.run(
+        [exe, f"127.0.0.1:{sip_port}", "-sf", str(REGISTER), "-s", user, "-au", user,
+         "-ap", password, "-m", "1", "-l", "1", "-i", local_ip, "-p", str(free_udp_port()),
+         "-t", "u1", "-nostdin", "-timeout", f"{int(timeout)}s", "-timeout_error",
+         "-trace_err", "-trace_msg", "-message_file", str(messages), "-error_file",
+         str(errors)],
+        cwd=workdir, capture_output=True, text=True, timeout=timeout + 30, check=False,
+    )
+    log = messages.read_text(errors="replace") if messages.exists() else ""
+    output = "\n".join(filter(None, [done.stdout[-4000:], done.stderr[-4000:],
+                                     errors.read_text(errors="replace") if errors.exists()
+                                     else ""]))
+    statuses = [int(code) for code in STATUS.findall(_received(log))]
+    return Registration(done.returncode, output, statuses)
