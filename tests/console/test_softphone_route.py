@@ -28,7 +28,11 @@ def test_the_settings_carry_the_configured_domain(tmp_path: Path, sqlite_store: 
     with _client(tmp_path, sqlite_store, console_sip_domain="pbx.console.example") as client:
         _person(client, "alice")
         settings = client.get("/console/softphone.json").json()
+        alice = client.app.state.console.people.by_login("alice")  # type: ignore[attr-defined]
     assert settings["domain"] == "pbx.console.example" and settings["user"] == "op-alice"
+    # the digest Asterisk holds, and its realm: no password reaches the page
+    assert settings["ha1"] == alice.sip_ha1 and settings["realm"] == "hotline-96010"
+    assert "password" not in settings
 
 
 def test_no_websocket_configured_is_explained(tmp_path: Path, sqlite_store: Store) -> None:

@@ -147,6 +147,9 @@ class Run:
         expect(board.locator("#phone-state")).to_have_text("已注册")
         self.note("phone_error_hidden", board.locator("#phone-error").is_hidden())
         self.note("softphone_domain", board.evaluate("hotlineSoftphone.domain"))
+        # what the page registered with: the digest, never a password
+        self.note("softphone_credentials", board.evaluate(
+            "['password', 'ha1', 'realm'].filter(k => hotlineSoftphone.config[k])"))
         self.note("contacts", [
             {k: v for k, v in e.items() if k in ("Endpoint", "Uri", "Status", "UserAgent")}
             for e in ast.ami({"Action": "PJSIPShowContacts"}) if e.get("Event") == "ContactList"])

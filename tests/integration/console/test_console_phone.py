@@ -79,6 +79,8 @@ def test_an_operator_takes_a_live_call_over_in_the_consoles_own_softphone(
     assert any("op-alice" in line for line in result["endpoint"]), result["endpoint"]
     # The board's softphone registered with the console's default domain, with no error shown.
     assert result["softphone_domain"] == DEFAULT_SIP_DOMAIN
+    # it registered with the endpoint's digest (HA1 and realm): the page has no SIP password
+    assert result["softphone_credentials"] == ["ha1", "realm"]
     assert result["phone_error_hidden"] is True
     [contact] = result["contacts"]
     assert contact["Endpoint"] == "op-alice" and "transport=ws" in contact["Uri"], contact
