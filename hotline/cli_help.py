@@ -53,6 +53,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "operator disable": ("alice",),
     "operator enable": ("alice",),
     "operator passwd": ("alice",),
+    "operator sip-reset": ("wang",),
     "operator sync": ("",),
     "callback": ("2612070001", "2612070001 --queue"),
     "demo": ("", "--url http://127.0.0.1:8096 --no-back-office"),

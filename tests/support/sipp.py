@@ -26,6 +26,7 @@ from tests.support.asterisk import free_udp_port
 SCENARIO = Path(__file__).resolve().parent / "sipp_scenarios" / "uac_pcap.xml"
 REGISTER = Path(__file__).resolve().parent / "sipp_scenarios" / "uac_register.xml"
 STATUS = re.compile(r"^SIP/2\.0 (\d{3}) ", re.M)
+REALM = re.compile(r"^WWW-Authenticate:\s*Digest\s+(?:.*?[\s,])?realm=\"([^\"]*)\"", re.M | re.I)
 CALLER = re.compile(r"^\+?[0-9]{1,20}$")
 
 
@@ -93,6 +94,7 @@ class Registration:
     returncode: int
     output: str
     statuses: list[int]  # the status codes Asterisk answered, in order
+    realms: list[str]  # the realms of its digest challenges
 
     @property
     def ok(self) -> bool:
@@ -124,5 +126,6 @@ def sipp_register(sip_port: int, *, user: str, password: str, workdir: Path,
     output = "\n".join(filter(None, [done.stdout[-4000:], done.stderr[-4000:],
                                      errors.read_text(errors="replace") if errors.exists()
                                      else ""]))
-    statuses = [int(code) for code in STATUS.findall(_received(log))]
-    return Registration(done.returncode, output, statuses)
+    received = _received(log)
+    statuses = [int(code) for code in STATUS.findall(received)]
+    return Registration(done.returncode, output, statuses, REALM.findall(received))
