@@ -72,12 +72,13 @@ class Person:
     role: Role
     active: bool
     sip_user: str
-    # HA1 of the endpoint op-<login> (console/sip_digest.py); of op-<login>-desk (phone "both")
+    # md5(op-<login>:realm:secret) of the endpoint op-<login> (console/sip_digest.py)
     sip_ha1: str = field(repr=False)
     phone_kind: PhoneKind
     # the person's units as destination ids: ("street:DS",), ("dept:dept.x",) or
     # ("grid:DC-DHM-0101", ...); empty for the center's roles
     units: tuple[str, ...] = ()
+    # the same of op-<login>-desk, the desk phone beside the browser (phone "both"), else None
     sip_desk_ha1: str | None = field(default=None, repr=False)
 
     @property

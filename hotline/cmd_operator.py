@@ -166,9 +166,11 @@ def _sip_reset(ctx: CliContext, args: argparse.Namespace) -> int:
         added = people.new_sip_secrets(found.login)
     except PeopleError as exc:
         raise CliError(str(exc)) from None
-    print(f"new SIP secrets for {found.login}: the console's softphone takes its own when the "
-          "page is next loaded" + ("; the old desk phone password no longer works"
-                                   if found.desk_sip_user else ""))
+    told = [] if found.phone_kind == "deskphone" else [
+        "the console's softphone takes its new one when the page is next loaded"]
+    if found.desk_sip_user is not None:
+        told.append("the old desk phone password no longer works")
+    print(f"new SIP secrets for {found.login}: {'; '.join(told)}")
     _show_desk_password(added)
     _sync(ctx)
     return 0

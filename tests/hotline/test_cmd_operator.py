@@ -143,7 +143,8 @@ def test_sip_reset_of_a_browser_only_person_shows_no_password(
     capsys.readouterr()
     assert main(["operator", "sip-reset", "alice"]) == 0
     out = capsys.readouterr().out
-    assert "new SIP secrets for alice" in out and "desk phone" not in out
+    assert "new SIP secrets for alice: the console's softphone takes its new one" in out
+    assert "desk phone" not in out
     after = people(workdir).by_login("alice")
     assert before is not None and after is not None and after.sip_ha1 != before.sip_ha1
 
@@ -346,6 +347,9 @@ def test_desks_and_grid_workers_are_bound_to_configured_units(
     assert gw is not None and gw.cells == ("DC-DHM-0101", "DC-DHM-0102")
     # desks answer no calls: no SIP endpoint
     assert "op-ds" not in conf(workdir).read_text()
+    assert main(["operator", "sip-reset", "ds"]) == 2
+    assert "hotline: ds (street) has no SIP endpoint; nothing changed" in capsys.readouterr().err
+    assert store.by_login("ds") == ds
 
     for args, problem in (
             (["--role", "street", "--unit", "XX"], "unknown street code XX"),
