@@ -132,7 +132,7 @@ def test_the_templates_exist() -> None:
 
 @pytest.mark.parametrize("conf", ["asterisk-conf/pjsip.conf", "asterisk-conf/test/pjsip.conf"])
 def test_asterisk_challenges_in_the_realm_of_the_digests(conf: str) -> None:
-    """default_realm: an auth section written before migration 0011 (a plain password, no
+    """default_realm: an auth section written before migration 0012 (a plain password, no
     realm) is challenged in the realm the migrated HA1s were computed in, so a browser
     holding its HA1 registers before ``hotline operator sync`` rewrites the file."""
     text = (REPO / conf).read_text()

@@ -3,7 +3,7 @@ only HA1s (``password_digest = MD5:…``) into the test Asterisk's ``pjsip-opera
 reloads it over AMI; a desk phone (SIPp) registers with the password the command showed once;
 a wrong password, or the desk phone's password on the browser's endpoint, is refused; after
 ``hotline operator sip-reset`` the old password no longer registers and the new one does. An
-operator made before the digests (migration 0011) keeps registering with the same secret: before
+operator made before the digests (migration 0012) keeps registering with the same secret: before
 ``hotline operator sync`` (Asterisk challenges in the digests' realm) and after it.
 (The browser softphone registering with its HA1 from the console's own page:
 test_console_phone.py.)"""
@@ -100,7 +100,7 @@ OLD_SECRET = "0123456789abcdef" * 3
 
 
 def old_section(name: str, template: str) -> str:
-    """An endpoint as ``hotline operator`` wrote it before migration 0011: a plain password
+    """An endpoint as ``hotline operator`` wrote it before migration 0012: a plain password
     and no realm."""
     return (f"[{name}]({template})\nauth = {name}\naors = {name}\n\n[{name}](operator-aor)\n\n"
             f"[{name}](operator-auth)\nusername = {name}\npassword = {OLD_SECRET}\n")
