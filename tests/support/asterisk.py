@@ -195,11 +195,13 @@ class Asterisk:
                  spool_dir: Path | None = None, binds: Iterable[Path] = (),
                  overrides: Mapping[str, str] | None = None,
                  root: Path | None = None, pbx_id: str = "testpbx",
-                 http_address: str = "127.0.0.1", agi_secret: str = "") -> None:
+                 http_address: str = "127.0.0.1", agi_secret: str = "",
+                 agi_backup: str = "") -> None:
         self.workdir = workdir.resolve()
         self.shared_dir = shared_dir.resolve()
         self.agi_port = agi_port
         self.agi_secret = agi_secret  # the AGI_SECRET global ("": none, as by default)
+        self.agi_backup = agi_backup  # the AGI_BACKUP global, host:port ("": none)
         self.audiosocket_port = audiosocket_port or free_port()
         self.prompts_dir = (prompts_dir or self.shared_dir / "prompts").resolve()
         self.spool_dir = (spool_dir or self.shared_dir / "spool").resolve()
@@ -289,6 +291,7 @@ class Asterisk:
             "AMI_SECRET": self.ami_secret,
             "AGI_PORT": str(self.agi_port),
             "AGI_SECRET": self.agi_secret,
+            "AGI_BACKUP": self.agi_backup,
             "AUDIOSOCKET_PORT": str(self.audiosocket_port),
             "PROMPTS": str(self.prompts_dir),
             "SPOOL": str(self.spool_dir),

@@ -41,10 +41,16 @@ class SippResult:
         return self.returncode == 0
 
 
-def scenario_xml(*, caller_id: str, pcap: Path, hold_ms: int, codec: str = "pcma") -> str:
+def scenario_xml(*, caller_id: str, pcap: Path, hold_ms: int, codec: str = "pcma",
+                 proxy: bool = False) -> str:
     if not CALLER.match(caller_id):
         raise ValueError(f"caller id must be digits: {caller_id!r}")
     text = SCENARIO.read_text()
+    if proxy:  # ACK and BYE to the answering Asterisk, routed through the proxy
+        text = text.replace("@DIALOG_URI@", "[next_url]").replace("@ROUTE@", "\n      [routes]")
+    else:
+        text = (text.replace("@DIALOG_URI@", "sip:[service]@[remote_ip]:[remote_port]")
+                .replace("@ROUTE@", ""))
     return (text.replace("@CALLER@", caller_id)
             .replace("@PCAP@", quoteattr(str(pcap.resolve())))
             .replace("@HOLD_MS@", str(int(hold_ms)))
@@ -53,9 +59,10 @@ def scenario_xml(*, caller_id: str, pcap: Path, hold_ms: int, codec: str = "pcma
 
 def sipp_call(sip_port: int, *, pcap: Path, hold_ms: int, workdir: Path,
               caller_id: str = "13800138000", number: str = "96010", codec: str = "pcma",
-              timeout: float = 120.0) -> SippResult:
+              timeout: float = 120.0, proxy: bool = False) -> SippResult:
     """Place one call and wait for it to end (``sipp -m 1``). ``codec`` is the pcap's codec
-    (``pcma`` or ``pcmu``), offered first."""
+    (``pcma`` or ``pcmu``), offered first. ``proxy``: ``sip_port`` is a SIP proxy (Kamailio)
+    that record-routes, not the Asterisk itself."""
     if codec not in ("pcma", "pcmu"):
         raise ValueError(f"codec must be pcma or pcmu: {codec!r}")
     exe = shutil.which("sipp")
@@ -64,7 +71,7 @@ def sipp_call(sip_port: int, *, pcap: Path, hold_ms: int, workdir: Path,
     workdir.mkdir(parents=True, exist_ok=True)
     scenario = workdir / "uac_pcap.xml"
     scenario.write_text(scenario_xml(caller_id=caller_id, pcap=pcap, hold_ms=hold_ms,
-                                      codec=codec))
+                                      codec=codec, proxy=proxy))
     media_port = free_udp_port() & ~1 or 40000
     done = subprocess.run(
         [exe, f"127.0.0.1:{sip_port}", "-sf", str(scenario), "-s", number, "-m", "1",
