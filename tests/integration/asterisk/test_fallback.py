@@ -14,6 +14,7 @@ from ivr.spool import ingest as spool
 from ivr.wavinfo import wav_info
 from tests.integration.asterisk.audio import short_fallback_prompts, speech
 from tests.integration.conftest import AsteriskFactory
+from tests.support.services import free_port
 from tickets.store import Store
 
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk]
@@ -77,3 +78,25 @@ def test_hang_up_mid_message_keeps_the_recording_with_core_sounds(
     assert fields["caller"] == "" and "ended" in fields
     assert wav_info(sidecar.with_suffix(".wav")).dbfs > -40
     assert result.hear is not None and wav_info(result.hear).duration > 5  # the apology
+
+
+def test_backup_gateway_down_too_tries_it_once_then_records(
+    asterisk_factory: AsteriskFactory, tmp_path: Path,
+) -> None:
+    """AGI_BACKUP names a second gateway; when neither answers the call still ends in the
+    spool recording (one try each, no loop). The working backup: tests/integration/scale."""
+    shared = tmp_path / "shared"
+    prompts = short_fallback_prompts(shared / "prompts")
+    said = speech(shared / "caller" / "speech.wav", "the bus stop sign fell down")
+    backup = f"127.0.0.1:{free_port()}"
+    ast = asterisk_factory(shared_dir=shared, prompts_dir=prompts, agi_backup=backup)
+    result = ast.call_local(
+        caller_id="13800138000",
+        script=[("wait", "2"), ("play", str(said)), ("dtmf", "#"), ("wait", "3")],
+        timeout=60,
+    )
+    assert result.agistatus == "FAILURE"
+    [sidecar] = ast.spool_entries()
+    assert spool_format.parse_sidecar(sidecar.read_text())["reason"] == "gateway-down"
+    log = ast.messages_log()
+    assert f"agi://{backup}/96010" in log, log[-3000:]
