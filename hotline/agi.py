@@ -1,5 +1,7 @@
 """``hotline agi``: the FastAGI server with the 96010 flow, the live transcriber and its
-recognizer processes in one asyncio process, stopped by draining its calls."""
+recognizer processes in one asyncio process, stopped by draining its calls. The recognizer
+processes also serve the batch transcription jobs (on ``<data dir>/recognizer.sock``): the
+one copy of the speech model on the machine."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from ivr.persist import sweep
 from ivr.prompts import Prompts, default_prompts_dir
 from ivr.recorder import Recorder
 from tickets.store import Store
+from transcription.batchservice import BatchService
 from transcription.live import LiveTranscriber
 from transcription.models import ModelNotFound, language_warning, locate
 from transcription.publish import RedisPublisher
@@ -81,18 +84,25 @@ def make_agi_server(settings: Settings, store: Store, *, recorder: Recorder | No
     return server, flow
 
 
-def recognizer_pool(settings: Settings, prompts: Prompts) -> RecognizerPool:
+def recognizer_pool(settings: Settings, prompts: Prompts, *,
+                    live: bool = True) -> RecognizerPool | None:
+    """The recognizer processes: ``HOTLINE_LIVE_PROCESSES`` for live calls (none unless
+    ``live``), at least one for the batch jobs. No model: an error when calls are transcribed
+    live, else None (logged: the batch jobs wait and retry until there is one)."""
     try:
         model = locate(settings.vosk_model, settings.data_dir)
     except ModelNotFound as exc:
-        raise CliError(str(exc)) from None
+        if live:
+            raise CliError(str(exc)) from None
+        log.error("no recognizer for the batch transcription jobs: %s", exc)
+        return None
     warning = language_warning(model)
     if warning:
         log.warning("%s", warning)
     return RecognizerPool(PoolConfig(
-        model=model, processes=settings.live_processes,
+        model=model, processes=settings.live_processes if live else 0,
         streams_per_process=settings.live_streams_per_process,
-        warmup=warmup_speech(settings)))
+        warmup=warmup_speech(settings), batch=True))
 
 
 async def serve(ctx: CliContext, args: argparse.Namespace) -> None:
@@ -106,12 +116,17 @@ async def serve(ctx: CliContext, args: argparse.Namespace) -> None:
         log.warning("made tickets of %d message(s) left behind by the previous run", swept)
     host = args.host or settings.agi_host
     live = (args.transcribe or settings.transcribe) == "live"
-    pool = recognizer_pool(settings, prompts) if live else None
+    pool = recognizer_pool(settings, prompts, live=live)
     publisher = RedisPublisher(settings.resolved_redis_url) if live else None
     transcriber = None
+    batch = None
     if pool is not None:
         # the recognizers start in the background: until they are ready calls go to batch
+        # and batch jobs are retried
         pool_start = asyncio.get_running_loop().create_task(pool.start())
+        batch = BatchService(pool, settings.recognizer_socket)
+        await batch.start()
+    if pool is not None and live:
         transcriber = LiveTranscriber(
             pool=pool, host=host, port=settings.audiosocket_port, publisher=publisher,
             policy=StreamPolicy(max_seconds=settings.max_record_seconds))
@@ -135,6 +150,8 @@ async def serve(ctx: CliContext, args: argparse.Namespace) -> None:
     await events.close()
     if transcriber is not None:
         await transcriber.stop()
+    if batch is not None:
+        await batch.stop()
     if pool is not None:
         pool_start.cancel()
         await pool.stop()

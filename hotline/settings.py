@@ -361,6 +361,12 @@ class Settings(BaseSettings):
         return (self.data_dir / "redis" / "redis.sock").resolve()
 
     @property
+    def recognizer_socket(self) -> Path:
+        """Unix socket on which ``hotline agi`` lends its recognizer processes to the batch
+        transcription jobs (transcription.batchservice)."""
+        return (self.data_dir / "recognizer.sock").resolve()
+
+    @property
     def resolved_redis_url(self) -> str:
         if self.redis_url:
             return self.redis_url

@@ -2,14 +2,14 @@
 
 The context is built once and serves every job (the worker does not fork per job, see
 :mod:`tickets.worker`): the store, the media folder, the Twilio credentials for MMS pictures,
-the router and, when the ``transcribe`` queue is served, the Vosk engine with its model loaded
-and a recognizer warmed on speech before the first job.
+the router and, when the ``transcribe`` queue is served, a client of the recognizer processes
+``hotline agi`` runs (:mod:`transcription.batchservice`): the worker never loads the Vosk model,
+so a machine holds one copy of it however many workers it runs.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +30,6 @@ from hotline.channels_config import twilio_config
 from hotline.context import CliContext
 from hotline.errors import CliError
 from hotline.settings import Settings
-from hotline.warmup import warmup_speech
 from hotline.wiring import sms_fallback
 from ivr.callback_job import CallbackPolicy, Dialer, SmsFallback
 from router import classify, routerconfig
@@ -41,9 +40,9 @@ from tickets.queues import QueueName
 from tickets.quiethours import QuietHours
 from tickets.store import Store, now_utc
 from tickets.worker import ContextWorker
-from transcription.engine import Engine, shared_engine
-from transcription.models import ModelNotFound, language_warning, locate
-from transcription.warmup import warm
+from transcription.batch import FileRecognizer
+from transcription.batchclient import RemoteRecognizer
+from transcription.models import ModelNotFound, locate
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class WorkerContext:
     media_dir: Path
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
     twilio_media_hosts: frozenset[str] = TWILIO_MEDIA_HOSTS
-    asr: Engine | None = None
+    asr: FileRecognizer | None = None
     # delivery to destinations (delivery.deliveries): the gateway's Redis (locks, streams), how
     # each destination is reached, and the clock deliveries are scheduled by
     redis: Redis | None = None
@@ -83,7 +82,7 @@ class WorkerContext:
     status_link: Callable[[Ticket], str | None] | None = None
 
     @property
-    def engine(self) -> Engine:
+    def engine(self) -> FileRecognizer:
         if self.asr is None:
             raise NoEngine("this worker has no Vosk model (it does not serve 'transcribe')")
         return self.asr
@@ -149,21 +148,6 @@ def load_router(settings: Settings) -> Router:
     return Router(config, model)
 
 
-def _warm_in_background(engine: Engine, speech: Path | None) -> None:
-    """Load the model and warm a recognizer beside the first jobs (about 3 s and 6 s of CPU):
-    dispatch does not wait for it, and a transcription job that comes first waits only for
-    the model (loaded once, under the engine's lock)."""
-    def run() -> None:
-        try:
-            seconds = warm(engine, 1, speech)
-        except Exception:
-            log.exception("transcription: warming a recognizer failed (jobs start cold)")
-        else:
-            log.info("transcription: model loaded and a recognizer warmed in %.1f s", seconds)
-
-    threading.Thread(target=run, name="asr-warm-up", daemon=True).start()
-
-
 def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
                explicit: bool = True) -> int:
     """Serve ``queues``. ``explicit=False`` (no queue named on the command line): a missing
@@ -173,12 +157,9 @@ def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
     engine = None
     if QueueName.transcribe in queues:
         try:
+            # the model's name only: its recognizer processes (hotline agi) hold it
             model = locate(settings.vosk_model, settings.data_dir)
-            warning = language_warning(model)
-            if warning:
-                log.warning("%s", warning)
-            engine = shared_engine(model)
-            _warm_in_background(engine, warmup_speech(settings))
+            engine = RemoteRecognizer(settings.recognizer_socket, model.name)
         except ModelNotFound as exc:
             if explicit:
                 raise CliError(str(exc)) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from transcription.audio import SAMPLE_RATE, load_pcm
 from transcription.engine import Engine
@@ -26,3 +27,30 @@ def transcribe_file(engine: Engine, path: Path, *, grammar: list[str] | None = N
                     progress: Callable[[int, int], None] | None = None) -> Recognition:
     """Recognise an audio file (raises :class:`~transcription.audio.AudioError`)."""
     return transcribe_pcm(engine, load_pcm(path), grammar=grammar, progress=progress)
+
+
+class FileRecognizer(Protocol):
+    """What the batch jobs recognise files with: the recognizer processes of ``hotline agi``
+    (:class:`transcription.batchclient.RemoteRecognizer`, the worker's) or an engine in this
+    process (:class:`LocalRecognizer`: the CLI, the tests)."""
+
+    name: str
+
+    def recognise(self, pcm: bytes) -> Recognition: ...
+
+
+class LocalRecognizer:
+    """A model loaded in this process (``grammar``: restricted to these words)."""
+
+    def __init__(self, engine: Engine, grammar: list[str] | None = None) -> None:
+        self.engine = engine
+        self.name = engine.name
+        self.grammar = grammar
+
+    def recognise(self, pcm: bytes) -> Recognition:
+        return transcribe_pcm(self.engine, pcm, grammar=self.grammar)
+
+
+def recognise_file(recognizer: FileRecognizer, path: Path) -> Recognition:
+    """Recognise an audio file (raises :class:`~transcription.audio.AudioError`)."""
+    return recognizer.recognise(load_pcm(path))

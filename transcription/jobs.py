@@ -21,9 +21,8 @@ from tickets.model import Attachment, HistoryEntry, Ticket, Transcript
 from tickets.queues import QueueName
 from tickets.store import Mutation
 from transcription.audio import AudioError
-from transcription.batch import transcribe_file
+from transcription.batch import FileRecognizer, recognise_file
 from transcription.chinese import join_cjk
-from transcription.engine import Engine
 from transcription.result import Recognition
 
 log = logging.getLogger(__name__)
@@ -31,22 +30,24 @@ ACTOR = "transcription"
 
 
 class TranscriptionContext(JobContext, Protocol):
-    """What the transcription jobs need from the worker: the store, media and the engine."""
+    """What the transcription jobs need from the worker: the store, media and a recognizer
+    (the worker's sends the audio to the recognizer processes of ``hotline agi``)."""
 
     @property
-    def engine(self) -> Engine: ...
+    def engine(self) -> FileRecognizer: ...
 
 
 def _audio(ticket: Ticket) -> list[Attachment]:
     return [a for a in ticket.attachments if a.content_type.lower().startswith("audio/")]
 
 
-def _recognise(engine: Engine, media_dir: Path, attachment: Attachment) -> Recognition:
+def _recognise(engine: FileRecognizer, media_dir: Path, attachment: Attachment,
+               ) -> Recognition:
     name = attachment.url.rsplit("/", 1)[-1] if attachment.url.startswith(URL_PREFIX) else ""
     path = resolve(media_dir, name) if name else None
     if path is None:
         raise AudioError(f"audio {attachment.url} is not in the media store")
-    return transcribe_file(engine, path)
+    return recognise_file(engine, path)
 
 
 def _merge(recognitions: list[Recognition], model: str) -> Transcript | None:
@@ -85,7 +86,9 @@ def with_transcript(transcript: Transcript, note: str) -> Mutation:
 @job(QueueName.transcribe)
 def transcribe_ticket(ctx: TranscriptionContext, ticket_id: str) -> str:
     """Transcribe a ticket's audio attachments unless it has a transcript. Returns what
-    happened: ``transcribed``, ``already``, ``no-audio`` or ``failed``."""
+    happened: ``transcribed``, ``already``, ``no-audio`` or ``failed``. Raises
+    :class:`~transcription.batchclient.RecognizerUnavailable` (the job is retried, the ticket
+    untouched) when the recognizer processes are down or ended mid-file."""
     store = ctx.store
     ticket = store.get(ticket_id)
     if ticket.transcript is not None:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
+from transcription import batch
 from transcription.audiosocket import BYTES_PER_SECOND
 from transcription.chinese import postprocess
 from transcription.engine import Engine, Stream
@@ -32,6 +33,7 @@ class Server:
         self.engine = engine
         self.out = out
         self.streams: dict[int, Stream] = {}
+        self.pieces: dict[int, int] = {}  # bytes per decoder call, by stream
 
     def send(self, kind: Kind, stream: int, data: dict[str, object]) -> None:
         self.out.write(encode_json(kind, stream, data))
@@ -41,25 +43,32 @@ class Server:
         sid = message.stream
         try:
             if message.kind is Kind.OPEN:
-                grammar = message.data().get("grammar")
+                data = message.data()
+                grammar = data.get("grammar")
                 self.streams[sid] = self.engine.stream(
                     grammar=[str(w) for w in grammar] if isinstance(grammar, list) else None)
+                # a batch job's file: decoded in the pieces the worker's own model used to
+                self.pieces[sid] = (batch.CHUNK_BYTES if data.get("batch") is True
+                                    else DECODE_BYTES)
             elif message.kind is Kind.AUDIO:
                 stream = self.streams.get(sid)
                 if stream is not None:
                     self._accept(sid, stream, message.payload)
             elif message.kind is Kind.CLOSE:
                 stream = self.streams.pop(sid, None)
+                self.pieces.pop(sid, None)
                 if stream is not None:
                     result = stream.finish().as_json()
                     self.send(Kind.FINAL, sid, {**result, "model": self.engine.name})
         except Exception as exc:  # one broken stream never stops the others
             self.streams.pop(sid, None)
+            self.pieces.pop(sid, None)
             self.send(Kind.FAILED, sid, {"error": f"{type(exc).__name__}: {exc}"})
 
     def _accept(self, sid: int, stream: Stream, pcm: bytes) -> None:
-        for offset in range(0, len(pcm), DECODE_BYTES):
-            update = stream.accept(pcm[offset:offset + DECODE_BYTES])
+        piece = self.pieces.get(sid, DECODE_BYTES)
+        for offset in range(0, len(pcm), piece):
+            update = stream.accept(pcm[offset:offset + piece])
             if update.segment is not None:
                 self.send(Kind.SEGMENT, sid, {"text": postprocess(update.segment.text)})
             elif update.partial is not None:

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT = 300.0  # model load + warm-up on a busy machine
 MAX_BACKLOG_SECONDS = 20.0  # audio queued for one process before its streams are dropped
 RESTART_DELAY = 5.0
+# a batch stream is fed while its process has less than this much audio queued, so a file
+# decoded as fast as the core allows never holds a live call's audio back for long
+BATCH_BACKLOG_SECONDS = 2.0
 
 # kind ("partial" or "segment"), text
 OnText = Callable[[str, str], None]
@@ -43,6 +46,13 @@ class PoolConfig:
     nice: int = 10
     warmup: Path | None = None
     grammar: list[str] | None = None
+    # batch jobs decode through the pool too (transcription.batchservice): at least one
+    # process runs even when ``processes`` (the live ones) is 0
+    batch: bool = False
+
+    @property
+    def total_processes(self) -> int:
+        return max(self.processes, 1 if self.batch else 0)
 
 
 @dataclass
@@ -56,6 +66,11 @@ class LiveRecognition:
     result: asyncio.Future[Transcript | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
     closed: bool = False
+    batch: bool = False  # a batch job's file, not a live call
+    # the process's whole answer (``Recognition.as_json()`` and the model) once it is final;
+    # why the stream was dropped otherwise
+    final: dict[str, Any] | None = None
+    dropped: str | None = None
 
     def feed(self, pcm: bytes) -> None:
         if not self.closed and not self.result.done():
@@ -69,8 +84,13 @@ class LiveRecognition:
 
     def drop(self, why: str) -> None:
         if not self.result.done():
-            log.warning("live recognition of stream %d dropped (%s): the batch job will "
-                        "transcribe the call", self.sid, why)
+            self.dropped = why
+            if self.batch:
+                log.warning("batch recognition of stream %d dropped (%s): the job is retried",
+                            self.sid, why)
+            else:
+                log.warning("live recognition of stream %d dropped (%s): the batch job will "
+                            "transcribe the call", self.sid, why)
             self.result.set_result(None)
         if self.worker.streams.pop(self.sid, None) is not None and not self.closed:
             self.closed = True
@@ -101,7 +121,10 @@ class _Worker:
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        assert self.proc.stdout is not None
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        # drain() (the batch streams' pace) waits while this much audio is queued
+        self.proc.stdin.transport.set_write_buffer_limits(
+            high=int(BATCH_BACKLOG_SECONDS * BYTES_PER_SECOND))
         decoder = Decoder()
         ready = await asyncio.wait_for(self._first(self.proc.stdout, decoder), READY_TIMEOUT)
         self.info = ready.data()
@@ -146,6 +169,7 @@ class _Worker:
                 stream.on_text(message.kind.name.lower(), str(data.get("text", "")))
         elif message.kind is Kind.FINAL:
             self.streams.pop(message.stream, None)
+            stream.final = data
             text = str(data.get("text") or "")
             transcript = None
             if text:
@@ -174,16 +198,26 @@ class _Worker:
             return
         stdin.write(data)
 
+    async def drain(self) -> None:
+        """Wait until the process has caught up with the audio queued for it (a batch
+        stream's pace; the live streams never wait)."""
+        stdin = self.proc.stdin if self.proc is not None else None
+        if stdin is not None and not stdin.is_closing():
+            with contextlib.suppress(ConnectionError):
+                await stdin.drain()
+
     def release(self, sid: int) -> None:
         """Tell the process to finish a dropped stream (its result is ignored)."""
         stdin = self.proc.stdin if self.proc is not None else None
         if stdin is not None and self.ready and not stdin.is_closing():
             stdin.write(encode(Kind.CLOSE, sid))
 
-    def open(self, sid: int, on_text: OnText) -> LiveRecognition:
-        stream = LiveRecognition(sid, self, on_text)
+    def open(self, sid: int, on_text: OnText, *, batch: bool = False,
+             grammar: list[str] | None = None) -> LiveRecognition:
+        stream = LiveRecognition(sid, self, on_text, batch=batch)
         self.streams[sid] = stream
-        self.send(stream, encode_json(Kind.OPEN, sid, {"grammar": self.config.grammar}))
+        self.send(stream, encode_json(Kind.OPEN, sid, {"grammar": grammar, "batch": True}
+                                      if batch else {"grammar": self.config.grammar}))
         return stream
 
     async def stop(self) -> None:
@@ -206,7 +240,7 @@ class _Worker:
 class RecognizerPool:
     def __init__(self, config: PoolConfig) -> None:
         self.config = config
-        self.workers = [_Worker(i, config) for i in range(max(0, config.processes))]
+        self.workers = [_Worker(i, config) for i in range(config.total_processes)]
         self.admitted = 0  # streams admitted since start
         self.refused = 0  # streams refused for lack of capacity since start
         self._next_sid = 1
@@ -214,8 +248,13 @@ class RecognizerPool:
         self._supervisor: asyncio.Task[None] | None = None
 
     @property
+    def live_workers(self) -> list[_Worker]:
+        return self.workers[:max(0, self.config.processes)]
+
+    @property
     def capacity(self) -> int:
-        return sum(self.config.streams_per_process for w in self.workers if w.ready)
+        """Live streams the ready processes take."""
+        return sum(self.config.streams_per_process for w in self.live_workers if w.ready)
 
     @property
     def active(self) -> int:
@@ -247,17 +286,32 @@ class RecognizerPool:
 
     def admit(self, on_text: OnText) -> LiveRecognition | None:
         """A live stream on the least busy process, or None when all are full."""
-        ready = [w for w in self.workers if w.ready
+        ready = [w for w in self.live_workers if w.ready
                  and len(w.streams) < self.config.streams_per_process
                  and w.backlog_seconds() < MAX_BACKLOG_SECONDS / 2]
         if not ready:
             self.refused += 1
             return None
+        self.admitted += 1
+        return min(ready, key=lambda w: len(w.streams)).open(self._sid(), on_text)
+
+    def admit_batch(self, grammar: list[str] | None = None) -> LiveRecognition | None:
+        """A batch job's stream on the least busy process, or None when none has room: on a
+        process that also takes live calls one slot stays free for the next caller."""
+        per = self.config.streams_per_process
+        ready = [w for w in self.workers if w.ready
+                 and len(w.streams) < (per - 1 if w.index < self.config.processes and per > 1
+                                       else per)
+                 and w.backlog_seconds() < BATCH_BACKLOG_SECONDS]
+        if not ready:
+            return None
         worker = min(ready, key=lambda w: len(w.streams))
+        return worker.open(self._sid(), lambda _kind, _text: None, batch=True, grammar=grammar)
+
+    def _sid(self) -> int:
         sid = self._next_sid
         self._next_sid = self._next_sid % 0xFFFFFFFF + 1
-        self.admitted += 1
-        return worker.open(sid, on_text)
+        return sid
 
     async def stop(self) -> None:
         self._stopping = True

@@ -6,7 +6,8 @@ payload. Audio goes one way as raw PCM; everything else is a small JSON object.
 ========  =======  ==============================================================
 kind      way      payload
 ========  =======  ==============================================================
-OPEN      to       ``{"grammar": [...] | null}``: a new stream
+OPEN      to       ``{"grammar": [...] | null, "batch": bool}``: a new stream (batch: a
+                   batch job's file, decoded in 0.5 s pieces as the jobs always did)
 AUDIO     to       8 kHz 16-bit little-endian mono PCM
 CLOSE     to       empty: no more audio, send the final result
 READY     from     ``{"model", "streams", "load_seconds", "warm_seconds"}`` (id 0)

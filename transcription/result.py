@@ -116,3 +116,21 @@ def combine(segments: list[Segment], duration: float = 0.0) -> Recognition:
     confidence = round(sum(w.conf for w in words) / len(words), 4) if words else None
     return Recognition(text=postprocess(raw), raw_text=raw, confidence=confidence, words=words,
                        duration=duration)
+
+
+def parse_recognition(doc: dict[str, Any]) -> Recognition:
+    """A recognition back from its :meth:`Recognition.as_json` (what a recognizer process
+    answers a finished stream with)."""
+    text, raw = doc.get("text"), doc.get("raw_text", doc.get("text"))
+    if not isinstance(text, str) or not isinstance(raw, str):
+        raise VoskResultError("recognition without 'text'")
+    items = doc.get("words", [])
+    if not isinstance(items, list):
+        raise VoskResultError("'words' is not a list")
+    confidence = doc.get("confidence")
+    duration = doc.get("duration", 0.0)
+    return Recognition(
+        text=text, raw_text=raw,
+        confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        words=tuple(_word(i) for i in items),
+        duration=float(duration) if isinstance(duration, int | float) else 0.0)

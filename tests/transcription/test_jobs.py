@@ -24,6 +24,7 @@ from tickets.store import Store, TicketNotFound
 from tickets.tables import outbox
 from tickets.worker import ContextWorker
 from transcription import jobs
+from transcription.batch import LocalRecognizer
 from transcription.engine import Engine
 from transcription.jobs import transcribe_ticket, with_transcript
 
@@ -37,7 +38,7 @@ def media_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def ctx(store: Store, media_dir: Path, engine: Engine) -> WorkerContext:
-    return WorkerContext(store=store, media_dir=media_dir, asr=engine)
+    return WorkerContext(store=store, media_dir=media_dir, asr=LocalRecognizer(engine))
 
 
 def voice_ticket(store: Store, ref: str, attachments: list[Attachment], *, text: str = "",
@@ -168,7 +169,8 @@ def test_the_job_runs_on_rq_from_the_outbox(sqlite_store: Store, media_dir: Path
     try:
         assert relay_once(sqlite_store.db, redis) >= 2  # (with the dispatch jobs)
         sqlite_store.db.dispose()  # no connection crosses the fork to the work horse
-        context = WorkerContext(store=sqlite_store, media_dir=media_dir, asr=engine)
+        context = WorkerContext(store=sqlite_store, media_dir=media_dir,
+                                asr=LocalRecognizer(engine))
         worker = ContextWorker([QueueName.transcribe], connection=redis, context=context)
         assert worker.work(burst=True)
         with sqlite_store.db.read() as conn:
