@@ -150,10 +150,10 @@ async def serve(ctx: CliContext, args: argparse.Namespace) -> None:
     await events.close()
     if transcriber is not None:
         await transcriber.stop()
-    if batch is not None:
-        await batch.stop()
-    if pool is not None:
+    if pool is not None:  # a batch job mid-file is answered FAILED (and retried)
         pool_start.cancel()
         await pool.stop()
+    if batch is not None:
+        await batch.stop()
     if publisher is not None:
         await publisher.close()
