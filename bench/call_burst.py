@@ -417,7 +417,7 @@ class Stack:
             self.env["HOTLINE_LIVE_PROCESSES"] = str(self.live_processes)
         if self.streams_per_process is not None:
             self.env["HOTLINE_LIVE_STREAMS_PER_PROCESS"] = str(self.streams_per_process)
-        worker = self._spawn("worker", ["worker"])
+        self._spawn("worker", ["worker"])
         self._spawn("relay", ["relay"])  # the store's outbox -> RQ (the jobs of each ticket)
         agi = self._spawn("agi", ["agi"])
         self.ast = Asterisk(base / "ast", agi_port=agi_port, audiosocket_port=audiosocket_port,
@@ -432,11 +432,11 @@ class Stack:
             if agi.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"hotline agi did not listen:\n{self._tail('agi')}")
             time.sleep(0.2)
-        if self.transcribe == "live":
-            processes = self.live_processes if self.live_processes is not None else 1
-            for index in range(processes):
-                _wait_for(self.agi_log, f"recognizer {index} ready", 300, agi)
-        _wait_for(base / "worker.log", "recognizer warmed", 300, worker)
+        # the recognizer processes serve the live calls and the worker's batch jobs (at least
+        # one process, in batch mode too)
+        processes = self.live_processes if self.live_processes is not None else 1
+        for index in range(max(1, processes if self.transcribe == "live" else 0)):
+            _wait_for(self.agi_log, f"recognizer {index} ready", 300, agi)
 
     def _tail(self, name: str) -> str:
         return (self.base / f"{name}.log").read_text(errors="replace")[-3000:]

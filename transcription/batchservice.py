@@ -4,13 +4,13 @@
 them to the batch transcription jobs on a local Unix socket, with the pipe protocol of
 :mod:`transcription.recproto`: one connection is one file — ``OPEN``, ``AUDIO``…, ``CLOSE`` —
 answered by one ``FINAL`` (the recognition and the model) or ``FAILED`` (``{"error"}``: no
-process ready or free, the process ended mid-file); the job then fails and RQ retries it, the
-ticket untouched. The workers never load the model themselves.
+process ready within :data:`ADMIT_WAIT`, the process ended mid-file); the job then fails and
+RQ retries it, the ticket untouched. The workers never load the model themselves.
 
 A file is fed only while its process has less than
 :data:`~transcription.recognizers.BATCH_BACKLOG_SECONDS` of audio queued (``drain()`` on its
 pipe), so a live call on
-the same process is never held back for long, and a live caller always finds one free slot.
+the same process is never held back for long; batch files do not take live capacity.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from transcription.recproto import Decoder, Kind, ProtocolError, encode, encode_
 
 log = logging.getLogger(__name__)
 
-ADMIT_WAIT = 120.0  # seconds a file waits for a free recognizer before FAILED
+ADMIT_WAIT = 60.0  # seconds a file waits for a ready recognizer before FAILED
 READ_BYTES = 65536
 
 
@@ -77,7 +77,7 @@ class BatchService:
                             [str(w) for w in grammar] if isinstance(grammar, list) else None)
                         if stream is None:
                             await self._answer(writer, Kind.FAILED, {
-                                "error": "no recognizer process is ready or free"})
+                                "error": "no recognizer process is ready"})
                             return
                     elif stream is None:
                         raise ProtocolError(f"{message.kind.name} before OPEN")

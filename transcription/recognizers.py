@@ -182,6 +182,12 @@ class _Worker:
         elif message.kind is Kind.FAILED:
             stream.drop(str(data.get("error", "failed")))
 
+    def live_streams(self) -> int:
+        return sum(not s.batch for s in self.streams.values())
+
+    def batch_streams(self) -> int:
+        return len(self.streams) - self.live_streams()
+
     def backlog_seconds(self) -> float:
         if self.proc is None or self.proc.stdin is None:
             return 0.0
@@ -287,22 +293,22 @@ class RecognizerPool:
     def admit(self, on_text: OnText) -> LiveRecognition | None:
         """A live stream on the least busy process, or None when all are full."""
         ready = [w for w in self.live_workers if w.ready
-                 and len(w.streams) < self.config.streams_per_process
+                 and w.live_streams() < self.config.streams_per_process
                  and w.backlog_seconds() < MAX_BACKLOG_SECONDS / 2]
         if not ready:
             self.refused += 1
             return None
         self.admitted += 1
-        return min(ready, key=lambda w: len(w.streams)).open(self._sid(), on_text)
+        return min(ready, key=lambda w: w.live_streams()).open(self._sid(), on_text)
 
     def admit_batch(self, grammar: list[str] | None = None) -> LiveRecognition | None:
-        """A batch job's stream on the least busy process, or None when none has room: on a
-        process that also takes live calls one slot stays free for the next caller."""
-        per = self.config.streams_per_process
+        """A batch job's stream on the least busy ready process, or None when none is ready
+        (or each has ``streams_per_process`` batch streams already). Batch streams do not
+        count against the live capacity: their audio is fed no faster than the process
+        decodes (:meth:`_Worker.drain`), so a live call on the same process waits behind at
+        most :data:`BATCH_BACKLOG_SECONDS` of a file's audio."""
         ready = [w for w in self.workers if w.ready
-                 and len(w.streams) < (per - 1 if w.index < self.config.processes and per > 1
-                                       else per)
-                 and w.backlog_seconds() < BATCH_BACKLOG_SECONDS]
+                 and w.batch_streams() < self.config.streams_per_process]
         if not ready:
             return None
         worker = min(ready, key=lambda w: len(w.streams))

@@ -25,7 +25,7 @@ from tests.transcription.pools import (
     settle,
     until,
 )
-from tests.transcription.speech import EXPECTED, WORDS, silence
+from tests.transcription.speech import EXPECTED, GRAMMAR, WORDS, silence
 from transcription import recognizers
 from transcription.models import ModelLocation
 from transcription.recognizers import LiveRecognition, PoolConfig, RecognizerPool
@@ -232,3 +232,24 @@ async def test_a_process_that_cannot_start_leaves_calls_to_batch(tmp_path: Path)
     finally:
         await pool.stop()
     assert not pids_of(pool) & recognizer_children()
+
+
+async def test_batch_files_leave_the_live_capacity_alone(pool: RecognizerPool,
+                                                          words: bytes) -> None:
+    files = [pool.admit_batch(GRAMMAR), pool.admit_batch(GRAMMAR)]
+    assert all(f is not None and f.batch for f in files)
+    assert pool.admit_batch(GRAMMAR) is None  # one file per process here (streams=1)
+    refused = pool.refused
+    calls = [admit(pool), admit(pool)]  # both processes still take a live call
+    assert pool.refused == refused and pool.capacity == 2
+    assert {c.worker.index for c in calls} == {0, 1}
+    for stream in [*files, *calls]:
+        assert stream is not None
+        feed_frames(stream, words)
+        stream.close()
+    for stream in [*files, *calls]:
+        assert stream is not None
+        transcript = await result_of(stream)
+        assert transcript is not None and transcript.text == EXPECTED
+    assert all(f is not None and f.final is not None and f.final["text"] == EXPECTED
+               for f in files)
