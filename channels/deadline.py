@@ -7,7 +7,9 @@ it the store's thread goes on (it cannot be stopped, and what it commits is idem
 message's ``channel_ref``), the message goes durably to the fallback spool
 (:func:`tickets.spoolfiles.write_text_entry`) and the resident reads :data:`DELAYED`. The
 spool's ingester files it later by the same rule (:mod:`channels.spooled`), so a message the
-stalled thread, a provider's retry or the ingester files first is filed once.
+stalled thread, a provider's retry or the ingester files first is filed once. What is no
+message (a WeChat menu click or LOCATION, a status-page answer) is spooled the same way
+(:func:`spool_inbound_late`) and handled later by the live path's own handler.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from channels.inbound import WebAnswer, WechatEvent
 from tickets.httperrors import ApiError
-from tickets.model import Intake
-from tickets.spoolfiles import write_text_entry
+from tickets.model import Channel, Intake
+from tickets.spoolfiles import write_inbound_entry, write_text_entry
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +70,31 @@ async def spool_late(spool_dir: Path | None, intake: Intake, at: datetime,
                      deadline: float) -> None:
     """Keep ``intake`` in the spool for the ingester; a 503 (the provider retries) when there
     is no spool or it cannot be written — nothing is acknowledged that is not kept."""
+    await _keep(spool_dir, partial(write_text_entry, intake=intake, at=at),
+                f"{intake.channel.value} message {intake.channel_ref}", deadline)
+
+
+async def spool_inbound_late(spool_dir: Path | None, unique_id: str, channel: Channel,
+                             inbound: WechatEvent | WebAnswer, deadline: float) -> None:
+    """Keep what is no message (a WeChat event, a status-page answer) for the ingester, which
+    hands it to the live path's handler (:func:`channels.spooled.file_inbound`); a 503 as
+    :func:`spool_late`."""
+    write = partial(write_inbound_entry, unique_id=unique_id, channel=channel.value,
+                    inbound=inbound.model_dump_json(), received_at=inbound.at,
+                    at=datetime.now(UTC))
+    await _keep(spool_dir, write, f"{channel.value} {inbound.type}", deadline)
+
+
+async def _keep(spool_dir: Path | None, write: Callable[..., Path], what: str,
+                deadline: float) -> None:
     if spool_dir is None:
         raise ApiError(503, "the ticket store did not answer in time; try again", "store_late")
     try:
-        sidecar = await run_in_threadpool(write_text_entry, spool_dir, intake, at)
+        sidecar = await run_in_threadpool(write, spool_dir)
     except OSError as exc:
-        log.error("%s message %s: the store did not answer in %.1f s and the spool cannot be "
-                  "written (%s)", intake.channel.value, intake.channel_ref, deadline, exc)
+        log.error("%s: the store did not answer in %.1f s and the spool cannot be written "
+                  "(%s)", what, deadline, exc)
         raise ApiError(503, "the ticket store did not answer in time; try again",
                        "store_late") from None
-    log.warning("%s message %s: the store did not answer in %.1f s; spooled as %s",
-                intake.channel.value, intake.channel_ref, deadline, sidecar.name)
+    log.warning("%s: the store did not answer in %.1f s; spooled as %s", what, deadline,
+                sidecar.name)

@@ -9,7 +9,13 @@ The resident, who was answered "已收到，工单号稍后发送", then gets on
 the live path would have said: a new ticket's number (the notification ``received``, planned
 with a history entry in one change: once per ticket), or the reply (the notification
 ``reply``, planned once per message — a retried ingestion sends nothing more, and the answer
-itself is applied once, by the message's key)."""
+itself is applied once, by the message's key).
+
+What is no message (:mod:`channels.inbound`) is handed to the live path's own handler too
+(:func:`file_inbound`): a WeChat menu click or LOCATION to :func:`channels.wechat.service.respond`
+— the follower then gets what the live push would have answered (a status lookup, the menu's
+prompt) as a ``reply``, once per event (WeChat's FromUserName + CreateTime); a status-page
+answer to :func:`channels.webform.answers.apply`, once per form."""
 
 from __future__ import annotations
 
@@ -17,16 +23,18 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from channels import inbound
 from channels.closing import Replied
 from channels.conversation import Action, Outcome, message_key
 from channels.notify import send_notification
 from channels.twilio_sms import service as sms_service
+from channels.webform import answers as web_answers
 from channels.wechat import service as wechat_service
 from tickets import notifications as nt
 from tickets import outbox
 from tickets.jobs import Job
 from tickets.model import Channel, HistoryEntry, Intake, Ticket
-from tickets.store import Store, now_utc
+from tickets.store import Store, TicketNotFound, now_utc
 
 NUMBER_SENT_LATER = "spool:number-later"  # the history entry's event id
 
@@ -46,15 +54,38 @@ def file_spooled(store: Store, intake: Intake) -> str:
     return f"ticket {tell_number(store, answer.ticket).number}"
 
 
+def file_inbound(store: Store, raw: str) -> str:
+    """Handle a spooled event or page answer (``raw``: its JSON) by the live path's handler;
+    what it did (for the log). A malformed one raises pydantic's ValidationError."""
+    kept = inbound.load(raw)
+    if isinstance(kept, inbound.WechatEvent):
+        event = kept.event()
+        text = wechat_service.respond(store, event, kept.at)
+        if text is None:
+            return "applied (nothing to answer)"
+        plan_reply(store, kept.key, nt.Via.wechat, event.openid, text)
+        return "answered"
+    try:
+        outcome = web_answers.apply(store, kept)
+    except TicketNotFound:  # the MAC proved the link; the ticket has since been removed
+        return "ticket gone: answer dropped"
+    return f"web answer: {outcome.result.value}"
+
+
 def reply_later(store: Store, intake: Intake, text: str) -> None:
     """Plan the reply to ``intake`` on its own channel (once per message)."""
     reach = _sender(intake)
     if reach is None:
         return  # no proven sender: the live path would not have replied either
     via, address = reach
+    plan_reply(store, message_key(intake), via, address, text)
+
+
+def plan_reply(store: Store, key: str, via: nt.Via, address: str, text: str) -> None:
+    """Plan ``text`` to ``address`` as the reply to what ``key`` names (once per key)."""
     at = now_utc()
     with store.db.write() as conn:
-        jobs = nt.plan_reply(conn, message_key(intake), via, address, text, at,
+        jobs = nt.plan_reply(conn, key, via, address, text, at,
                              lambda note_id: Job.of(send_notification, note_id))
         outbox.write(conn, nt.NO_TICKET, jobs, at)
 

@@ -85,6 +85,7 @@ class WechatTexts(_Slots):
     follow_up: str
     evaluated: str
     welcome: str
+    event_delayed: str
     no_ticket: str
     menu_unknown: str
     kind_prompt: str

@@ -34,10 +34,10 @@ def recover_once(ctx: CliContext) -> int:
         raise DatabaseUnavailable("the database is unreachable")
     swept = sweep(store, settings.recordings_path, settings.media_path, settings.spool_path,
                   idle_after=settings.max_record_seconds + SWEEP_MARGIN)
-    from channels.spooled import file_spooled
+    from channels.spooled import file_inbound, file_spooled
 
     return swept + ingest_once(store, settings.spool_path, settings.media_path,
-                               file_text=file_spooled)
+                               file_text=file_spooled, file_inbound=file_inbound)
 
 
 def _ingest(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -5,7 +5,10 @@ is ``<UTC time>-<id>.gw<random>`` — a recording ``.wav`` (calls) and a sidecar
 Two writers share it: a call whose store failed (:func:`write_entry`, ``ivr.persist``) and a
 text channel that could not file a message before its provider's deadline
 (:func:`write_text_entry`): the sidecar then carries the whole intake as JSON (``intake=``),
-and the one ingester (``ivr.spool.ingest``) files it through the channel's own rule.
+and the one ingester (``ivr.spool.ingest``) files it through the channel's own rule. What is no
+message — a WeChat event (a menu click, a LOCATION), an answer on the web status page — is kept
+by :func:`write_inbound_entry` as ``inbound=`` (JSON, :mod:`channels.inbound`), handled by the
+ingester through the same handler the live path runs.
 """
 
 from __future__ import annotations
@@ -53,4 +56,15 @@ def write_text_entry(spool_dir: Path, intake: Intake, at: datetime) -> Path:
     fields = {"unique_id": unique_id[:150], "channel": intake.channel.value,
               "reason": CHANNEL_DEADLINE, "started": str(int(intake.received_at.timestamp())),
               "intake": intake.model_dump_json(), "ended": str(int(at.timestamp()))}
+    return write_entry(spool_dir, None, fields, at)
+
+
+def write_inbound_entry(spool_dir: Path, unique_id: str, channel: str, inbound: str,
+                        received_at: datetime, at: datetime) -> Path:
+    """Spool what a channel received that is no message (``inbound``: its JSON) and whose
+    store did not answer in time; durable before the sender is answered."""
+    safe_id = re.sub(r"[^A-Za-z0-9._-]", "_", unique_id)
+    fields = {"unique_id": safe_id[:150], "channel": channel, "reason": CHANNEL_DEADLINE,
+              "started": str(int(received_at.timestamp())), "inbound": inbound,
+              "ended": str(int(at.timestamp()))}
     return write_entry(spool_dir, None, fields, at)

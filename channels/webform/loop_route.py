@@ -3,29 +3,37 @@ after submitting the form, :mod:`channels.webform.statuslink`): status, step, th
 note, and — when the ticket waits for them — the two questions, one at a time, answered with
 buttons (CSRF: the form's signed double-submit token, its own cookie on ``/status/``; the
 token's one-time id is the answer's idempotency key, so a form sent twice answers once).
-Answers go through :func:`tickets.verify_store.record_answer` like every channel's."""
+Answers go through :func:`channels.webform.answers.apply` (``record_answer``, like every
+channel's) under the form's deadline (``HOTLINE_WEB_DEADLINE``): past it the answer is
+spooled (:func:`channels.deadline.spool_inbound_late`), the page says "已收到" (202), and the
+spool's ingester applies it later by the same rule, once per form."""
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
+from functools import partial
 
 from fastapi import APIRouter, Request
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from channels.deadline import Deadline, Late, spool_inbound_late
 from channels.deps import WebformDep
+from channels.inbound import WebAnswer
 from channels.lookup import STEPS, last_public_note
 from channels.texts import texts
-from channels.webform import csrf, pages, statuslink
+from channels.webform import answers, csrf, pages, statuslink
 from channels.webform.status_route import STATUS_TEXT
-from tickets.answers import Answer, Question
+from tickets.answers import Question
 from tickets.deps import StoreDep
 from tickets.httperrors import ApiError
 from tickets.model import Channel, Status, Ticket
 from tickets.store import TicketNotFound
 from tickets.verification import Result
-from tickets.verify_store import record_answer, waiting_question
+from tickets.verify_store import waiting_question
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["web form"], include_in_schema=False)
@@ -42,6 +50,8 @@ MESSAGES: dict[Result, str] = {
     Result.finished: "工单已办结并完成评价，感谢您的参与。",
     Result.too_late: "核实期已过。如问题仍未解决，请重新反映或拨打96010。",
 }
+# the answer was kept by the spool (the store did not answer within HOTLINE_WEB_DEADLINE)
+ANSWER_KEPT = "已收到您的答复，系统稍后处理，谢谢。刷新本页即可查看结果。"
 
 
 def _secret(config: WebformDep) -> str:
@@ -105,7 +115,8 @@ async def show(ticket_id: str, mac: str, request: Request, store: StoreDep,
 async def answer(ticket_id: str, mac: str, request: Request, store: StoreDep,
                  config: WebformDep) -> Response:
     secret = _secret(config)
-    ticket = await _ticket(store, secret, ticket_id, mac)
+    if not statuslink.valid(secret, ticket_id, mac):
+        raise ApiError(404, "no such page")
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     token = csrf.check(secret, request.cookies.get(COOKIE), fields.get("csrf"),
@@ -113,18 +124,32 @@ async def answer(ticket_id: str, mac: str, request: Request, store: StoreDep,
     if not token.ok or token.submission_id is None:
         raise ApiError(403, "the page expired or the form was not sent from it; reload it",
                        "csrf")
-    try:
-        question = Question(fields.get("question", ""))
-        choice = int(fields.get("answer", ""))
-    except ValueError:
-        raise ApiError(400, "'question' and 'answer' are required") from None
-    given = Answer.of_choice(question, choice)
-    if given is None:
-        raise ApiError(400, f"'{choice}' is not an answer to '{question.value}'")
     words = " ".join(fields.get("words", "").split())[:500]
-    outcome = await run_in_threadpool(
-        lambda: record_answer(store, ticket.id, given, channel=Channel.web,
-                              key=f"web:{token.submission_id}", words=words))
-    log.info("web answer for ticket %s: %s", ticket.number, outcome.result.value)
-    target = f"{statuslink.path(secret, ticket.id)}?done={outcome.result.value}"
+    try:
+        given = WebAnswer(ticket_id=ticket_id, question=fields.get("question", ""),
+                          choice=fields.get("answer", ""), words=words,
+                          key=f"web:{token.submission_id}", at=datetime.now(UTC))
+    except ValidationError as exc:
+        raise ApiError(400, "'question' and 'answer' (one of the page's buttons) are "
+                            f"required: {exc.errors()[0].get('msg')}") from None
+    deadline = Deadline(config.deadline)  # a resident waits no longer than at the form
+    try:
+        outcome = await deadline.run(partial(answers.apply, store, given))
+    except TicketNotFound:
+        raise ApiError(404, "no such page") from None
+    except Late:  # kept: the ingester applies it by the same rule (answers.apply)
+        await spool_inbound_late(config.spool_dir, given.key, Channel.web, given,
+                                 config.deadline)
+        return _kept_page()
+    log.info("web answer for ticket %s: %s", outcome.ticket.number if outcome.ticket else "?",
+             outcome.result.value)
+    target = f"{statuslink.path(secret, ticket_id)}?done={outcome.result.value}"
     return RedirectResponse(target, status_code=303)
+
+
+def _kept_page() -> Response:
+    """The answer is in the spool, not yet on the ticket (the store is slow): "已收到"."""
+    html = pages.render("loop.html", number=None, status=None, step=None, note=None,
+                        joined=None, message=ANSWER_KEPT, question=None, question_text=None,
+                        choices=[], csrf="", action="")
+    return pages.page(html, 202)

@@ -4,7 +4,8 @@ GET is WeChat's URL verification (echo ``echostr``). POST is a push: check the U
 and timestamp, refuse a mode the account is not configured for (a plaintext push to a safe-mode
 account is a downgrade), refuse a replayed (timestamp, nonce) with another body, parse the body
 with defusedxml, open the AES envelope in safe mode, map the message, apply it in a thread,
-answer with a passive reply (sealed again in safe mode) or ``success``.
+answer with a passive reply (sealed again in safe mode) or ``success``. Past the channel's
+deadline a message, a menu click or a LOCATION is spooled (:mod:`channels.deadline`).
 """
 
 from __future__ import annotations
@@ -18,16 +19,18 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.requests import ClientDisconnect
 
-from channels.deadline import DELAYED, Deadline, Late, spool_late
+from channels.deadline import DELAYED, Deadline, Late, spool_inbound_late, spool_late
 from channels.deps import ReplayDep, WechatDep
+from channels.inbound import WechatEvent
 from channels.texts import texts
 from channels.wechat import envelope, reply, service, signature
 from channels.wechat.config import WechatConfig
-from channels.wechat.parse import Report, parse
+from channels.wechat.parse import Inbound, LocationUpdate, MenuClick, Report, parse
 from channels.wechat.xmlsafe import BadXml, parse_fields
 from tickets.deps import LimiterDep, StoreDep
 from tickets.httperrors import ApiError
 from tickets.masking import mask_openid
+from tickets.model import Channel
 from tickets.ratelimit import RateLimiter
 from tickets.store import Store
 
@@ -71,6 +74,22 @@ async def _over_limit(store: Store, limiter: RateLimiter, report: Report,
     if await deadline.run(partial(store.find_by_ref, "wechat", ref)) is not None:
         return False
     return not await limiter.allow("sender", f"wechat:{report.openid}")
+
+
+async def _keep(config: WechatConfig, inbound: Inbound, plain: bytes,
+                at: datetime) -> str | None:
+    """Spool what the store did not take in time; what the follower reads meanwhile. A report
+    is spooled as a message; a menu click or LOCATION as the event's plaintext push, which
+    the ingester hands back to :func:`service.respond` (a click's answer follows as a
+    customer-service message)."""
+    if isinstance(inbound, Report):
+        await spool_late(config.spool_dir, inbound.intake, at, config.deadline)
+        return DELAYED
+    if not isinstance(inbound, MenuClick | LocationUpdate):
+        return None  # nothing of it needs the store
+    kept = WechatEvent(xml=plain.decode("utf-8"), at=at)
+    await spool_inbound_late(config.spool_dir, kept.key, Channel.wechat, kept, config.deadline)
+    return texts().wechat.event_delayed if isinstance(inbound, MenuClick) else None
 
 
 router = APIRouter(tags=["channels"])
@@ -135,10 +154,7 @@ async def wechat_push(request: Request, store: StoreDep, limiter: LimiterDep,
         else:
             text = await deadline.run(partial(service.respond, store, inbound, at))
     except Late:
-        if not isinstance(inbound, Report):
-            return PlainTextResponse(reply.SUCCESS)  # a menu click or an event: nothing kept
-        await spool_late(config.spool_dir, inbound.intake, at, config.deadline)
-        text = DELAYED
+        text = await _keep(config, inbound, body, at)
     if text is None:
         return PlainTextResponse(reply.SUCCESS)
     xml = reply.text_reply(inbound.account, inbound.openid, text, int(now))

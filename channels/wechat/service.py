@@ -1,6 +1,8 @@
 """What a WeChat push does to the store and what the resident is told (synchronous; the route
-runs it in a thread). Reports go through the shared threading rule; events touch only the
-resident's ``channel_state``."""
+runs it in a thread, the spool's ingester runs it for a push kept past the deadline:
+``now`` is when the push came). Reports go through the shared threading rule; events touch
+only the resident's ``channel_state`` — and never move it back: a kept click or location
+older than one remembered since changes nothing."""
 
 from __future__ import annotations
 
@@ -64,9 +66,8 @@ def respond(store: Store, inbound: Inbound, now: datetime) -> str | None:
     if isinstance(inbound, Subscribe):
         return texts().wechat.welcome
     if isinstance(inbound, LocationUpdate):
-        state.merge(store.db, inbound.openid, {"location": {
-            "lat": inbound.lat, "lon": inbound.lon, "precision": inbound.precision,
-            "at": now.isoformat()}})
+        _remember(store, inbound.openid, "location", {
+            "lat": inbound.lat, "lon": inbound.lon, "precision": inbound.precision}, now)
         return None
     if isinstance(inbound, MenuClick):
         return _menu(store, inbound, now)
@@ -106,12 +107,24 @@ def _file(store: Store, intake: Intake, memory: dict[str, Any]) -> conversation.
     return outcome
 
 
+def _remember(store: Store, openid: str, name: str, value: dict[str, Any],
+              at: datetime) -> None:
+    """Remember ``value`` (as of ``at``) under ``name``, unless a later one is remembered."""
+    known = state.load(store.db, openid).get(name)
+    with contextlib.suppress(TypeError, ValueError, KeyError):
+        if isinstance(known, dict) and datetime.fromisoformat(known["at"]) > at:
+            return
+    state.merge(store.db, openid, {name: {**value, "at": at.isoformat()}})
+
+
 def _menu(store: Store, click: MenuClick, now: datetime) -> str:
+    # a click opens WeChat's 48 h customer-service window like a message (WeChat's docs)
+    _seen(store, click.openid, now)
     if click.key == menu.MENU_PROGRESS:
         latest = store.latest_for_citizen(f"wechat:{click.openid}")
         return menu.progress(latest, store.survivor_of(latest) if latest else None)
     kind = menu.MENU_KINDS.get(click.key)
     if kind is None:
         return texts().wechat.menu_unknown
-    state.merge(store.db, click.openid, {"kind": {"kind": kind.value, "at": now.isoformat()}})
+    _remember(store, click.openid, "kind", {"kind": kind.value}, now)
     return menu.kind_prompt(kind)

@@ -1,7 +1,8 @@
 """Ingest the fallback spool (:mod:`ivr.spool.format`): a text message a channel spooled past its
 deadline goes through that channel's rule (``file_text``: a new ticket, or the reply to an
 opt-out or an answer; the same message handled meanwhile by a provider's retry is recognised
-as a repeat); every other complete entry becomes a voice
+as a repeat), and a spooled event or page answer through the live path's handler
+(``file_inbound``); every other complete entry becomes a voice
 ticket (``channel_ref`` = the call's :func:`~ivr.tickets.voice_ref`) with the recording as an
 ``audio/wav`` attachment and a transcription job — or joins the call's ticket when one exists
 (the flow made a draft, then the queue timed out; the gateway stored part of a message before
@@ -109,8 +110,20 @@ def submit_text(store: Store, intake: Intake) -> str:
     return f"ticket {store.submit(intake).ticket.number}"
 
 
+# handles what a channel spooled that is no message (``inbound=``: a WeChat event, a status-page
+# answer; its JSON) by the live path's own handler, and says what it did; the composition
+# room passes the channels' (``channels.spooled.file_inbound``)
+FileInbound = Callable[[Store, str], str]
+
+
+def no_inbound(store: Store, raw: str) -> str:
+    """Without the channels' handler an inbound entry waits (it is retried, never dropped)."""
+    raise RuntimeError("no handler for spooled channel events was given to the ingester")
+
+
 def ingest_entry(store: Store, entry: Entry, media_dir: Path, *, now: float,
-                 file_text: FileText = submit_text) -> str | None:
+                 file_text: FileText = submit_text,
+                 file_inbound: FileInbound = no_inbound) -> str | None:
     """Handle one complete entry: a call becomes (or joins) a ticket, a text message goes
     through its channel's rule. What it became (for the log); None: the entry has no call
     id."""
@@ -118,6 +131,10 @@ def ingest_entry(store: Store, entry: Entry, media_dir: Path, *, now: float,
         intake = Intake.model_validate_json(entry.fields["intake"])
         became = file_text(store, intake)
         log.info("spool: %s message %s -> %s", intake.channel.value, entry.stem, became)
+        return became
+    if "inbound" in entry.fields:  # a channel event or a page's answer past the deadline
+        became = file_inbound(store, entry.fields["inbound"])
+        log.info("spool: %s %s -> %s", entry.fields.get("channel", "?"), entry.stem, became)
         return became
     unique_id = unique_id_of(entry.stem, entry.fields)
     if unique_id is None:
@@ -211,7 +228,8 @@ def _failed(store: Store, spool_dir: Path, entry: Entry, exc: Exception, now: fl
 
 def ingest_once(store: Store, spool_dir: Path, media_dir: Path, *,
                 stale_after: float = STALE_AFTER, now: float | None = None,
-                file_text: FileText = submit_text) -> int:
+                file_text: FileText = submit_text,
+                file_inbound: FileInbound = no_inbound) -> int:
     """Ingest every complete entry that is due; returns how many were handled (became or
     joined tickets, or were answered).
 
@@ -227,7 +245,8 @@ def ingest_once(store: Store, spool_dir: Path, media_dir: Path, *,
         if not complete or read_attempts(spool_dir, entry.stem).next_at > clock:
             continue  # still being recorded, or waiting for its next attempt
         try:
-            became = ingest_entry(store, entry, media_dir, now=clock, file_text=file_text)
+            became = ingest_entry(store, entry, media_dir, now=clock, file_text=file_text,
+                                  file_inbound=file_inbound)
         except FileNotFoundError:
             continue  # taken by a concurrent ingester meanwhile
         except ValidationError as exc:  # the entry itself is malformed: keep it aside
