@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NOT_BENCHMARKS = frozenset({"common", "__main__"})
+# helpers of the benchmarks, not benchmarks: the baselines are measured by durable_intake in the
+# same run as what they are the limits of; summary runs after the others (main below)
+NOT_BENCHMARKS = frozenset({"common", "__main__", "hello_asgi", "wrk", "baselines", "sampler",
+                            "summary"})
 
 
 def benchmarks() -> list[str]:
@@ -53,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== bench.{name}", flush=True)
         if subprocess.run([sys.executable, "-m", f"bench.{name}"], check=False).returncode:
             failed.append(name)
+    from bench import summary as results_summary
+
+    print(f"== summary: {results_summary.write()}", flush=True)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -36,9 +37,12 @@ def latency_stats(latencies_ms: list[float], wall_s: float) -> dict[str, float]:
     }
 
 
-def start_serve(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_serve(data_dir: Path, port: int, env: dict[str, str],
+                prefix: Sequence[str] = ()) -> subprocess.Popen[bytes]:
     """``hotline migrate`` then ``hotline serve`` on 127.0.0.1:``port`` with a development data
-    dir (no Redis: rate limits off unless ``env`` turns them on); waits for /healthz."""
+    dir (no Redis: rate limits off unless ``env`` turns them on); waits for /healthz.
+    ``prefix``: a command that runs hotline's CLI with the arguments after it instead of the
+    ``hotline`` script (``python -m bench.sampler --out DIR --``)."""
     full_env = {**os.environ, "HOTLINE_ENV": "development", "HOTLINE_DATA_DIR": str(data_dir),
                 "HOTLINE_LOG_LEVEL": "WARNING", "HOTLINE_RATE_LIMITS": "false", **env}
     hotline = Path(sys.executable).parent / "hotline"
@@ -46,7 +50,7 @@ def start_serve(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Po
                    capture_output=True)
     with open(data_dir / "serve.log", "wb") as log:
         proc = subprocess.Popen(
-            [str(hotline), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*(prefix or [str(hotline)]), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=full_env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -20,8 +20,7 @@ from tickets.queues import ALL_QUEUES, QueueName
 
 def _serve(ctx: CliContext, args: argparse.Namespace) -> int:
     metrics_setup.prepare(ctx.settings.metrics_path)
-    import uvicorn
-
+    from hotline import httpserver
     from hotline.app import create_app
 
     settings = ctx.settings
@@ -31,13 +30,8 @@ def _serve(ctx: CliContext, args: argparse.Namespace) -> int:
     sock = bind(host, port, "--port" if args.port else "HOTLINE_HTTP_PORT")
     with sock:
         app = create_app(settings, store=ctx.store)
-        forwarded = settings.forwarded_allow_ips
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                                proxy_headers=bool(forwarded), forwarded_allow_ips=forwarded,
-                                timeout_graceful_shutdown=10)
-        server = uvicorn.Server(config)
-        server.run(sockets=[sock])
-    if not server.started:
+        started = httpserver.serve(app, sock, host, port, settings.forwarded_allow_ips)
+    if not started:
         raise CliError(f"the HTTP server on {host}:{port} did not start (see the log above)")
     return 0
 
