@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := python3-venv redis-server postgresql sox espeak-ng sip-tester mmdebstrap kamailio \
+DEB_PACKAGES := python3-venv redis-server postgresql sox espeak-ng sip-tester mmdebstrap kamailio wrk \
 	chromium fonts-wqy-microhei docker-compose tshark prometheus
 LOCK := requirements.lock
 export PIP_DISABLE_PIP_VERSION_CHECK=1

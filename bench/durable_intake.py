@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -153,15 +154,44 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+@dataclass(frozen=True)
+class Saturated:
+    wrk: wrk.WrkResult
+    gateway_cpu_share: float  # of one core, over the run
+    gateway_cpu_ms_per_request: float
+    machine_busy_share: float  # of all cores, everything on the machine
+
+
 def saturate(gw: Gateway, path: str, numbers: Numbers, *, connections: int, seconds: float,
-             expect_rps: float, workdir: Path) -> wrk.WrkResult:
-    """wrk against one intake path with enough distinct requests for the run."""
+             expect_rps: float, workdir: Path) -> Saturated:
+    """wrk against one intake path with enough distinct requests for the run, and the CPU the
+    gateway and the whole machine spent meanwhile."""
     n = int(max(expect_rps, 50) * seconds * 2) + 200
     host = f"127.0.0.1:{gw.port}"
     raws = [wrk.raw_request("POST", r.path, host, r.headers, r.body)
             for r in gw.requests(path, numbers, n)]
-    return wrk.run(f"{gw.base}/", connections=connections, seconds=seconds, requests=raws,
-                   workdir=workdir)
+    cpu0, (busy0, total0), t0 = cpu_seconds(gw.proc.pid), machine_ticks(), time.monotonic()
+    result = wrk.run(f"{gw.base}/", connections=connections, seconds=seconds, requests=raws,
+                     workdir=workdir)
+    cpu1, (busy1, total1), t1 = cpu_seconds(gw.proc.pid), machine_ticks(), time.monotonic()
+    return Saturated(
+        wrk=result,
+        gateway_cpu_share=round((cpu1 - cpu0) / (t1 - t0), 3),
+        gateway_cpu_ms_per_request=round(1000 * (cpu1 - cpu0) / max(result.requests, 1), 2),
+        machine_busy_share=round((busy1 - busy0) / max(total1 - total0, 1), 3))
 
 
 @dataclass(frozen=True)
@@ -224,16 +254,19 @@ def profile(store: str, data_dir: Path, database_url: str | None, numbers: Numbe
             connections: int, seconds: float, expect_rps: float, out: Path) -> dict[str, Any]:
     """The gateway under the saturating JSON-intake load, sampled (bench.sampler); the
     profile is written to ``out`` (stacks.txt, profile.json)."""
-    prefix = [sys.executable, "-m", "bench.sampler", "--out", str(out), "--"]
+    prefix = [sys.executable, "-m", "bench.sampler", "--on-signal", "--out", str(out), "--"]
     gw = start_gateway(store, data_dir, database_url, prefix)
     try:
+        gw.proc.send_signal(signal.SIGUSR1)  # the gateway is up: record from here on
         result = saturate(gw, "api", numbers, connections=connections, seconds=seconds,
                           expect_rps=expect_rps, workdir=data_dir)
     finally:
         stop(gw.proc)
         gw.db.dispose()
-    return {"store": store, "path": "api", "rps_while_sampled": result.rps,
-            "stacks": str(out / "stacks.txt"), "profile": str(out / "profile.json")}
+    return {"store": store, "path": "api", "rps_while_sampled": result.wrk.rps,
+            "gateway_cpu_share": result.gateway_cpu_share,
+            "stacks": str(out.relative_to(out.parent) / "stacks.txt"),
+            "profile": str(out.relative_to(out.parent) / "profile.json")}
 
 
 def log(message: str) -> None:
@@ -267,18 +300,23 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         for r in range(args.repeats):
             rep: dict[str, Any] = {"repeat": r + 1,
                                    "load_average": [round(x, 2) for x in os.getloadavg()]}
+            cpu0, t0 = cpu_seconds(procs[0].pid), time.monotonic()
             rep["hello"] = asdict(baselines.hello_world(
                 hello_port, connections=args.connections, seconds=args.seconds))
+            rep["hello"]["server_cpu_share"] = round(
+                (cpu_seconds(procs[0].pid) - cpu0) / (time.monotonic() - t0), 3)
             for store, gw in gateways.items():
                 for path in PATHS:
                     work = tmp / f"wrk-{store}-{path}-{r}"
                     work.mkdir()
-                    res = saturate(gw, path, numbers, connections=args.connections,
+                    sat = saturate(gw, path, numbers, connections=args.connections,
                                    seconds=args.seconds, workdir=work,
                                    expect_rps=expect.get((store, path), 200.0))
+                    res = sat.wrk
                     expect[(store, path)] = res.rps
-                    rep[f"{store}/{path}"] = {**asdict(res),
-                                              "ratio": round(res.rps / rep["hello"]["rps"], 4)}
+                    rep[f"{store}/{path}"] = {
+                        **asdict(res), "ratio": round(res.rps / rep["hello"]["rps"], 4),
+                        **{k: v for k, v in asdict(sat).items() if k != "wrk"}}
                     log(f"repeat {r + 1}: {store} {path}: {res.rps} req/s "
                         f"(hello {rep['hello']['rps']})")
             rep["redis_lpush"] = asdict(baselines.redis_lpush(
@@ -334,6 +372,7 @@ def headline(measured: dict[str, Any], stores: list[str]) -> dict[str, Any]:
     repeats, half = measured["repeats"], measured["half_load"]
     out: dict[str, Any] = {
         "hello_rps": median([r["hello"]["rps"] for r in repeats]),
+        "hello_server_cpu_share": median([r["hello"]["server_cpu_share"] for r in repeats]),
         "redis_lpush_rps": median([r["redis_lpush"]["rps"] for r in repeats]),
         "pg_commit_1_per_s": median([r["pg_commit_1"]["commits_per_s"] for r in repeats]),
         "pg_commit_n_per_s": median([r["pg_commit_n"]["commits_per_s"] for r in repeats]),
@@ -358,6 +397,10 @@ def headline(measured: dict[str, Any], stores: list[str]) -> dict[str, Any]:
                 "half_load_p99_ms": p99_half,
                 "half_load_p99_target_ms": HALF_LOAD_P99_TARGET_MS,
                 "half_load_p99_met": p99_half <= HALF_LOAD_P99_TARGET_MS,
+                "gateway_cpu_share": median([x["gateway_cpu_share"] for x in runs]),
+                "gateway_cpu_ms_per_request": median(
+                    [x["gateway_cpu_ms_per_request"] for x in runs]),
+                "machine_busy_share": median([x["machine_busy_share"] for x in runs]),
                 "errors": sum(x["non_2xx"] + x["socket_errors"] for x in runs)
                 + sum(h["errors"] for h in half[key]),
                 "wrapped": any(x["wrapped"] for x in runs),
@@ -385,7 +428,8 @@ def markdown(result: dict[str, Any]) -> str:
         "| limit | median |",
         "|---|---|",
         f"| bare ASGI hello-world (wrk, {result['settings']['connections']} connections)"
-        f" | {h['hello_rps']} req/s |",
+        f" | {h['hello_rps']} req/s (the server at {h['hello_server_cpu_share']:.0%} of a"
+        " core) |",
         f"| redis-benchmark LPUSH ({result['settings']['connections']} clients)"
         f" | {h['redis_lpush_rps']} req/s |",
         f"| PostgreSQL commit loop, 1 client (one commit at a time) | {h['pg_commit_1_per_s']}"
@@ -411,6 +455,15 @@ def markdown(result: dict[str, Any]) -> str:
             f" {verdict(x['ratio_met'])} | {x['p50_ms']} | {x['p99_ms']}"
             f" | {x['half_load_rate_per_s']} | {x['half_load_p99_ms']} —"
             f" {verdict(x['half_load_p99_met'])} | {x['errors']} |")
+    lines += ["", "CPU while saturated (medians): the gateway process's share of one core,"
+              " its CPU per request, and how busy the whole machine was (all cores, every"
+              " process, the other agents' included):", "",
+              "| store | path | gateway CPU (of one core) | CPU ms per request"
+              " | machine busy (all cores) |", "|---|---|---|---|---|"]
+    for key, x in h["intake"].items():
+        store, path = key.split("/")
+        lines.append(f"| {store} | {path} | {x['gateway_cpu_share']:.0%}"
+                     f" | {x['gateway_cpu_ms_per_request']} | {x['machine_busy_share']:.0%} |")
     lines += ["", "Tickets and outbox rows in each store afterwards: " + ", ".join(
         f"{s}: {t} tickets, {o} outbox rows" for s, (t, o) in result["counts"].items()) + "."]
     if any(x["wrapped"] for x in h["intake"].values()):

@@ -1,8 +1,9 @@
 """A wall-clock stack sampler for a running ``hotline`` process (stdlib only).
 
-    python -m bench.sampler --out DIR [--interval 0.005] -- serve --port 8123
+    python -m bench.sampler --out DIR [--interval 0.005] [--on-signal] -- serve --port 8123
 
-runs ``hotline`` with the arguments after ``--`` and, every ``interval`` seconds, records the
+runs ``hotline`` with the arguments after ``--`` and, every ``interval`` seconds (from the start,
+or with ``--on-signal`` from the first SIGUSR1: not the imports and startup), records the
 Python stack of every thread (``sys._current_frames``): a thread waiting for a lock, for a
 database answer or for fsync is counted where it waits, which is what a profile of a
 commit path must show. At exit it writes ``DIR/stacks.txt`` (collapsed stacks, one
@@ -56,16 +57,20 @@ def function_of(label: str) -> str:
 
 
 class Sampler(threading.Thread):
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, *, recording: bool = True) -> None:
         super().__init__(name="bench-sampler", daemon=True)
         self.interval = interval
         self.stacks: Counter[tuple[str, ...]] = Counter()
         self.ticks = 0
+        self.recording = threading.Event()
+        if recording:
+            self.recording.set()
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
-            self.sample()
+            if self.recording.is_set():
+                self.sample()
 
     def sample(self) -> None:
         names = {t.ident: t.name for t in threading.enumerate()}
@@ -80,22 +85,44 @@ class Sampler(threading.Thread):
         self._stop_event.set()
 
 
+# A thread doing nothing: the event loop in its poll (uvloop's is C code under Runner.run, the
+# stdlib loop's is select), a pool thread waiting for work. Everything else is busy, waiting for
+# a lock or the database included.
+IDLE_LEAVES = frozenset({"Runner.run (asyncio/runners.py)",
+                         "EpollSelector.select (python3.11/selectors.py)"})
+
+
+def is_idle(frames: list[str]) -> bool:
+    if not frames:
+        return True
+    if function_of(frames[-1]) in IDLE_LEAVES:
+        return True
+    return any(function_of(f).startswith("Queue.get (") for f in frames[-4:]) and any(
+        function_of(f).startswith("WorkerThread.run (") for f in frames)
+
+
 def summarize(stacks: Counter[tuple[str, ...]], ticks: int, interval: float) -> dict[str, object]:
-    """Samples per thread kind and, per kind, each function's inclusive share of them
-    (a function counted once per sample even when it recurses)."""
+    """Samples per thread kind (all, and busy: not :func:`is_idle`) and, per kind, each
+    function's inclusive share of the busy samples (counted once per sample even when it
+    recurses)."""
     per_kind: Counter[str] = Counter()
+    busy: Counter[str] = Counter()
     inclusive: dict[str, Counter[str]] = {}
     for (kind, *frames), n in stacks.items():
         per_kind[kind] += n
+        if is_idle(frames):
+            continue
+        busy[kind] += n
         seen = {function_of(f) for f in frames}
         inclusive.setdefault(kind, Counter()).update({f: n for f in seen})
     return {
         "interval_s": interval,
         "ticks": ticks,
         "samples": dict(per_kind),
+        "busy_samples": dict(busy),
         "inclusive": {kind: [{"function": f, "samples": n,
-                              "share": round(n / per_kind[kind], 4)}
-                             for f, n in c.most_common(60)]
+                              "share": round(n / busy[kind], 4)}
+                             for f, n in c.most_common(80)]
                       for kind, c in inclusive.items()},
     }
 
@@ -118,13 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--interval", type=float, default=0.005)
+    parser.add_argument("--on-signal", action="store_true",
+                        help="record from the first SIGUSR1 on (not the startup)")
     parser.add_argument("hotline_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     rest = args.hotline_args
     rest = rest[1:] if rest[:1] == ["--"] else rest
     from hotline.cli import main as hotline_main
 
-    sampler = Sampler(args.interval)
+    sampler = Sampler(args.interval, recording=not args.on_signal)
+    signal.signal(signal.SIGUSR1, lambda *_: sampler.recording.set())
 
     def finish() -> None:
         sampler.stop()

@@ -21,20 +21,54 @@ from typing import Any
 RESULTS = Path(__file__).parent / "results"
 ANALYSIS = Path(__file__).parent / "analysis" / "durable_intake.md"
 
-# The functions of the intake path whose inclusive share of the worker threads' samples says
-# where a request's time goes (bench.sampler's function labels, file shortened to 2 parts).
-INTAKE_FUNCTIONS = {
-    "Store.submit (tickets/store.py)": "the whole store call (worker thread)",
-    "Store.find_by_ref (tickets/store.py)": "the idempotency read before the write",
-    "Database.write (tickets/db.py)": "write transaction: waiting for the lock/connection + BEGIN",
-    "Store._insert (tickets/store.py)": "the insert statements",
-    "_bump (tickets/counters.py)": "the seq and day-number counters (row lock)",
-    "write (tickets/outbox.py)": "the outbox row",
-    "Connection.commit (engine/base.py)": "COMMIT",
-    "Engine.connect (engine/base.py)": "opening/checking out a connection",
-    "BaseModel.__init__ (pydantic/main.py)": "pydantic validation of the Ticket",
-    "BaseModel.model_dump (pydantic/main.py)": "serializing the ticket document",
-}
+# Where a worker thread's sample of the intake path is, by the first rule whose frame is in its
+# stack (bench.sampler's collapsed stacks: ``Func_(dir/file.py:line)``); the order matters.
+INTAKE_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("API key check (its own read transaction: checkout, ping, SELECT)",
+     ("verify_(tickets/apikeys.py",)),
+    ("idempotency read before the write (its own read transaction)", ("Store.find_by_ref_(",)),
+    ("write transaction: connection checkout/open/close (pre-ping; SQLite: connect + pragmas)",
+     ("Engine.connect_(", "Connection.close_(", "_finalize_fairy_(", "do_ping_(")),
+    ("waiting for the seq counter row (row lock, PostgreSQL)", ("next_seq_(",)),
+    ("the day-number counter", ("next_number_(",)),
+    ("the outbox row", ("write_(tickets/outbox.py",)),
+    ("COMMIT (fsync on SQLite)", ("Transaction.commit_(", "_commit_impl_(")),
+    ("BEGIN", ("_on_begin_(",)),
+    ("building and inserting the ticket row", ("Store._insert_(",)),
+)
+LOCK_WAIT = "waiting for the process write lock (SQLite)"
+
+
+def classify(frames: list[str]) -> str:
+    for part, needles in INTAKE_PARTS:
+        if any(n in f for f in frames for n in needles):
+            return part
+    if frames and frames[-1].startswith("Database.write_(tickets/db.py"):
+        return LOCK_WAIT
+    if any("Store.submit_(" in f for f in frames):
+        return "other, in the store call"
+    return "other (the request's own thread hops, parsing in the pool)"
+
+
+def worker_breakdown(stacks: Path) -> tuple[int, list[tuple[str, int]]]:
+    """Busy worker-thread samples and how many fall in each part of the intake path."""
+    from bench.sampler import is_idle
+
+    parts: dict[str, int] = {}
+    busy = 0
+    for line in stacks.read_text(encoding="utf-8").splitlines():
+        stack, _, count = line.rpartition(" ")
+        kind, *frames = stack.split(";")
+        if kind != "worker":
+            continue
+        labels = [f.replace("_(", " (", 1) for f in frames]
+        if is_idle(labels):
+            continue
+        n = int(count)
+        busy += n
+        part = classify(frames)
+        parts[part] = parts.get(part, 0) + n
+    return busy, sorted(parts.items(), key=lambda kv: -kv[1])
 
 
 @dataclass(frozen=True)
@@ -176,17 +210,20 @@ def profile_breakdown(out: Path) -> list[str]:
     for path in sorted(out.glob("durable_intake_profile_*/profile.json")):
         store = path.parent.name.rsplit("_", 1)[1]
         prof = json.loads(path.read_text(encoding="utf-8"))
-        workers = {x["function"]: x for x in prof["inclusive"].get("worker", [])}
-        loop = prof["inclusive"].get("event loop", [])
+        busy, parts = worker_breakdown(path.parent / "stacks.txt")
+        loop_all = prof["samples"].get("event loop", 0)
+        loop_busy = prof["busy_samples"].get("event loop", 0)
         lines += ["", f"**{store}** — {prof['ticks']} ticks of {prof['interval_s'] * 1000:g} ms;"
-                  f" samples per thread kind: {prof['samples']}.", "",
-                  "| function | what it is | share of worker-thread samples |", "|---|---|---|"]
-        for fn, what in INTAKE_FUNCTIONS.items():
-            share = workers[fn]["share"] if fn in workers else 0.0
-            lines.append(f"| `{fn}` | {what} | {share:.1%} |")
-        busy = [x for x in loop if "select" not in x["function"]][:8]
-        lines += ["", "Event-loop thread, top inclusive functions: " + "; ".join(
-            f"`{x['function']}` {x['share']:.1%}" for x in busy) + "."]
+                  f" the event loop was busy in {loop_busy / max(loop_all, 1):.0%} of them;"
+                  f" {busy} busy worker-thread samples (a request in the thread pool):", "",
+                  "| part of the intake path (worker threads) | share of busy worker time |",
+                  "|---|---|"]
+        lines += [f"| {part} | {n / max(busy, 1):.1%} |" for part, n in parts]
+        loop = [x for x in prof["inclusive"].get("event loop", []) if x["share"] < 0.9
+                and "importlib" not in x["function"] and "runpy" not in x["function"]][:10]
+        if loop:
+            lines += ["", "Busy event-loop samples, top functions (inclusive): " + "; ".join(
+                f"`{x['function']}` {x['share']:.0%}" for x in loop) + "."]
     return lines
 
 
@@ -220,10 +257,12 @@ def markdown(out: Path) -> str:
     if breakdown:
         lines += ["", "## Where the durable intake's time goes (sampled profile)", "",
                   "Wall-clock samples of every thread of `hotline serve` under the saturating"
-                  " JSON-intake load (bench/sampler.py; collapsed stacks in"
-                  " `durable_intake_profile_*/stacks.txt`). A worker thread's share counts the"
-                  " time it spends inside a function, waiting included (locks, the database,"
-                  " fsync), as a fraction of all its samples (idle included).", *breakdown]
+                  " JSON-intake load, from when the gateway was up (bench/sampler.py; collapsed"
+                  " stacks in `durable_intake_profile_*/stacks.txt`, flame-graph format). A"
+                  " busy worker thread is one carrying a request (idle pool threads left out);"
+                  " its time counts where it is, waiting included (locks, the database,"
+                  " fsync). With 16 requests in flight and one commit at a time, most of the"
+                  " workers' time is queueing.", *breakdown]
     if ANALYSIS.exists():
         lines += ["", ANALYSIS.read_text(encoding="utf-8").strip()]
     return "\n".join(lines) + "\n"

@@ -82,8 +82,13 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction; commits on success, rolls back on any error."""
-        with self._write_lock or nullcontext(), self.engine.connect() as conn:
+        """A write transaction; commits on success, rolls back on any error.
+
+        The connection is had (on SQLite a new one, with its pragmas) before this process's
+        write lock is taken, and closed after it is released: writers queue for the
+        transaction itself, not for each other's connection set-up (bench/results/summary.md).
+        """
+        with self.engine.connect() as conn, self._write_lock or nullcontext():
             conn = conn.execution_options(hotline_write=True)
             with conn.begin():
                 yield conn

@@ -153,6 +153,22 @@ def test_sampler_sees_where_a_thread_waits() -> None:
     assert sampler.thread_kind("MainThread") == "event loop"
 
 
+def test_intake_samples_are_classified_by_the_first_part_in_their_stack() -> None:
+    base = ["Thread._bootstrap_(python3.11/threading.py:1)", "WorkerThread.run_(x/y.py:2)",
+            "Store.submit_(tickets/store.py:190)"]
+    assert summary.classify([*base, "Database.write_(tickets/db.py:92)"]) == summary.LOCK_WAIT
+    assert summary.classify([*base, "Store._insert_(tickets/store.py:201)",
+                             "next_seq_(tickets/counters.py:40)", "_bump_(tickets/counters.py:30)"]
+                            ).startswith("waiting for the seq counter row")
+    assert summary.classify([*base, "Store.find_by_ref_(tickets/store.py:242)",
+                             "Engine.connect_(engine/base.py:1)"]).startswith("idempotency read")
+    assert sampler.is_idle(["WorkerThread.run (_backends/_asyncio.py:9)",
+                            "Queue.get (python3.11/queue.py:1)",
+                            "Condition.wait (python3.11/threading.py:327)"])
+    assert sampler.is_idle(["Runner.run (asyncio/runners.py:118)"])
+    assert not sampler.is_idle([f.replace("_(", " (") for f in base])
+
+
 def test_summary_lists_missing_results_and_missed_targets(tmp_path: Path) -> None:
     (tmp_path / "agi_sessions.json").write_text(json.dumps({"runs": [
         {"sessions": 1000, "rtt_ms_p99": 9.5, "protocol_rtt_ms_p99": 2.0,
