@@ -196,6 +196,8 @@ def saturate(gw: Gateway, path: str, numbers: Numbers, *, connections: int, seco
 
 @dataclass(frozen=True)
 class OpenLoop:
+    load_average: float  # 1 min, at the start
+    machine_busy_share: float
     rate_per_s: float
     seconds: float
     sent: int
@@ -212,6 +214,7 @@ async def open_loop(base: str, requests: list[Request], rate: float) -> OpenLoop
     planned start (a late answer delays nothing, so no coordinated omission)."""
     latencies: list[float] = []
     errors = 0
+    load, (busy0, total0) = os.getloadavg()[0], machine_ticks()
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         t0 = time.perf_counter() + 0.1
@@ -232,9 +235,12 @@ async def open_loop(base: str, requests: list[Request], rate: float) -> OpenLoop
 
         await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
         wall = time.perf_counter() - t0
+    busy1, total1 = machine_ticks()
     if not latencies:
         raise RuntimeError("every request of the open-loop run failed")
-    return OpenLoop(rate_per_s=round(rate, 1), seconds=round(wall, 1), sent=len(requests),
+    return OpenLoop(load_average=round(load, 2),
+                    machine_busy_share=round((busy1 - busy0) / max(total1 - total0, 1), 3),
+                    rate_per_s=round(rate, 1), seconds=round(wall, 1), sent=len(requests),
                     ok=len(latencies), errors=errors,
                     p50_ms=round(statistics.median(latencies), 1),
                     p90_ms=round(percentile(latencies, .9), 1),
@@ -305,6 +311,12 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 hello_port, connections=args.connections, seconds=args.seconds))
             rep["hello"]["server_cpu_share"] = round(
                 (cpu_seconds(procs[0].pid) - cpu0) / (time.monotonic() - t0), 3)
+            # the gateway's own web stack (FastAPI, its middleware) without the store
+            first = next(iter(gateways.values()))
+            healthz = wrk.run(f"{first.base}/healthz", connections=args.connections,
+                              seconds=args.seconds)
+            rep["gateway_healthz"] = {**asdict(healthz),
+                                      "ratio": round(healthz.rps / rep["hello"]["rps"], 4)}
             for store, gw in gateways.items():
                 for path in PATHS:
                     work = tmp / f"wrk-{store}-{path}-{r}"
@@ -373,6 +385,8 @@ def headline(measured: dict[str, Any], stores: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "hello_rps": median([r["hello"]["rps"] for r in repeats]),
         "hello_server_cpu_share": median([r["hello"]["server_cpu_share"] for r in repeats]),
+        "healthz_rps": median([r["gateway_healthz"]["rps"] for r in repeats]),
+        "healthz_ratio": median([r["gateway_healthz"]["ratio"] for r in repeats]),
         "redis_lpush_rps": median([r["redis_lpush"]["rps"] for r in repeats]),
         "pg_commit_1_per_s": median([r["pg_commit_1"]["commits_per_s"] for r in repeats]),
         "pg_commit_n_per_s": median([r["pg_commit_n"]["commits_per_s"] for r in repeats]),
@@ -397,6 +411,8 @@ def headline(measured: dict[str, Any], stores: list[str]) -> dict[str, Any]:
                 "half_load_p99_ms": p99_half,
                 "half_load_p99_target_ms": HALF_LOAD_P99_TARGET_MS,
                 "half_load_p99_met": p99_half <= HALF_LOAD_P99_TARGET_MS,
+                "half_load_p99s_ms": [h["p99_ms"] for h in half[key]],
+                "half_load_load_averages": [h["load_average"] for h in half[key]],
                 "gateway_cpu_share": median([x["gateway_cpu_share"] for x in runs]),
                 "gateway_cpu_ms_per_request": median(
                     [x["gateway_cpu_ms_per_request"] for x in runs]),
@@ -430,6 +446,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"| bare ASGI hello-world (wrk, {result['settings']['connections']} connections)"
         f" | {h['hello_rps']} req/s (the server at {h['hello_server_cpu_share']:.0%} of a"
         " core) |",
+        f"| the gateway's `GET /healthz` (its web stack and middleware, no store; not a limit"
+        f" but what is left of it) | {h['healthz_rps']} req/s = {h['healthz_ratio']:.1%}"
+        " of the hello-world |",
         f"| redis-benchmark LPUSH ({result['settings']['connections']} clients)"
         f" | {h['redis_lpush_rps']} req/s |",
         f"| PostgreSQL commit loop, 1 client (one commit at a time) | {h['pg_commit_1_per_s']}"
@@ -457,8 +476,14 @@ def markdown(result: dict[str, Any]) -> str:
             f" {verdict(x['half_load_p99_met'])} | {x['errors']} |")
     lines += ["", "CPU while saturated (medians): the gateway process's share of one core,"
               " its CPU per request, and how busy the whole machine was (all cores, every"
-              " process, the other agents' included):", "",
-              "| store | path | gateway CPU (of one core) | CPU ms per request"
+              " process, the other agents' included) — table below."]
+    lines += ["", "The half-load runs, each one's p99 and the machine's 1-minute load average"
+              " when it began (2 cores): " + "; ".join(
+                  f"{key}: " + ", ".join(f"{p} ms (load {la})" for p, la in
+                                         zip(x["half_load_p99s_ms"], x["half_load_load_averages"],
+                                             strict=True))
+                  for key, x in h["intake"].items()) + "."]
+    lines += ["", "| store | path | gateway CPU (of one core) | CPU ms per request"
               " | machine busy (all cores) |", "|---|---|---|---|---|"]
     for key, x in h["intake"].items():
         store, path = key.split("/")
@@ -517,7 +542,8 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "baselines", "date": result["date"], "machine": result["machine"],
         "load_average_before": load_before, "load_average_after": result["load_average_after"],
         "measured_with": "bench.durable_intake (same run as the intake figures)",
-        "hello_asgi_rps": h["hello_rps"], "redis_lpush_rps": h["redis_lpush_rps"],
+        "hello_asgi_rps": h["hello_rps"], "gateway_healthz_rps": h["healthz_rps"],
+        "redis_lpush_rps": h["redis_lpush_rps"],
         "pg_commit_1_client_per_s": h["pg_commit_1_per_s"],
         "pg_commit_n_clients_per_s": h["pg_commit_n_per_s"],
         "sqlite_commit_per_s": h["sqlite_commit_per_s"],
