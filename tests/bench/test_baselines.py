@@ -212,3 +212,11 @@ def test_durable_intake_end_to_end_at_tiny_size(tmp_path: Path) -> None:
     assert workers["Store.submit (tickets/store.py)"] > 0
     text = (out / "summary.md").read_text()
     assert "sqlite/api req/s as a share of bare ASGI" in text and "## Where the durable" in text
+
+
+def test_the_helpers_are_not_benchmarks_and_the_intake_bench_is() -> None:
+    from bench.__main__ import benchmarks
+
+    names = set(benchmarks())
+    assert "durable_intake" in names
+    assert not names & {"hello_asgi", "wrk", "baselines", "sampler", "summary"}
