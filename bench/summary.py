@@ -202,11 +202,21 @@ def transcription(d: dict[str, Any]) -> list[Row]:
                 f" RTF {best['rtf_per_stream_max']}", "", "no target")]
 
 
+def idle_rss(d: dict[str, Any]) -> list[Row]:
+    run = d["runs"][0]  # this checkout (the others are baselines)
+    target = d["target_rss_mb"]
+    return [Row("idle_rss", f"idle `hotline run`, total RSS / PSS ({run['code']},"
+                f" {run['vosk_processes']} process(es) with the speech model)",
+                f"{run['total_rss_mb']} / {run['total_pss_mb']} MB", f"≤ {target:g} MB RSS",
+                _met(run["total_rss_mb"] <= target))]
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "durable_intake": durable_intake, "channels_ack": channels_ack, "webform_ack": webform_ack,
     "call_burst": call_burst, "agi_sessions": agi_sessions,
     "console_takeover": console_takeover, "desk_worklist": desk_worklist,
     "photo_burst": photo_burst, "router": router, "transcription": transcription,
+    "idle_rss": idle_rss,
 }
 
 
