@@ -25,12 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
-
 from console.ami import AmiConfig, AmiDown, AmiLink, AmiRefused
 from hotline.pbx_config import PBX_ID
 from ivr.events import CHANNEL, call_topic, snapshot_key
-from tickets import rediskeys
+from tickets import redisclient, rediskeys
 from tickets.model import Ticket
 from tickets.store import Store
 
@@ -213,7 +211,7 @@ class ResidentCall:
         """Print the IVR's steps and the live transcript of this call as they come."""
         if not self.redis_url:
             return
-        redis: Redis = Redis.from_url(self.redis_url, socket_timeout=None)
+        redis = redisclient.connect_async(self.redis_url, None)
         pubsub = redis.pubsub()
         try:
             await pubsub.subscribe(CHANNEL, rediskeys.transcript(topic))

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.engine import make_url
 
@@ -24,6 +23,7 @@ from hotline.ports import ensure_free
 from hotline.redis_private import PrivateRedis, RedisSetupError
 from hotline.settings import Settings
 from hotline.supervisor import Program, Supervisor, SupervisorError
+from tickets import redistarget
 
 
 def programs(settings: Settings, *, log_level: str | None = None,
@@ -73,12 +73,7 @@ def _lock_data_dir(data_dir: Path) -> IO[str]:
 
 
 def _hide_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit(parts._replace(netloc=user + host))
+    return redistarget.hide_passwords(url)
 
 
 def banner(settings: Settings, children: list[Program], redis: PrivateRedis | None,
@@ -159,7 +154,7 @@ def _run(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.migrate().db.dispose()
         # before the children are spawned: they inherit PROMETHEUS_MULTIPROC_DIR
         metrics_setup.prepare(settings.metrics_path, empty=True)
-        redis = None if settings.redis_url else PrivateRedis(settings.redis_socket)
+        redis = None if settings.external_redis else PrivateRedis(settings.redis_socket)
         children = programs(settings, log_level=args.log_level, grace=args.grace,
                             pbx=settings.pbx and pbx_problem is None)
         print(runnable(banner(settings, children, redis, pbx_problem)), flush=True)

@@ -27,6 +27,7 @@ from delivery.destinations import (
     placeholder_problems,
 )
 from hotline import secretstrength
+from tickets import redistarget
 from tickets.db import normalize_url
 from tickets.quiethours import QuietHours, QuietHoursError
 from tickets.ratelimit import parse_rules
@@ -55,6 +56,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     database_url: str | None = None
     redis_url: str | None = None
+    # Redis behind Sentinel (instead of HOTLINE_REDIS_URL): the Sentinels ("host:port,..."),
+    # the name they monitor the primary under, the Sentinels' password and the primary's
+    redis_sentinels: str | None = None
+    redis_sentinel_service: str | None = None
+    redis_sentinel_password: SecretStr | None = None
+    redis_password: SecretStr | None = None
     public_url: str | None = None
     # Open311 GeoReport v2: the jurisdiction_id clients must send (unset: none is needed)
     open311_jurisdiction: str | None = None
@@ -224,6 +231,22 @@ class Settings(BaseSettings):
                                  f"{secretstrength.RULES['webhooks'].how}{dev}")
         return self
 
+    @model_validator(mode="after")
+    def _sentinels(self) -> Settings:
+        if not self.redis_sentinels:
+            if self.redis_sentinel_service:
+                raise ValueError("HOTLINE_REDIS_SENTINEL_SERVICE is set without "
+                                 "HOTLINE_REDIS_SENTINELS: set the Sentinels' addresses too")
+            return self
+        if self.redis_url:
+            raise ValueError("HOTLINE_REDIS_URL and HOTLINE_REDIS_SENTINELS are both set: "
+                             "unset HOTLINE_REDIS_URL (the Sentinels say where the primary is)")
+        if not self.redis_sentinel_service:
+            raise ValueError("HOTLINE_REDIS_SENTINELS needs HOTLINE_REDIS_SENTINEL_SERVICE, the "
+                             "name the Sentinels monitor the primary under (e.g. mymaster)")
+        redistarget.parse_sentinels(self.redis_sentinels)
+        return self
+
     @field_validator("webhooks", mode="before")
     @classmethod
     def _webhooks(cls, value: object) -> object:
@@ -367,7 +390,20 @@ class Settings(BaseSettings):
         return (self.data_dir / "recognizer.sock").resolve()
 
     @property
+    def external_redis(self) -> bool:
+        """Redis is run by someone else (a URL or Sentinels): ``hotline run`` starts none."""
+        return bool(self.redis_url or self.redis_sentinels)
+
+    @property
     def resolved_redis_url(self) -> str:
+        """One URL for every client factory (:mod:`tickets.redisclient`); behind Sentinel a
+        ``redis+sentinel://`` URL (:mod:`tickets.redistarget`)."""
+        if self.redis_sentinels and self.redis_sentinel_service:
+            password, sentinel_password = self.redis_password, self.redis_sentinel_password
+            return redistarget.SentinelTarget(
+                redistarget.parse_sentinels(self.redis_sentinels), self.redis_sentinel_service,
+                password.get_secret_value() if password else None,
+                sentinel_password.get_secret_value() if sentinel_password else None).url()
         if self.redis_url:
             return self.redis_url
         return f"unix://{self.redis_socket}"

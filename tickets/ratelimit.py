@@ -16,9 +16,11 @@ import time
 from collections.abc import Mapping
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisSentinelStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
+
+from tickets import redistarget
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,13 @@ def parse_rules(text: str) -> list[RateLimitItem]:
 
 
 def storage_uri(redis_url: str | None) -> str:
-    """The ``limits`` storage URI for a redis-py URL (``memory://`` without one)."""
+    """The ``limits`` storage URI for a redis-py URL (``memory://`` without one); behind
+    Sentinel the passwords are left out (:func:`_storage` passes them)."""
     if not redis_url:
         return "memory://"
+    if redistarget.is_sentinel(redis_url):
+        target = redistarget.parse(redis_url)
+        return "async+" + redistarget.SentinelTarget(target.sentinels, target.service).url()
     for plain, wrapped in (("unix://", "async+redis+unix://"), ("rediss://", "async+rediss://"),
                            ("redis://", "async+redis://")):
         if redis_url.startswith(plain):
@@ -46,9 +52,20 @@ def storage_uri(redis_url: str | None) -> str:
     raise ValueError(f"unsupported Redis URL for rate limits: {redis_url.split(':', 1)[0]}")
 
 
-def _storage(uri: str) -> Storage:
+def _storage(redis_url: str | None) -> Storage:
+    uri = storage_uri(redis_url)
     if uri == "memory://":
         return MemoryStorage()
+    if redis_url and redistarget.is_sentinel(redis_url):
+        target = redistarget.parse(redis_url)
+        asking: dict[str, float | str | bool] = {"socket_connect_timeout": 1, "socket_timeout": 1}
+        if target.sentinel_password:
+            asking["password"] = target.sentinel_password
+        auth = {"password": target.password} if target.password else {}
+        # counters are read from the primary too: a replica lags behind the window
+        return RedisSentinelStorage(uri, wrap_exceptions=True, implementation="redispy",
+                                    use_replicas=False, sentinel_kwargs=asking,
+                                    socket_connect_timeout=1, socket_timeout=1, **auth)
     return RedisStorage(uri, wrap_exceptions=True, implementation="redispy",
                         socket_connect_timeout=1, socket_timeout=1)
 
@@ -58,7 +75,7 @@ class RateLimiter:
                  *, enabled: bool = True) -> None:
         self.rules = {bucket: parse_rules(text) for bucket, text in rules.items()}
         self.enabled = enabled
-        self._strategy = MovingWindowRateLimiter(_storage(storage_uri(redis_url)))
+        self._strategy = MovingWindowRateLimiter(_storage(redis_url))
         self._warned_at = 0.0
 
     async def aclose(self) -> None:

@@ -12,6 +12,8 @@ PREFIX = "hotline:"
 
 # outbox relay: "this outbox row is on RQ" (tickets/relay.py)
 OUTBOX_MARKER = PREFIX + "outbox:"
+# outbox relay: written after each batch so WAIT can tell a replica copied it (replication.py)
+RELAY_SYNC = PREFIX + "outbox:sync"
 # delivery: one drain per destination, "a follow-up drain is written", a destination's stream
 DELIVER_LOCK = PREFIX + "deliver:lock:"
 DELIVER_AGAIN = PREFIX + "deliver:again:"

@@ -2,12 +2,14 @@
 
 A row is enqueued under its random ``job_id`` together with a marker key in one MULTI/EXEC,
 watched, so two relays (or a relay that died between enqueue and marking the row) never put
-the same row on RQ twice. Rows written while Redis is away stay pending and go out when it
-returns; a row whose ``run_at`` lies ahead waits for it. Every job gets its queue's retry
-policy (:func:`tickets.queues.retry_policy`); a job that failed every attempt stays in the
-queue's failed registry for ``hotline jobs``. The relay also runs the periodic checks it is
-given (``hotline relay`` gives it the router's sweep of stuck tickets and its escalation, and
-the delivery room's sweep of overdue deliveries).
+the same row on RQ twice. A row counts as sent only once its job is on the current primary
+and a replica has copied it (:mod:`tickets.replication`), so a Sentinel failover that loses
+the old primary's last writes makes the relay send those rows again. Rows written while Redis
+is away stay pending and go out when it returns; a row whose ``run_at`` lies ahead waits for
+it. Every job gets its queue's retry policy (:func:`tickets.queues.retry_policy`); a job that
+failed every attempt stays in the queue's failed registry for ``hotline jobs``. The relay also
+runs the periodic checks it is given (``hotline relay`` gives it the router's sweep of stuck
+tickets and its escalation, and the delivery room's sweep of overdue deliveries).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 from sqlalchemy import func, select, update
 
-from tickets import rediskeys
+from tickets import rediskeys, replication
 from tickets.db import Database
 from tickets.queues import FAILED_TTL, JOB_TIMEOUT, QueueName, queue, retry_policy
 from tickets.tables import outbox
@@ -68,6 +70,9 @@ def relay_once(db: Database, redis: Redis, batch: int = 200,
             except WatchError:
                 pass  # another relay took it in the meantime: it is on RQ
         settled.append(row.id)
+    if settled and not replication.confirmed(
+            redis, [rediskeys.outbox_marker(row.job_id) for row in rows]):
+        return 0
     if settled:
         with db.write() as conn:
             conn.execute(
