@@ -208,6 +208,7 @@ class Settings(BaseSettings):
         for name in (
             "twilio_auth_token", "wechat_token", "wechat_aes_key", "ami_secret", "web_secret",
             "console_secret", "agi_secret", "metrics_token", "wechat_app_secret",
+            "redis_password", "redis_sentinel_password",
         ):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:

@@ -39,7 +39,7 @@ from tickets.model import Ticket
 from tickets.queues import QueueName
 from tickets.quiethours import QuietHours
 from tickets.store import Store, now_utc
-from tickets.worker import ContextWorker
+from tickets.worker import ContextWorker, work_through_outages
 from transcription.batch import FileRecognizer
 from transcription.batchclient import RemoteRecognizer
 from transcription.models import ModelNotFound, locate
@@ -173,6 +173,6 @@ def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
                             sms_sender=sms_sender(settings),
                             wechat_sender=wechat_sender(settings, ctx.redis, store),
                             quiet_hours=settings.quiet, status_link=status_link(settings))
-    worker = ContextWorker(queues, connection=ctx.redis, context=context)
-    ok = worker.work(burst=burst, with_scheduler=True)
+    ok = work_through_outages(
+        lambda: ContextWorker(queues, connection=ctx.redis, context=context), burst=burst)
     return 0 if ok or not burst else 1

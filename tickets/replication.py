@@ -7,8 +7,12 @@ would be a job on RQ that never runs while its outbox row says it was sent. So a
 the relay asks the server it talks to now, in one pipeline (one connection, one server):
 
 * ``SET`` a key (a write, after the batch's writes in this server's replication stream),
-* ``WAIT 1`` — has a replica acknowledged that far? (skipped when no replica is connected:
-  with none, no failover can keep anything either, and waiting would stop the relay),
+* ``WAIT 1`` — has a replica acknowledged that far? When no replica is connected, behind
+  Sentinel the Sentinels are asked whether they know one that is up: if so this server is
+  an old primary whose replica was just promoted (Sentinel reconfigures the old primary only
+  seconds later, and what it takes meanwhile is lost) and nothing counts as sent; if not,
+  there is no copy anywhere to wait for and the batch counts as sent (a lone server, or the
+  last one standing);
 * ``EXISTS`` the batch's markers — are the batch's transactions in *this* server's data? (a
   failover between the batch and this check sends the check to the new primary, where a lost
   transaction's marker is missing).
@@ -25,6 +29,9 @@ import time
 from collections.abc import Sequence
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tickets import rediskeys
 
@@ -40,12 +47,36 @@ def connected_replicas(redis: Redis) -> int:
     return len(role[2]) if kind == "master" else 0
 
 
+def replica_expected(redis: Redis) -> bool:
+    """Behind Sentinel: whether the Sentinels know a replica of the primary that is not down
+    (False for a client without Sentinel). After a primary is lost this stays True until the
+    Sentinels find it down (``down-after-milliseconds``): rows wait that long to count."""
+    pool = redis.connection_pool
+    manager = getattr(pool, "sentinel_manager", None)
+    service = getattr(pool, "service_name", None)
+    if manager is None or service is None:
+        return False
+    for sentinel in manager.sentinels:
+        try:
+            replicas = sentinel.sentinel_slaves(service)
+        except (RedisConnectionError, RedisTimeoutError, ResponseError):
+            continue
+        # "disconnected" is only the Sentinel's own link (the replica being promoted shows
+        # it for a moment): a replica counts until the Sentinel finds it down
+        return any(not (r.get("is_sdown") or r.get("is_odown")) for r in replicas)
+    raise RedisConnectionError(f"no Sentinel answers about {service!r}")
+
+
 def confirmed(redis: Redis, markers: Sequence[str], wait_ms: int = WAIT_MS) -> bool:
     """True when every key in ``markers`` exists on the current primary and, if it has a
     replica, a replica has copied at least as far."""
     if not markers:
         return True
     replicas = connected_replicas(redis)
+    if not replicas and replica_expected(redis):
+        log.warning("the Redis primary has no replica connected while Sentinel knows one: "
+                    "a failover is under way; %d outbox rows stay pending", len(markers))
+        return False
     with redis.pipeline(transaction=False) as pipe:
         pipe.set(rediskeys.RELAY_SYNC, str(time.time()))
         if replicas:

@@ -11,19 +11,32 @@ runs too long is stopped by RQ's timeout (a signal in this, the main thread); a 
 the process is retried after ``hotline run`` restarts the worker (RQ's abandoned-job handling).
 The context is built once by the process that runs the worker (``hotline worker``); a test
 calls a job function with a context of its own.
+
+RQ's work loop quits on any error it does not expect, and a Redis connection dropped in the
+middle of a job's bookkeeping — a Sentinel failover, a restarted Redis — is one; so
+:func:`work_through_outages` starts a fresh worker after a pause until a stop is asked for.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 from rq.executions import Execution
 from rq.job import Job as RqJob
 from rq.serializers import JSONSerializer
 
 from tickets.queues import QueueName
+
+log = logging.getLogger(__name__)
+
+RESTART_PAUSE = 2.0  # seconds between a worker that quit on a lost Redis and the next
 
 
 class ContextJob(RqJob):
@@ -51,3 +64,38 @@ class ContextWorker(SimpleWorker):
         if isinstance(job, ContextJob):
             job.context = self.context
         return bool(super().perform_job(job, queue, execution))
+
+
+def work_through_outages(make: Callable[[], SimpleWorker], *, burst: bool = False,
+                         pause: float = RESTART_PAUSE) -> bool:
+    """Run workers made by ``make`` one after another: a worker that quit without being asked
+    to (SIGTERM, SIGINT) or finishing its burst is replaced after ``pause`` seconds. Returns
+    whether the last worker performed a job."""
+    while True:
+        worker = make()
+        try:
+            ok = bool(worker.work(burst=burst, with_scheduler=True))
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning("the RQ worker lost Redis: %s", exc)
+            ok = False
+        _stop_listening(worker)
+        if burst or _stop_requested(worker):
+            return ok
+        log.warning("the RQ worker quit on an error (a Redis failover?); a new one starts "
+                    "in %.0f s", pause)
+        time.sleep(pause)
+        if _stop_requested(worker):  # SIGTERM during the pause reaches the old worker
+            return ok
+
+
+def _stop_listening(worker: SimpleWorker) -> None:
+    """End the thread of a finished worker that listens for commands: a worker that quit on a
+    lost Redis could not unsubscribe, and its thread would go on trying the old address."""
+    thread = getattr(worker, "pubsub_thread", None)
+    if thread is not None:
+        thread.stop()
+
+
+def _stop_requested(worker: SimpleWorker) -> bool:
+    """Whether SIGTERM or SIGINT reached ``worker`` (RQ notes the time of the request)."""
+    return getattr(worker, "_shutdown_requested_date", None) is not None

@@ -177,3 +177,23 @@ def test_weak_webhook_secrets_are_refused_in_production(monkeypatch: pytest.Monk
         Settings()
     monkeypatch.setenv("HOTLINE_WEBHOOKS", hook % STRONG["web_secret"])
     assert Settings().webhooks["street:DS"].secret.get_secret_value() == STRONG["web_secret"]
+
+
+def test_sentinels_give_every_process_one_sentinel_url(clean_env: Path) -> None:
+    settings = Settings(redis_sentinels="10.0.0.1:26379,10.0.0.2:26379",
+                        redis_sentinel_service="hotline", redis_password="pw")
+    assert settings.external_redis
+    assert settings.resolved_redis_url == "redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/hotline"
+    assert not Settings(data_dir=clean_env).external_redis
+
+
+@pytest.mark.parametrize(("given", "fix"), [
+    ({"redis_sentinels": "h:1"}, "HOTLINE_REDIS_SENTINEL_SERVICE"),
+    ({"redis_sentinel_service": "hotline"}, "HOTLINE_REDIS_SENTINELS"),
+    ({"redis_sentinels": "h:1", "redis_sentinel_service": "s", "redis_url": "redis://r/0"},
+     "unset HOTLINE_REDIS_URL"),
+    ({"redis_sentinels": "h", "redis_sentinel_service": "s"}, "10.0.0.1:26379"),
+])
+def test_incomplete_sentinel_settings_name_the_fix(given: dict[str, str], fix: str) -> None:
+    with pytest.raises(ValidationError, match=fix):
+        Settings(**given)  # type: ignore[arg-type]

@@ -46,12 +46,15 @@ def wait_until(predicate: object, timeout: float = 20.0, interval: float = 0.05)
 class RedisServer:
     """A private redis-server on a unix socket (and a TCP port), restartable on the same paths."""
 
-    def __init__(self, root: Path, *, persistent: bool = False) -> None:
+    def __init__(self, root: Path, *, persistent: bool = False,
+                 replica_of: int | None = None) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         # persistent: an append-only file fsynced on every write survives a restart, as a
         # production Redis under RQ should.
         self.persistent = persistent
+        # replica_of: the TCP port of the primary on 127.0.0.1 this server replicates
+        self.replica_of = replica_of
         self.socket = root / "redis.sock"
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -72,7 +75,8 @@ class RedisServer:
             [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--unixsocket",
              str(self.socket), "--unixsocketperm", "700", "--save", "",
              "--appendonly", "yes" if self.persistent else "no", "--appendfsync", "always",
-             "--dir", str(self.root), "--logfile", str(self.root / "redis.log")],
+             "--dir", str(self.root), "--logfile", str(self.root / "redis.log"),
+             *(["--replicaof", "127.0.0.1", str(self.replica_of)] if self.replica_of else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_until(self._answers)
@@ -85,6 +89,98 @@ class RedisServer:
             self.proc.terminate()
             self.proc.wait(10)
             self.proc = None
+
+
+class SentinelGroup:
+    """A private Redis under Sentinel: one primary, one replica and three Sentinels (quorum 2)
+    monitoring them as :attr:`service`, all on 127.0.0.1, failing over within seconds."""
+
+    service = "hotline"
+    down_after_ms = 1000
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.primary = RedisServer(root / "primary")
+        self.replica = RedisServer(root / "replica", replica_of=self.primary.port)
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.sentinels: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def addresses(self) -> str:
+        """The value of ``HOTLINE_REDIS_SENTINELS``."""
+        return ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+
+    def servers(self) -> list[RedisServer]:
+        return [self.primary, self.replica]
+
+    def start(self) -> None:
+        self.primary.start()
+        self.replica.start()
+        exe = shutil.which("redis-server")
+        assert exe is not None
+        for n, port in enumerate(self.sentinel_ports):
+            folder = self.root / f"sentinel{n}"
+            folder.mkdir(parents=True, exist_ok=True)
+            conf = folder / "sentinel.conf"  # Sentinel rewrites it: one file each
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {folder}\n"
+                f"logfile {folder / 'sentinel.log'}\n"
+                f"sentinel monitor {self.service} 127.0.0.1 {self.primary.port} 2\n"
+                f"sentinel down-after-milliseconds {self.service} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.service} 10000\n"
+                f"sentinel parallel-syncs {self.service} 1\n")
+            self.sentinels.append(subprocess.Popen(
+                [exe, str(conf), "--sentinel"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_until(self.settled, timeout=60, interval=0.5)
+
+    def ask(self, n: int, *command: str) -> object:
+        import redis
+
+        with redis.Redis(host="127.0.0.1", port=self.sentinel_ports[n], socket_timeout=2,
+                         decode_responses=True) as client:
+            return client.execute_command(*command)
+
+    def primary_port(self, n: int = 0) -> int:
+        """The primary's port as Sentinel ``n`` sees it."""
+        answer = self.ask(n, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service)
+        assert isinstance(answer, list)
+        return int(answer[1])
+
+    def server_on(self, port: int) -> RedisServer:
+        return next(s for s in self.servers() if s.port == port)
+
+    def settled(self) -> bool:
+        """Every Sentinel agrees on the primary, sees a healthy replica and the other two
+        Sentinels (what a failover needs)."""
+        import redis
+
+        try:
+            ports = {self.primary_port(n) for n in range(3)}
+            if len(ports) != 1:
+                return False
+            for n in range(3):
+                replicas = self.ask(n, "SENTINEL", "REPLICAS", self.service)
+                others = self.ask(n, "SENTINEL", "SENTINELS", self.service)
+                assert isinstance(replicas, list) and isinstance(others, list)
+                healthy = [r for r in replicas
+                           if "down" not in str(r.get("flags", ""))
+                           and "disconnected" not in str(r.get("flags", ""))
+                           and r.get("master-link-status") == "ok"]
+                if not healthy or len(others) < 2:
+                    return False
+        except (redis.RedisError, OSError):
+            return False
+        return True
+
+    def stop(self) -> None:
+        for proc in self.sentinels:
+            stop_process(proc, grace=10)
+        self.sentinels = []
+        for server in self.servers():
+            if server.proc is not None and server.proc.poll() is None:
+                server.stop()
+            server.proc = None
 
 
 class PostgresServer:
