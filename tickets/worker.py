@@ -37,6 +37,11 @@ from tickets.queues import QueueName
 log = logging.getLogger(__name__)
 
 RESTART_PAUSE = 2.0  # seconds between a worker that quit on a lost Redis and the next
+# RQ's maintenance (registries, and jobs stuck between BLMOVE and their start: a job whose
+# BLMOVE answer was lost when Redis died is failed, hence retried, one minute after a
+# maintenance run first saw it). RQ's default is 10 minutes; every 30 s brings such a job
+# back within about two minutes.
+MAINTENANCE_SECONDS = 30
 
 
 class ContextJob(RqJob):
@@ -57,7 +62,8 @@ class ContextWorker(SimpleWorker):
 
     def __init__(self, queues: list[QueueName], *, connection: Redis, context: object) -> None:
         super().__init__([str(q) for q in queues], connection=connection,
-                         serializer=JSONSerializer, job_class=ContextJob)
+                         serializer=JSONSerializer, job_class=ContextJob,
+                         maintenance_interval=MAINTENANCE_SECONDS)
         self.context = context
 
     def perform_job(self, job: RqJob, queue: Queue, execution: Execution) -> bool:

@@ -175,7 +175,7 @@ def test_failovers_during_a_stream_lose_nothing(tmp_path: Path, group: SentinelG
 
         acked = dict(stream.acked)
         wait_until(lambda: _unregistered(db, acked) == 0 and pending_count(db) == 0,
-                   timeout=120, interval=0.5)
+                   timeout=300, interval=0.5)  # a job stuck by a lost BLMOVE: ~2 min
     except BaseException:
         stream.stop.set()
         print(processes.logs())
