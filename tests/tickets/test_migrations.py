@@ -86,3 +86,33 @@ def test_sip_secrets_become_digests_and_the_plain_column_goes(database_url: str)
     assert everyone["dora"].sip_ha1 == md5(
         f"op-dora:hotline-96010:{'d' * 48}".encode()).hexdigest()
     assert everyone["alice"].sip_desk_ha1 is None and everyone["dora"].sip_desk_ha1 is None
+
+
+def test_the_sip_digests_downgrade_with_new_secrets(database_url: str) -> None:
+    """Back below 0012: every person is kept and gets a new random plain secret (the old ones
+    exist only as digests); the digest columns go."""
+    from hashlib import md5
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from console.people import People, Role
+    from tickets.migrate import alembic_config
+
+    db = Database(database_url)
+    upgrade(db)
+    People(db).add("alice", "王小丽", Role.operator, "correct horse battery staple")
+    cfg = alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0011")
+    with db.engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("people")}
+        rows = conn.execute(sa.text("SELECT login, sip_secret FROM people")).all()
+    upgrade(db)
+    again = {p.login: p for p in People(db).list()}
+    db.dispose()
+    assert "sip_secret" in columns and not {"sip_ha1", "sip_desk_ha1"} & columns
+    assert [r[0] for r in rows] == ["alice"] and len(rows[0][1]) == 48
+    assert again["alice"].sip_ha1 == md5(
+        f"op-alice:hotline-96010:{rows[0][1]}".encode()).hexdigest()

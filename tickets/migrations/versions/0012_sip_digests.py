@@ -4,7 +4,10 @@ phone beside the browser (phone_kind ``both``), ``sip_desk_ha1`` = the same for
 op-<login>-desk; the plain column is dropped. Every phone and softphone registered with the
 old secret keeps working: Asterisk checks it against its digest.
 
-There is no way back: the plain secrets are gone. Restore the backup taken before upgrading.
+The way back cannot bring the plain secrets back: the downgrade gives every person a new
+random SIP secret (logged as a warning). After it, ``hotline operator sync`` writes them for
+Asterisk — browser softphones take theirs from the console at once — and each desk phone needs
+its person's new secret (``people.sip_secret``). Tickets and everything else are kept.
 
 Revision ID: 0012
 """
@@ -12,6 +15,8 @@ Revision ID: 0012
 from __future__ import annotations
 
 import hashlib
+import logging
+import secrets
 
 import sqlalchemy as sa
 from alembic import op
@@ -23,6 +28,7 @@ depends_on = None
 
 # console.sip_digest.REALM as of this revision (a migration must not follow later code)
 REALM = "hotline-96010"
+log = logging.getLogger(__name__)
 DESK_SUFFIX = "-desk"
 
 
@@ -51,5 +57,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0012 kept only digests of the SIP secrets; the plain secrets "
-                              "cannot be restored: restore the backup taken before upgrading")
+    with op.batch_alter_table("people") as batch:
+        batch.add_column(sa.Column("sip_secret", sa.String(64), nullable=True))
+    bind = op.get_bind()
+    table = sa.table("people", sa.column("id", sa.Integer), sa.column("sip_secret", sa.String))
+    ids = bind.execute(sa.select(table.c.id)).scalars().all()
+    for person_id in ids:
+        bind.execute(table.update().where(table.c.id == person_id)
+                     .values(sip_secret=secrets.token_hex(24)))
+    with op.batch_alter_table("people") as batch:
+        batch.alter_column("sip_secret", existing_type=sa.String(64), nullable=False)
+        batch.drop_column("sip_desk_ha1")
+        batch.drop_column("sip_ha1")
+    if ids:
+        log.warning("0012 downgraded: %d people got new SIP secrets (the old ones were kept "
+                    "only as digests); run 'hotline operator sync' and give every desk phone "
+                    "its new secret", len(ids))
