@@ -53,9 +53,12 @@ def connect(url: str, timeout: float = QUEUE) -> Redis:
     if redistarget.is_sentinel(url):
         target = redistarget.parse(url)
         sentinel = Sentinel(target.sentinels, sentinel_kwargs=_sentinel_kwargs(target))
+        from tickets.sentinelclients import SentinelPrimary, attach
+
         client: Redis = sentinel.master_for(
-            target.service, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=timeout,
-            health_check_interval=HEALTH_CHECK, password=target.password)
+            target.service, redis_class=SentinelPrimary, socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=timeout, health_check_interval=HEALTH_CHECK, password=target.password)
+        attach(client, sentinel.sentinels)
         return client
     return Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=timeout,
                           health_check_interval=HEALTH_CHECK)
@@ -77,9 +80,12 @@ def connect_async(url: str, timeout: float | None, *, retries: bool = True) -> A
     if redistarget.is_sentinel(url):
         from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 
+        from tickets.sentinelclients import AsyncSentinelPrimary, attach
+
         target = redistarget.parse(url)
         sentinel = AsyncSentinel(target.sentinels, sentinel_kwargs=_sentinel_kwargs(target))
         primary: AsyncRedis = sentinel.master_for(target.service, password=target.password,
-                                                  **kwargs)
+                                                  redis_class=AsyncSentinelPrimary, **kwargs)
+        attach(primary, sentinel.sentinels)
         return primary
     return AsyncRedis.from_url(url, **kwargs)
