@@ -15,7 +15,7 @@ PIP_INDEX := $(or $(HOTLINE_PIP_INDEX_URL),https://pypi.org/simple)
 PIP := env -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null $(BIN)/pip
 
 .PHONY: run test deps venv lock upgrade lint typecheck check prompts classifier asterisk-root \
-	softphone apidocs bench clean
+	softphone apidocs bench chaos clean
 
 # The local PBX needs the Asterisk root (built once, cached; about a minute with progress).
 # When it cannot be built, everything else still starts and `hotline run` says why there is
@@ -99,6 +99,13 @@ check: lint typecheck
 # Every benchmark (bench/__main__.py), or some: make bench BENCH="call_burst router"
 bench: deps venv asterisk-root prompts
 	$(BIN)/python -m bench $(BENCH)
+
+# The production shape under faults (bench/chaos/): >= 10,000 intakes over every text channel,
+# bounded by CHAOS_MINUTES; results in bench/results/chaos.{json,md}; fails when the audit does.
+CHAOS_INTAKES ?= 10000
+CHAOS_MINUTES ?= 45
+chaos: deps venv
+	$(BIN)/python -m bench.chaos --intakes $(CHAOS_INTAKES) --max-minutes $(CHAOS_MINUTES)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache $(SOFTPHONE)/node_modules console/static/vendor \

@@ -19,9 +19,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # helpers of the benchmarks, not benchmarks: the baselines are measured by durable_intake in the
-# same run as what they are the limits of; summary runs after the others (main below)
+# same run as what they are the limits of; summary runs after the others (main below); chaos is
+# `make chaos` (bench/chaos/), a run of its own
 NOT_BENCHMARKS = frozenset({"common", "__main__", "hello_asgi", "wrk", "baselines", "sampler",
-                            "summary"})
+                            "summary", "chaos"})
 
 
 def benchmarks() -> list[str]:

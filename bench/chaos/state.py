@@ -1,0 +1,104 @@
+"""What the system holds once the drive is over: the back-office feed (over HTTP, as a back
+office reads it), the outbox, deliveries and notifications (PostgreSQL), the job queues and
+the dead letters (Redis), and the spool folder."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from redis import Redis
+from rq import Queue
+from rq.registry import StartedJobRegistry
+
+from tickets import deadletter
+from tickets.queues import ALL_QUEUES
+
+
+@dataclass
+class Snapshot:
+    tickets: list[dict[str, Any]]
+    outbox_pending: int  # rows never moved onto RQ
+    outbox_due: int  # of which already due (run_at passed): stuck
+    deliveries: dict[str, int]  # status -> rows
+    notifications: dict[str, int]
+    queued: int  # jobs waiting in RQ
+    started: int  # jobs marked running (a killed worker's stay so until rq's timeout)
+    failed_jobs: list[str] = field(default_factory=list)  # "<queue> <path> <error>"
+    spool_left: int = 0
+    dispatch_rewritten: int = 0  # tickets whose dispatch job the stuck sweep wrote again
+
+
+def feed(base: str, token: str) -> list[dict[str, Any]]:
+    """Every ticket, from ``GET /api/v1/tickets`` page by page."""
+    found: list[dict[str, Any]] = []
+    after = 0
+    with httpx.Client(base_url=base, timeout=60,
+                      headers={"Authorization": f"Bearer {token}"}) as client:
+        while True:
+            r = client.get("/api/v1/tickets", params={"after": after, "limit": 500})
+            r.raise_for_status()
+            page = r.json()
+            found += page["tickets"]
+            if not page["tickets"]:
+                return found
+            after = page["next"]
+
+
+def _counts(conn: psycopg.Connection[Any], table: str) -> dict[str, int]:
+    rows = conn.execute(f"SELECT status, count(*) FROM {table} GROUP BY status").fetchall()
+    return {str(status): int(n) for status, n in rows}
+
+
+def snapshot(base: str, token: str, pg_port: int, redis_url: str, spool: Path) -> Snapshot:
+    tickets = feed(base, token)
+    with psycopg.connect(f"host=127.0.0.1 port={pg_port} user=postgres dbname=postgres") as conn:
+        pending, due = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE run_at <= now()) FROM outbox"
+            " WHERE enqueued_at IS NULL").fetchone() or (0, 0)
+        rewritten = conn.execute(
+            "SELECT count(*) FROM (SELECT ticket_id FROM outbox WHERE job = %s"
+            " GROUP BY ticket_id HAVING count(*) > 1) AS again",
+            ("router.dispatch.dispatch",)).fetchone() or (0,)
+        deliveries = _counts(conn, "deliveries")
+        notifications = _counts(conn, "notifications")
+    redis = Redis.from_url(redis_url)
+    try:
+        queued = sum(len(Queue(q.value, connection=redis)) for q in ALL_QUEUES)
+        started = sum(len(StartedJobRegistry(q.value, connection=redis)) for q in ALL_QUEUES)
+        failed = [f"{j.queue.value} {j.path} {j.error[-200:]}"
+                  for j in deadletter.failed(redis, list(ALL_QUEUES))]
+    finally:
+        redis.close()
+        redis.connection_pool.disconnect()
+    left = sum(1 for p in spool.rglob("*") if p.is_file()) if spool.exists() else 0
+    return Snapshot(tickets, int(pending), int(due), deliveries, notifications, queued, started,
+                    failed, left, int(rewritten[0]))
+
+
+def settled(s: Snapshot) -> bool:
+    """Nothing more will happen by itself: every ticket past ``received``, the outbox moved,
+    no job waiting, no delivery or notification pending. (A job a SIGKILLed worker held stays
+    in rq's started registry until its timeout; its effect is what the audit checks.)"""
+    return (all(t["status"] != "received" for t in s.tickets) and s.outbox_due == 0
+            and s.queued == 0 and s.spool_left == 0
+            and not s.deliveries.get("pending") and not s.notifications.get("pending")
+            and not s.notifications.get("sending"))
+
+
+def wait_settled(read: Any, timeout: float) -> tuple[Snapshot, float]:
+    """Read snapshots until one is :func:`settled` or ``timeout`` passes: (last, seconds)."""
+    t0 = time.monotonic()
+    while True:
+        s: Snapshot = read()
+        if settled(s) or time.monotonic() - t0 > timeout:
+            return s, round(time.monotonic() - t0, 1)
+        print(f"chaos: settling: {sum(t['status'] == 'received' for t in s.tickets)} tickets"
+              f" received, outbox due {s.outbox_due}, queued {s.queued}, running {s.started},"
+              f" deliveries {s.deliveries}, notifications {s.notifications},"
+              f" spool {s.spool_left}", flush=True)
+        time.sleep(3)
