@@ -75,7 +75,8 @@ def snapshot(base: str, token: str, pg_port: int, redis_url: str, spool: Path) -
     finally:
         redis.close()
         redis.connection_pool.disconnect()
-    left = sum(1 for p in spool.rglob("*") if p.is_file()) if spool.exists() else 0
+    # entries waiting at the spool's top level (ingested ones move to done/, refused to bad/)
+    left = sum(1 for p in spool.iterdir() if p.is_file()) if spool.exists() else 0
     return Snapshot(tickets, int(pending), int(due), deliveries, notifications, queued, started,
                     failed, left, int(rewritten[0]))
 
