@@ -198,8 +198,8 @@ class Cluster:
             for name, proc in list(self.procs.items()):
                 if name not in self.held and proc.poll() is not None:
                     found.append((name, proc.returncode))
-                    (self.root / "logs" / f"{name}.exit").open("a").write(
-                        self.log_tail(name, 1500) + "\n----\n")
+                    with (self.root / "logs" / f"{name}.exit").open("a") as out:
+                        out.write(self.log_tail(name, 1500) + "\n----\n")
                     self.start(name)
         return found
 
