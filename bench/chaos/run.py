@@ -24,7 +24,7 @@ from bench.chaos.secrets import fresh
 
 # A job a worker dequeued and died holding before RQ registered it (BLPOP over several queues
 # has no intermediate list) is found by router.sweep after STUCK_AFTER (10 min): settling
-# waits that long and a little more.
+# waits that long without progress, and a little more, before it gives up.
 SETTLE_TIMEOUT = 720.0
 
 

@@ -91,15 +91,25 @@ def settled(s: Snapshot) -> bool:
             and not s.notifications.get("sending"))
 
 
-def wait_settled(read: Any, timeout: float) -> tuple[Snapshot, float]:
-    """Read snapshots until one is :func:`settled` or ``timeout`` passes: (last, seconds)."""
-    t0 = time.monotonic()
+def _progress(s: Snapshot) -> tuple[int, ...]:
+    return (sum(t["status"] == "received" for t in s.tickets), s.outbox_due, s.queued,
+            s.deliveries.get("pending", 0), s.notifications.get("pending", 0), s.spool_left)
+
+
+def wait_settled(read: Any, timeout: float, cap: float = 3600.0) -> tuple[Snapshot, float]:
+    """Read snapshots until one is :func:`settled`, or nothing moved for ``timeout`` seconds
+    (a backlog the workers are still working through keeps the wait going, up to ``cap``):
+    (last, seconds)."""
+    t0 = last_move = time.monotonic()
+    seen: tuple[int, ...] | None = None
     while True:
         s: Snapshot = read()
-        if settled(s) or time.monotonic() - t0 > timeout:
-            return s, round(time.monotonic() - t0, 1)
-        print(f"chaos: settling: {sum(t['status'] == 'received' for t in s.tickets)} tickets"
-              f" received, outbox due {s.outbox_due}, queued {s.queued}, running {s.started},"
-              f" deliveries {s.deliveries}, notifications {s.notifications},"
-              f" spool {s.spool_left}", flush=True)
+        now = time.monotonic()
+        if _progress(s) != seen:
+            seen, last_move = _progress(s), now
+        if settled(s) or now - last_move > timeout or now - t0 > cap:
+            return s, round(now - t0, 1)
+        print(f"chaos: settling: {seen[0]} tickets received, outbox due {s.outbox_due},"
+              f" queued {s.queued}, running {s.started}, deliveries {s.deliveries},"
+              f" notifications {s.notifications}, spool {s.spool_left}", flush=True)
         time.sleep(3)
