@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from starlette.concurrency import run_in_threadpool
@@ -49,6 +50,18 @@ class IntakeIn(IntakeBody):
         Field(description="the sender's own id for this request; a repeat returns the same "
                           "ticket"))
     received_at: AwareDatetime | None = None
+
+    @field_validator("received_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """Stored in UTC (tickets/timestamps.py): a time with no UTC equivalent (year 1 east
+        of Greenwich) is refused here rather than failing in the store."""
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("'received_at' has no UTC equivalent") from None
 
     @model_validator(mode="after")
     def _has_text(self) -> IntakeIn:

@@ -4,7 +4,8 @@ SQLite keeps a datetime as text without its offset, so a bound value in another 
 local midnight that starts a supervision period, say) would be compared as if it were UTC —
 eight hours off in Beijing. Binding in UTC makes every comparison right on SQLite and is a
 no-op for PostgreSQL's ``timestamptz``. Naive values are taken to be UTC already (what the
-store writes)."""
+store writes). A time with no UTC equivalent (a query's bound of year 1 east of Greenwich) is
+bound as the nearest representable instant; intakes refuse such times before they get here."""
 
 from __future__ import annotations
 
@@ -22,5 +23,9 @@ class Timestamp(TypeDecorator[datetime]):
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if isinstance(value, datetime) and value.tzinfo is not None:
-            return value.astimezone(UTC)
+            try:
+                return value.astimezone(UTC)
+            except OverflowError:  # year 1 east of Greenwich, 9999 west: the nearest edge
+                edge = datetime.min if value.year == 1 else datetime.max
+                return edge.replace(tzinfo=UTC)
         return value

@@ -34,3 +34,14 @@ def test_every_timestamp_column_uses_the_type() -> None:
     plain = [f"{t.name}.{c.name}" for t in metadata.tables.values() for c in t.columns
              if isinstance(c.type, DateTime)]
     assert plain == [], f"use tickets.timestamps.Timestamp() for {plain}"
+
+
+def test_times_without_a_utc_equivalent_take_the_nearest_edge() -> None:
+    from datetime import timedelta, timezone
+
+    east = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=23, minutes=59)))
+    west = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(-timedelta(hours=23, minutes=59)))
+    assert Timestamp().process_bind_param(east, sqlite.dialect()) == datetime.min.replace(
+        tzinfo=UTC)
+    assert Timestamp().process_bind_param(west, sqlite.dialect()) == datetime.max.replace(
+        tzinfo=UTC)
