@@ -75,8 +75,10 @@ def run(root: Path, *, count: int, concurrency: int, max_seconds: float, faults:
                 if driver.poll() is None:
                     driver.kill()
                     driver.wait()
+                drive_end = time.monotonic()
+                schedule.finish(max(f.at for f in faults) + 180 if faults else 0)
                 schedule.stop_faults()
-            drive_seconds = round(time.monotonic() - t0, 1)
+            drive_seconds = round(drive_end - t0, 1)
             end, settle = state.wait_settled(lambda: state.snapshot(
                 cluster.url(SERVES[0]), creds.api_token, cluster.postgres.port,
                 cluster.redis.url, Path(cluster.env["HOTLINE_DATA_DIR"]) / "spool"),
