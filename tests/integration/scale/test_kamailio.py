@@ -166,6 +166,11 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
             logs.append(base / f"agi-{i + 1}.log")
             gateways.append(stack.enter_context(agi_process(
                 {**common, "HOTLINE_AGI_PORT": str(port)}, port, logs[-1], "batch")))
+        for log in logs:  # every gateway's recognizer warm (it loads the model since batch
+            # jobs use it): a call arriving while two of them warm up on 2 cores waited past
+            # the caller's patience once in CI
+            wait_until(lambda log=log: "recognizer 0 ready" in log.read_text(errors="replace"),
+                       timeout=300)
         asterisks: dict[str, Asterisk] = {}
         for pbx, first, second in ((PBXS[0], agi_ports[0], agi_ports[1]),
                                    (PBXS[1], agi_ports[1], agi_ports[0])):
