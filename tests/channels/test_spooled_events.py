@@ -33,12 +33,12 @@ from hotline.app import create_app
 from hotline.settings import Settings
 from ivr.spool.format import scan
 from ivr.spool.ingest import ingest_once
+from tests.channels.test_spooled_replies import resolved
 from tests.support.intakes import intake
 from tests.support.stall import Stall
 from tickets import notifications as nt
 from tickets.answers import Question
-from tickets.events import TicketEvent, apply_event
-from tickets.model import Channel, Citizen, Status, Ticket
+from tickets.model import Channel, Citizen, Status
 from tickets.store import Store
 from tickets.tables import notifications
 
@@ -100,14 +100,6 @@ def replies(store: Store) -> int:
     with store.db.read() as conn:
         return int(conn.execute(select(func.count()).select_from(notifications).where(
             notifications.c.step == nt.Step.reply.value)).scalar_one())
-
-
-def resolved(store: Store, ref: str, channel: Channel, citizen: Citizen) -> Ticket:
-    t = store.submit(intake(ref, channel=channel, citizen=citizen)).ticket
-    for status in (Status.registered, Status.dispatched, Status.in_progress, Status.resolved):
-        e = TicketEvent(actor="street:DS", status=status, note="已修复")
-        t = store.change(t.id, lambda c, s, a, e=e: apply_event(c, e, s, a))
-    return t
 
 
 def test_progress_click_while_stalled_gets_its_answer_later(

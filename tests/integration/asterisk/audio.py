@@ -6,11 +6,12 @@ import subprocess
 from pathlib import Path
 
 
-def speech(path: Path, text: str) -> Path:
-    """A WAV of ``text``; returns the path WITHOUT extension, as Playback() wants it."""
+def speech(path: Path, text: str, *, voice: str = "en", rate: int = 150) -> Path:
+    """A WAV of ``text`` spoken by espeak-ng's ``voice`` at ``rate`` words a minute; returns
+    the path WITHOUT extension, as Playback() wants it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = path.with_name(path.stem + ".raw.wav")
-    subprocess.run(["espeak-ng", "-v", "en", "-s", "150", "-w", str(raw), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(raw), text], check=True)
     subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(path)],
                    check=True)
     raw.unlink()

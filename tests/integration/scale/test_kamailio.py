@@ -30,6 +30,7 @@ from ivr import recordings
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalog import GENERATED
 from ivr.wavinfo import wav_info
+from tests.integration.asterisk.audio import speech as make_speech
 from tests.support.agi_process import agi_process
 from tests.support.asterisk import Asterisk
 from tests.support.kamailio import Kamailio
@@ -113,14 +114,6 @@ class Rig:
         log.warning("kamailio figures: %s", json.dumps(figures))
 
 
-def _speech(target: Path) -> None:
-    raw = target.with_name("raw.wav")
-    subprocess.run(["espeak-ng", "-v", "cmn", "-s", "190", "-w", str(raw), SPEECH_TEXT],
-                   check=True)
-    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target)],
-                   check=True)
-
-
 def _pbx(ticket: Ticket) -> str:
     return ticket.channel_ref.split("/", 1)[0]
 
@@ -139,7 +132,7 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     shutil.copytree(GENERATED, prompts, ignore=shutil.ignore_patterns(".*"))
     speech = shared / "caller" / "speech.wav"
     speech.parent.mkdir(parents=True)
-    _speech(speech)
+    make_speech(speech, SPEECH_TEXT, voice="cmn", rate=190)
     pcap = base / "caller.pcap"
     # barge into the greeting with 2 (求助), let the instructions and the beep play, speak, #
     pcap_ms = write_caller_pcap(pcap, [Silence(2), Digits("2"), Silence(12),
