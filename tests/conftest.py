@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hotline.wiring import store_over
-from tests.support.services import PostgresServer, RedisServer
+from tests.support.services import PostgresServer, RedisServer, SentinelGroup
 from tickets.db import Database
 from tickets.migrate import upgrade
 from tickets.store import Store
@@ -81,3 +81,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     except OSError:
         recorded = "not built yet"
     return [f"asterisk root: {DEFAULT_ROOT} ({recorded})"]
+
+
+@pytest.fixture
+def sentinel_group(tmp_path: Path) -> Iterator[SentinelGroup]:
+    """One Redis primary, one replica and three Sentinels, private to the test."""
+    group = SentinelGroup(tmp_path / "redis")
+    try:
+        group.start()
+        yield group
+    finally:
+        group.stop()

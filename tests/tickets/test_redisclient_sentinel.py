@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -17,16 +15,6 @@ from tickets import redisclient
 from tickets.redistarget import SentinelTarget, parse_sentinels
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture
-def group(tmp_path: Path) -> Iterator[SentinelGroup]:
-    sentinels = SentinelGroup(tmp_path / "redis")
-    try:
-        sentinels.start()
-        yield sentinels
-    finally:
-        sentinels.stop()
 
 
 def kill_primary(group: SentinelGroup) -> int:
@@ -41,11 +29,11 @@ def on(port: int) -> redis.Redis:
     return redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
 
 
-def test_a_sync_client_follows_the_failover(group: SentinelGroup) -> None:
-    url = SentinelTarget(parse_sentinels(group.addresses), group.service).url()
+def test_a_sync_client_follows_the_failover(sentinel_group: SentinelGroup) -> None:
+    url = SentinelTarget(parse_sentinels(sentinel_group.addresses), sentinel_group.service).url()
     client = redisclient.connect(url)
     client.set("before", "1")
-    promoted = kill_primary(group)
+    promoted = kill_primary(sentinel_group)
 
     def written() -> bool:
         try:
@@ -61,13 +49,13 @@ def test_a_sync_client_follows_the_failover(group: SentinelGroup) -> None:
         assert check.get("after") == b"1" and check.get("before") == b"1"
 
 
-def test_an_asyncio_client_follows_the_failover(group: SentinelGroup) -> None:
-    url = SentinelTarget(parse_sentinels(group.addresses), group.service).url()
+def test_an_asyncio_client_follows_the_failover(sentinel_group: SentinelGroup) -> None:
+    url = SentinelTarget(parse_sentinels(sentinel_group.addresses), sentinel_group.service).url()
 
     async def run() -> None:
         client = redisclient.connect_async(url, redisclient.REQUEST)
         await client.set("before", "1")
-        kill_primary(group)
+        kill_primary(sentinel_group)
         for _ in range(120):
             try:
                 await client.set("after", "1")
@@ -77,5 +65,5 @@ def test_an_asyncio_client_follows_the_failover(group: SentinelGroup) -> None:
         await client.aclose()
 
     asyncio.run(run())
-    with on(group.replica.port) as check:
+    with on(sentinel_group.replica.port) as check:
         assert check.get("after") == b"1"

@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,16 +103,6 @@ class Processes:
             stop_process(proc, grace=30)
 
 
-@pytest.fixture
-def group(tmp_path: Path) -> Iterator[SentinelGroup]:
-    sentinels = SentinelGroup(tmp_path / "redis")
-    try:
-        sentinels.start()
-        yield sentinels
-    finally:
-        sentinels.stop()
-
-
 def api_key(workdir: Path, env: dict[str, str]) -> str:
     out = workdir / "key.txt"
     done = subprocess.run(hotline("apikey", "create", "--scope", "intake,read", "--name",
@@ -134,10 +123,11 @@ def failed_over(group: SentinelGroup, to: int) -> bool:
         return False
 
 
-def test_failovers_during_a_stream_lose_nothing(tmp_path: Path, group: SentinelGroup) -> None:
+def test_failovers_during_a_stream_lose_nothing(tmp_path: Path,
+                                                sentinel_group: SentinelGroup) -> None:
     env = base_env(tmp_path)
-    env.update(HOTLINE_REDIS_SENTINELS=group.addresses,
-               HOTLINE_REDIS_SENTINEL_SERVICE=group.service)
+    env.update(HOTLINE_REDIS_SENTINELS=sentinel_group.addresses,
+               HOTLINE_REDIS_SENTINEL_SERVICE=sentinel_group.service)
     migrate(tmp_path, env)
     key = api_key(tmp_path, env)
     processes = Processes(tmp_path)
@@ -152,21 +142,22 @@ def test_failovers_during_a_stream_lose_nothing(tmp_path: Path, group: SentinelG
         wait_until(lambda: _healthy(url) or bool(set(processes.procs) - set(processes.alive())),
                    timeout=120)
         assert processes.alive() == list(processes.procs), processes.logs()
-        first, second = group.primary.port, group.replica.port
-        assert group.primary_port() == first
+        first, second = sentinel_group.primary.port, sentinel_group.replica.port
+        assert sentinel_group.primary_port() == first
         sender.start()
 
         stream.reach(STEP)
-        group.ask(0, "SENTINEL", "FAILOVER", group.service)  # the primary becomes a replica
-        wait_until(lambda: failed_over(group, second), timeout=60, interval=0.2)
-        wait_until(group.settled, timeout=60, interval=0.5)  # the old primary replicates
+        # the primary becomes a replica
+        sentinel_group.ask(0, "SENTINEL", "FAILOVER", sentinel_group.service)
+        wait_until(lambda: failed_over(sentinel_group, second), timeout=60, interval=0.2)
+        wait_until(sentinel_group.settled, timeout=60, interval=0.5)  # the old primary replicates
 
         stream.reach(len(stream.acked) + STEP)
-        killed = group.server_on(second).proc
+        killed = sentinel_group.server_on(second).proc
         assert killed is not None
         os.kill(killed.pid, signal.SIGKILL)  # the new primary dies, its last writes with it
         killed.wait()
-        wait_until(lambda: failed_over(group, first), timeout=60, interval=0.2)
+        wait_until(lambda: failed_over(sentinel_group, first), timeout=60, interval=0.2)
 
         stream.reach(len(stream.acked) + STEP)
         stream.stop.set()

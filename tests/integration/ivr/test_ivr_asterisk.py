@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ import pytest
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalog import GENERATED
 from ivr.wavinfo import wav_info
+from tests.integration.asterisk.audio import speech
 from tests.integration.ivr.heard import digit_run, heard_prompt, speech_segments
 from tests.support.agi_process import agi_process
 from tests.support.asterisk import Asterisk, CallResult
@@ -53,14 +53,6 @@ class Rig:
         return self.store.find_by_ref("voice", uid)
 
 
-def _speech(target: Path) -> None:
-    raw = target.with_name("raw.wav")
-    subprocess.run(["espeak-ng", "-v", "cmn", "-s", "190", "-w", str(raw), SPEECH_TEXT],
-                   check=True)
-    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target)],
-                   check=True)
-
-
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     require_root()
@@ -70,7 +62,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     build_prompts(GENERATED)  # quick when `make prompts` already ran
     shutil.copytree(GENERATED, prompts, ignore=shutil.ignore_patterns(".*"))
     (shared / "caller").mkdir(parents=True)
-    _speech(shared / "caller" / "speech.wav")
+    speech(shared / "caller" / "speech.wav", SPEECH_TEXT, voice="cmn", rate=190)
     url = f"sqlite:///{base / 'hotline.sqlite3'}"
     db = Database(url)
     upgrade(db)
