@@ -14,7 +14,8 @@ calls a job function with a context of its own.
 
 RQ's work loop quits on any error it does not expect, and a Redis connection dropped in the
 middle of a job's bookkeeping — a Sentinel failover, a restarted Redis — is one; so
-:func:`work_through_outages` starts a fresh worker after a pause until a stop is asked for.
+:func:`work_through_outages` starts a fresh worker after a pause until a stop is asked for,
+for as long as Redis stays away (the process never exits on an outage).
 """
 
 from __future__ import annotations
@@ -75,23 +76,40 @@ class ContextWorker(SimpleWorker):
 def work_through_outages(make: Callable[[], SimpleWorker], *, burst: bool = False,
                          pause: float = RESTART_PAUSE) -> bool:
     """Run workers made by ``make`` one after another: a worker that quit without being asked
-    to (SIGTERM, SIGINT) or finishing its burst is replaced after ``pause`` seconds. Returns
-    whether the last worker performed a job."""
+    to (SIGTERM, SIGINT) or finishing its burst, or could not be made because Redis is away
+    (a worker names its connection when made), is replaced after ``pause`` seconds, for as
+    long as the outage lasts (one warning for it). Returns whether the last worker performed
+    a job."""
+    away = False
     while True:
-        worker = make()
+        worker: SimpleWorker | None = None
         try:
+            worker = make()
+            away = False
             ok = bool(worker.work(burst=burst, with_scheduler=True))
         except (RedisConnectionError, RedisTimeoutError) as exc:
-            log.warning("the RQ worker lost Redis: %s", exc)
+            if not away:
+                log.warning("the RQ worker lost Redis (%s); a new one starts every %.0f s "
+                            "until Redis answers", _first_line(exc), pause)
+            away = True
             ok = False
-        _stop_listening(worker)
-        if burst or _stop_requested(worker):
-            return ok
-        log.warning("the RQ worker quit on an error (a Redis failover?); a new one starts "
-                    "in %.0f s", pause)
+        if worker is not None:
+            _stop_listening(worker)
+            if burst or _stop_requested(worker):
+                return ok
+            if not away:
+                log.warning("the RQ worker quit on an error (a Redis failover?); a new one "
+                            "starts in %.0f s", pause)
+        elif burst:
+            return False
         time.sleep(pause)
-        if _stop_requested(worker):  # SIGTERM during the pause reaches the old worker
+        if worker is not None and _stop_requested(worker):  # SIGTERM during the pause
             return ok
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _stop_listening(worker: SimpleWorker) -> None:

@@ -1,4 +1,5 @@
-"""``work_through_outages``: a worker that quit on a lost Redis is replaced; one asked to stop
+"""``work_through_outages``: a worker that quit on a lost Redis is replaced, also while Redis is
+still away (making a worker names its connection, which fails then); one asked to stop
 (SIGTERM) or done with its burst is not."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 
-from tests.support.services import RedisServer
+from tests.support.services import RedisServer, free_port
 from tickets.worker import work_through_outages
 
 
@@ -45,3 +46,16 @@ def test_a_burst_ends_after_one_worker(redis_server: RedisServer) -> None:
     seen: list[str] = []
     assert work_through_outages(lambda: Scripted(redis, "did-work", seen), burst=True, pause=0)
     assert seen == ["did-work"]
+
+
+def test_workers_are_made_again_while_redis_is_still_away(redis_server: RedisServer) -> None:
+    """The chaos run's "worker exited by itself (exit status 1)": RQ's worker quit on a
+    restarting Redis and the next one could not be made before it was back."""
+    away = Redis(host="127.0.0.1", port=free_port())  # nothing listens there
+    redis = Redis.from_url(redis_server.url)
+    seen: list[str] = []
+    made = iter([lambda: SimpleWorker(["dispatch"], connection=away),
+                 lambda: SimpleWorker(["dispatch"], connection=away),
+                 lambda: Scripted(redis, "stopped", seen)])
+    assert not work_through_outages(lambda: next(made)(), pause=0)
+    assert seen == ["stopped"]
