@@ -54,6 +54,7 @@ def _relay(ctx: CliContext, _: argparse.Namespace) -> int:
     from delivery import retry
     from ivr import callback_sweep
     from router import escalation, sweep
+    from tickets.jobrecovery import Recovery
     from tickets.relay import run_relay
 
     store = ctx.store
@@ -68,7 +69,7 @@ def _relay(ctx: CliContext, _: argparse.Namespace) -> int:
         lambda now: notify.sweep_stalled(store.db, now),
         *([lambda now: callback_sweep.plan_after_unanswered_texts(store, now, after_text)]
           if after_text else []),
-    ])
+    ], frequent=[Recovery(ctx.redis, ALL_QUEUES)])
     return 0
 
 

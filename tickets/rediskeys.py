@@ -14,6 +14,8 @@ PREFIX = "hotline:"
 OUTBOX_MARKER = PREFIX + "outbox:"
 # outbox relay: written after each batch so WAIT can tell a replica copied it (replication.py)
 RELAY_SYNC = PREFIX + "outbox:sync"
+# workers: "this worker's process lives", renewed every few seconds (tickets/jobrecovery.py)
+WORKER_ALIVE = PREFIX + "worker:alive:"
 # delivery: one drain per destination, "a follow-up drain is written", a destination's stream
 DELIVER_LOCK = PREFIX + "deliver:lock:"
 DELIVER_AGAIN = PREFIX + "deliver:again:"
@@ -35,6 +37,10 @@ TRANSCRIPTION_METRICS = PREFIX + "metrics:transcription"
 
 def outbox_marker(job_id: str) -> str:
     return OUTBOX_MARKER + job_id
+
+
+def worker_alive(worker_name: str) -> str:
+    return WORKER_ALIVE + worker_name
 
 
 def deliver_lock(destination: str) -> str:

@@ -7,8 +7,11 @@ the router's segmenter and classifier, pooled Vosk recognizers that have decoded
 (a fresh one costs about five times the CPU on its first message), the database pool.
 Measured with forking, the fork alone cost about 100 ms of CPU per dispatch job and every
 transcription job paid a cold recognizer (bench/results/router.md, call_burst.md). A job that
-runs too long is stopped by RQ's timeout (a signal in this, the main thread); a job that kills
-the process is retried after ``hotline run`` restarts the worker (RQ's abandoned-job handling).
+runs too long is stopped by RQ's timeout (a signal in this, the main thread). A job is taken
+off its queue onto RQ's intermediate list (:mod:`tickets.jobclaim`), never popped into thin
+air, and a worker keeps a liveness key while its process lives: a job whose worker was killed
+before or while running it runs again within seconds (:mod:`tickets.jobrecovery`, run by the
+relay), not after RQ's timeout.
 The context is built once by the process that runs the worker (``hotline worker``); a test
 calls a job function with a context of its own.
 
@@ -33,15 +36,16 @@ from rq.executions import Execution
 from rq.job import Job as RqJob
 from rq.serializers import JSONSerializer
 
+from tickets.jobclaim import ClaimingQueue
+from tickets.jobrecovery import Liveness
 from tickets.queues import QueueName
 
 log = logging.getLogger(__name__)
 
 RESTART_PAUSE = 2.0  # seconds between a worker that quit on a lost Redis and the next
-# RQ's maintenance (registries, and jobs stuck between BLMOVE and their start: a job whose
-# BLMOVE answer was lost when Redis died is failed, hence retried, one minute after a
-# maintenance run first saw it). RQ's default is 10 minutes; every 30 s brings such a job
-# back within about two minutes.
+# RQ's maintenance (registries; its own clean-up of jobs left on an intermediate list, failed
+# hence retried a minute after a maintenance run first saw them, stays as a backstop behind
+# tickets.jobrecovery, which puts them back within seconds). RQ's default is 10 minutes.
 MAINTENANCE_SECONDS = 30
 
 
@@ -59,13 +63,28 @@ class ContextJob(RqJob):
 
 
 class ContextWorker(SimpleWorker):
-    """An RQ worker that gives :attr:`context` to every job."""
+    """An RQ worker that gives :attr:`context` to every job, takes jobs so that none is lost
+    with it (:mod:`tickets.jobclaim`) and keeps a key alive while its process lives, by which
+    :mod:`tickets.jobrecovery` knows that a job it was running needs running again."""
 
     def __init__(self, queues: list[QueueName], *, connection: Redis, context: object) -> None:
         super().__init__([str(q) for q in queues], connection=connection,
                          serializer=JSONSerializer, job_class=ContextJob,
-                         maintenance_interval=MAINTENANCE_SECONDS)
+                         queue_class=ClaimingQueue, maintenance_interval=MAINTENANCE_SECONDS)
         self.context = context
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        liveness = Liveness(self.connection, self.name)
+        liveness.start()
+        try:
+            return bool(super().work(*args, **kwargs))
+        finally:
+            liveness.stop()
+
+    def prepare_job_execution(self, job: RqJob, remove_from_intermediate_queue: bool = False
+                              ) -> None:
+        # every job was claimed onto its queue's intermediate list, whatever the queue count
+        super().prepare_job_execution(job, remove_from_intermediate_queue=True)
 
     def perform_job(self, job: RqJob, queue: Queue, execution: Execution) -> bool:
         if isinstance(job, ContextJob):
