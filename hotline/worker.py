@@ -152,6 +152,16 @@ def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
                explicit: bool = True) -> int:
     """Serve ``queues``. ``explicit=False`` (no queue named on the command line): a missing
     Vosk model drops the transcribe queue with a loud error instead of stopping dispatch too."""
+    context, queues = worker_context(ctx, queues, explicit=explicit)
+    ok = work_through_outages(
+        lambda: ContextWorker(queues, connection=ctx.redis, context=context), burst=burst)
+    return 0 if ok or not burst else 1
+
+
+def worker_context(ctx: CliContext, queues: list[QueueName], *,
+                   explicit: bool = True) -> tuple[WorkerContext, list[QueueName]]:
+    """The one context every job of the worker gets, and the queues it can serve (see
+    :func:`run_worker`)."""
     settings = ctx.settings
     store = ctx.store
     engine = None
@@ -173,6 +183,4 @@ def run_worker(ctx: CliContext, queues: list[QueueName], *, burst: bool = False,
                             sms_sender=sms_sender(settings),
                             wechat_sender=wechat_sender(settings, ctx.redis, store),
                             quiet_hours=settings.quiet, status_link=status_link(settings))
-    ok = work_through_outages(
-        lambda: ContextWorker(queues, connection=ctx.redis, context=context), burst=burst)
-    return 0 if ok or not burst else 1
+    return context, queues

@@ -39,6 +39,7 @@ from rq.serializers import JSONSerializer
 from tickets.jobclaim import ClaimingQueue
 from tickets.jobrecovery import Liveness
 from tickets.queues import QueueName
+from tickets.workerbeat import QuietBookkeeping
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +63,11 @@ class ContextJob(RqJob):
         return self.func(self.context, *self.args, **self.kwargs)
 
 
-class ContextWorker(SimpleWorker):
+class ContextWorker(QuietBookkeeping):
     """An RQ worker that gives :attr:`context` to every job, takes jobs so that none is lost
     with it (:mod:`tickets.jobclaim`) and keeps a key alive while its process lives, by which
-    :mod:`tickets.jobrecovery` knows that a job it was running needs running again."""
+    :mod:`tickets.jobrecovery` knows that a job it was running needs running again; RQ's own
+    heartbeats and state writes are spared (:mod:`tickets.workerbeat`)."""
 
     def __init__(self, queues: list[QueueName], *, connection: Redis, context: object) -> None:
         super().__init__([str(q) for q in queues], connection=connection,
