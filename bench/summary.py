@@ -211,12 +211,21 @@ def idle_rss(d: dict[str, Any]) -> list[Row]:
                 _met(run["total_rss_mb"] <= target))]
 
 
+def worker_throughput(d: dict[str, Any]) -> list[Row]:
+    kinds = d["kinds"]
+    keep_up = d.get("chaos_intakes_per_s", 23) / 2  # two workers, the chaos drive's rate
+    return [Row("worker_throughput", f"{kind} jobs/s, one worker (empty job "
+                f"{kinds['empty']['jobs_per_s']:.0f}/s)", f"{kinds[kind]['jobs_per_s']:.1f}",
+                f"≥ {keep_up:g}/s", _met(kinds[kind]["jobs_per_s"] >= keep_up))
+            for kind in ("dispatch", "notify sms", "notify wechat") if kind in kinds]
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "durable_intake": durable_intake, "channels_ack": channels_ack, "webform_ack": webform_ack,
     "call_burst": call_burst, "agi_sessions": agi_sessions,
     "console_takeover": console_takeover, "desk_worklist": desk_worklist,
     "photo_burst": photo_burst, "router": router, "transcription": transcription,
-    "idle_rss": idle_rss,
+    "idle_rss": idle_rss, "worker_throughput": worker_throughput,
 }
 
 
