@@ -26,15 +26,13 @@ from pathlib import Path
 
 import pytest
 
-from ivr import recordings
 from ivr.prompts.build import build_prompts
 from ivr.prompts.catalog import GENERATED
 from ivr.wavinfo import wav_info
-from tests.integration.asterisk.audio import speech as make_speech
 from tests.support.agi_process import agi_process
 from tests.support.asterisk import Asterisk
+from tests.support.ivr_caller import message_pcap, speaker, speaking, wait_recognizers
 from tests.support.kamailio import Kamailio
-from tests.support.rtp_pcap import Digits, Silence, read_wav_8k, write_caller_pcap
 from tests.support.services import free_port, require_root, wait_until
 from tests.support.sipp import SippResult, sipp_call
 from tickets import media
@@ -46,9 +44,7 @@ from tickets.store import Store
 pytestmark = [pytest.mark.integration, pytest.mark.asterisk, pytest.mark.slow]
 
 log = logging.getLogger(__name__)
-SPEECH_TEXT = "东四十条路口的路灯坏了三天了，请尽快修理。"
 PBXS = ("pbx-a", "pbx-b")
-SPEAKING_AT = 14.5  # seconds into the recording: ~2.5 s of speech (see _speaking)
 TICKETED = re.compile(r"ivr\.tickets \[[^]]*\]: call (\S+) from .*: ticket ")
 
 
@@ -130,13 +126,7 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     prompts = shared / "prompts"
     build_prompts(GENERATED)  # quick when `make prompts` already ran
     shutil.copytree(GENERATED, prompts, ignore=shutil.ignore_patterns(".*"))
-    speech = shared / "caller" / "speech.wav"
-    speech.parent.mkdir(parents=True)
-    make_speech(speech, SPEECH_TEXT, voice="cmn", rate=190)
-    pcap = base / "caller.pcap"
-    # barge into the greeting with 2 (求助), let the instructions and the beep play, speak, #
-    pcap_ms = write_caller_pcap(pcap, [Silence(2), Digits("2"), Silence(12),
-                                       read_wav_8k(speech), Digits("#")])
+    pcap, pcap_ms = message_pcap(shared / "caller")
     url = f"sqlite:///{base / 'hotline.sqlite3'}"
     db = Database(url)
     upgrade(db)
@@ -159,11 +149,7 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
             logs.append(base / f"agi-{i + 1}.log")
             gateways.append(stack.enter_context(agi_process(
                 {**common, "HOTLINE_AGI_PORT": str(port)}, port, logs[-1], "batch")))
-        for log in logs:  # every gateway's recognizer warm (it loads the model since batch
-            # jobs use it): a call arriving while two of them warm up on 2 cores waited past
-            # the caller's patience once in CI
-            wait_until(lambda log=log: "recognizer 0 ready" in log.read_text(errors="replace"),
-                       timeout=300)
+        wait_recognizers(logs)
         asterisks: dict[str, Asterisk] = {}
         for pbx, first, second in ((PBXS[0], agi_ports[0], agi_ports[1]),
                                    (PBXS[1], agi_ports[1], agi_ports[0])):
@@ -216,16 +202,6 @@ def test_killed_gateway_calls_continue_on_the_other(rig: Rig) -> None:
     rig.record(gateway_failover_calls=len(tickets))
 
 
-def _speaking(rig: Rig, pbx: str, known: set[Path]) -> Path | None:
-    """A new recording on ``pbx`` long enough that the caller is speaking into it: MixMonitor
-    starts at the menu key (~2 s into the caller's pcap), the speech 12 s later; 8 kHz 16-bit
-    WAV is 16,000 bytes a second."""
-    for wav in rig.recordings.glob(f"{pbx}_*.wav"):
-        if wav not in known and wav.stat().st_size > 16000 * SPEAKING_AT:
-            return wav
-    return None
-
-
 def test_killed_asterisk_new_calls_go_to_the_other(rig: Rig) -> None:
     """Asterisk pbx-a is SIGKILLed while a caller speaks into its recording. That caller is
     cut; the part of the message Asterisk had written is a ticket; the dispatcher's probe
@@ -235,10 +211,11 @@ def test_killed_asterisk_new_calls_go_to_the_other(rig: Rig) -> None:
     with ThreadPoolExecutor(2) as pool:
         callers = [rig.caller(), rig.caller()]
         running: dict[str, Future[SippResult]] = {c: pool.submit(rig.call, c) for c in callers}
-        wait_until(lambda: _speaking(rig, PBXS[0], known) is not None, timeout=90)
-        wav = _speaking(rig, PBXS[0], known)
+        wait_until(lambda: speaking(rig.recordings, f"{PBXS[0]}_*.wav", known) is not None,
+                   timeout=90)
+        wav = speaking(rig.recordings, f"{PBXS[0]}_*.wav", known)
         assert wav is not None
-        phone = recordings.read_meta(recordings.Files.of(wav)).call.phone  # who is speaking
+        phone = speaker(wav)  # who is speaking
         [on_victim] = [c for c in callers if phone == f"+86{c}"]
         assert victim.pid is not None
         os.killpg(victim.pid, signal.SIGKILL)  # the unshare/chroot group: Asterisk with it
