@@ -100,11 +100,12 @@ check: lint typecheck
 bench: deps venv asterisk-root prompts
 	$(BIN)/python -m bench $(BENCH)
 
-# The production shape under faults (bench/chaos/): >= 10,000 intakes over every text channel,
+# The production shape under faults (bench/chaos/): >= 10,000 intakes over every text channel
+# and 40 calls through the IVR (root: the test Asterisk),
 # bounded by CHAOS_MINUTES; results in bench/results/chaos.{json,md}; fails when the audit does.
 CHAOS_INTAKES ?= 10000
 CHAOS_MINUTES ?= 45
-chaos: deps venv
+chaos: deps venv asterisk-root prompts
 	$(BIN)/python -m bench.chaos --intakes $(CHAOS_INTAKES) --max-minutes $(CHAOS_MINUTES)
 
 clean:

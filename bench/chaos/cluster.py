@@ -78,6 +78,8 @@ class Cluster:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     held: set[str] = field(default_factory=set)  # being killed and restarted by a fault
+    # more programs (the IVR's gateways): name -> (hotline arguments, environment on top)
+    extra: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
@@ -143,8 +145,15 @@ class Cluster:
         return Credentials(**{**self.creds.as_dict(), "api_token": token})
 
     # -- the gateway's processes ----------------------------------------------------------
+    def add_program(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        """One more ``hotline ARGS`` program, with ``env`` over the shared environment,
+        started, killed and supervised like the others."""
+        self.extra[name] = (args, env)
+
     def command(self, name: str) -> list[str]:
         base = [sys.executable, "-m", "hotline"]
+        if name in self.extra:
+            return [*base, *self.extra[name][0]]
         if name in SERVES:
             return [*base, "serve", "--host", "127.0.0.1", "--port", str(self.ports[name])]
         if name in WORKERS:
@@ -155,8 +164,9 @@ class Cluster:
 
     def start(self, name: str) -> None:
         with open(self.root / "logs" / f"{name}.log", "ab") as log:
+            env = {**self.env, **self.extra[name][1]} if name in self.extra else self.env
             self.procs[name] = subprocess.Popen(
-                self.command(name), env=self.env, cwd=self.root, stdout=log,
+                self.command(name), env=env, cwd=self.root, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def url(self, name: str) -> str:

@@ -21,6 +21,31 @@ def _rows(pairs: dict[str, Any]) -> list[str]:
     return [f"| {k} | {v} |" for k, v in pairs.items()]
 
 
+def _call_rows(r: dict[str, Any]) -> list[str]:
+    """The calls through the IVR (bench/chaos/calls_audit.py), when the run placed any."""
+    c = r.get("calls")
+    if not r.get("calls_planned") or not c:
+        return []
+    return _rows({
+        "calls through the IVR (SIPp, one real Asterisk, two `hotline agi`)":
+            f"{c['calls']} ({r['call_concurrency']} at a time); {c['answered']} completed by SIPp",
+        "`hotline agi` SIGKILLs / with a caller speaking": f"{c['kills']} / "
+                                                           f"{c['kills_mid_message']}",
+        "calls that recorded their message (no kill overlapped, the IVR hung up)":
+            c["recorded"],
+        "**calls lost** (recorded, no ticket) / **doubled** (two tickets)":
+            f"{c['lost']} / {c['duplicated']}",
+        "callers cut while speaking / kept as one ticket with the audio / **cut lost**":
+            f"{c['cut_speaking']} / {c['cut_kept']} / {c['cut_lost']}",
+        "other calls a kill overlapped (menu, silence, read-back) / with a ticket":
+            f"{c['cut_other']} / {c['cut_other_ticketed']}",
+        "calls no kill overlapped that the IVR never hung up (**failed**)": c["failed"],
+        "voice tickets / transcribed / **transcript missing** after settling":
+            f"{c['voice_tickets']} / {c['transcribed']} / {c['transcript_missing']}",
+        "**unexpected** voice tickets": c["unexpected"],
+    })
+
+
 def markdown(r: dict[str, Any]) -> str:
     a = r["audit"]
     s = r["end_state"]
@@ -39,7 +64,9 @@ def markdown(r: dict[str, Any]) -> str:
         " same key on the other server.",
         "",
         f"**Verdict: {'valid' if r['valid'] else 'INVALID'}** — lost {a['lost']}, duplicated"
-        f" {a['duplicated']}, unexpected {a['unexpected']}, recovered {a['recovered']}.",
+        f" {a['duplicated']}, unexpected {a['unexpected']}, recovered {a['recovered']}"
+        + (f"; calls lost {r['calls']['lost'] + r['calls']['cut_lost']}, duplicated"
+           f" {r['calls']['duplicated']}." if r.get("calls_planned") else "."),
         "",
         "## Counts",
         "",
@@ -72,6 +99,7 @@ def markdown(r: dict[str, Any]) -> str:
                 f"{r['drive_seconds']} s / {r['acknowledged_per_s']}",
             "settling time after the drive": f"{r['settle_seconds']} s",
         }),
+        *_call_rows(r),
         "",
         "## By channel",
         "",
@@ -94,6 +122,8 @@ def markdown(r: dict[str, Any]) -> str:
         "deliveries by status": s["deliveries"],
         "notifications by status": s["notifications"],
         "spool entries left": s["spool_left"],
+        "messages left in the recordings folder / voice tickets without a transcript":
+            f"{s.get('recordings_left', 0)} / {s.get('untranscribed', 0)}",
         "tickets whose dispatch job the stuck sweep wrote again (a job lost with its worker)":
             s["dispatch_rewritten"],
         "processes that exited by themselves (restarted by the supervisor)":

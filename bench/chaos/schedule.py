@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bench.chaos.cluster import Cluster
@@ -91,13 +91,22 @@ FULL = [Fault(5 + 12 * i, name) for i, name in enumerate((
 # the small run (make test): a few faults, one of each sort
 SMALL = [Fault(3, "kill serve-a"), Fault(8, "kill worker-1"), Fault(12, "redis restart"),
          Fault(16, "postgres restart"), Fault(22, "kill relay"), Fault(26, "kill serve-b")]
+# with calls through the IVR (bench/chaos/ivr.py): the primary gateway SIGKILLed mid-call too
+KILL_AGI = "kill agi-1"
+FULL_CALLS = [*FULL, Fault(FULL[-1].at + 12, KILL_AGI)]
+SMALL_CALLS = [*SMALL, Fault(30, KILL_AGI)]
 
 
 class Schedule:
     """Applies ``faults`` in a thread, cycle after cycle while ``repeat``, until stopped."""
 
-    def __init__(self, cluster: Cluster, faults: list[Fault], *, repeat: bool) -> None:
+    def __init__(self, cluster: Cluster, faults: list[Fault], *, repeat: bool,
+                 extra: Mapping[str, Callable[[Cluster], str]] | None = None) -> None:
         self.cluster = cluster
+        self.known = {**FAULTS, **(extra or {})}  # the IVR's fault comes with the IVR
+        unknown = [f.name for f in faults if f.name not in self.known]
+        if unknown:
+            raise ValueError(f"unknown faults: {unknown}")
         self.faults = sorted(faults, key=lambda f: f.at)
         self.repeat = repeat
         self.timeline: list[Event] = []
@@ -132,7 +141,7 @@ class Schedule:
                     return
                 start = time.monotonic() - self.t0
                 try:
-                    note = FAULTS[fault.name](self.cluster)
+                    note = self.known[fault.name](self.cluster)
                 except Exception as exc:
                     note = f"fault failed: {type(exc).__name__}: {exc}"
                 self.timeline.append(Event(fault.name, round(start, 2),

@@ -30,6 +30,8 @@ class Snapshot:
     started: int  # jobs marked running (a killed worker's stay so until rq's timeout)
     failed_jobs: list[str] = field(default_factory=list)  # "<queue> <path> <error>"
     spool_left: int = 0
+    recordings_left: int = 0  # messages in the IVR's recordings folder (calls or left behind)
+    untranscribed: int = 0  # voice tickets with audio and no transcript yet
     dispatch_rewritten: int = 0  # tickets whose dispatch job the stuck sweep wrote again
 
 
@@ -54,7 +56,8 @@ def _counts(conn: psycopg.Connection[Any], table: str) -> dict[str, int]:
     return {str(status): int(n) for status, n in rows}
 
 
-def snapshot(base: str, token: str, pg_port: int, redis_url: str, spool: Path) -> Snapshot:
+def snapshot(base: str, token: str, pg_port: int, redis_url: str, spool: Path,
+             recordings: Path | None = None) -> Snapshot:
     tickets = feed(base, token)
     with psycopg.connect(f"host=127.0.0.1 port={pg_port} user=postgres dbname=postgres") as conn:
         pending, due = conn.execute(
@@ -77,8 +80,11 @@ def snapshot(base: str, token: str, pg_port: int, redis_url: str, spool: Path) -
         redis.connection_pool.disconnect()
     # entries waiting at the spool's top level (ingested ones move to done/, refused to bad/)
     left = sum(1 for p in spool.iterdir() if p.is_file()) if spool.exists() else 0
+    messages = len(list(recordings.glob("*.json"))) if recordings and recordings.exists() else 0
+    untranscribed = sum(1 for t in tickets if t["channel"] == "voice" and t["attachments"]
+                        and not t.get("transcript"))
     return Snapshot(tickets, int(pending), int(due), deliveries, notifications, queued, started,
-                    failed, left, int(rewritten[0]))
+                    failed, left, messages, untranscribed, int(rewritten[0]))
 
 
 def settled(s: Snapshot) -> bool:
@@ -86,14 +92,16 @@ def settled(s: Snapshot) -> bool:
     no job waiting, no delivery or notification pending. (A job a SIGKILLed worker held stays
     in rq's started registry until its timeout; its effect is what the audit checks.)"""
     return (all(t["status"] != "received" for t in s.tickets) and s.outbox_due == 0
-            and s.queued == 0 and s.spool_left == 0
+            and s.queued == 0 and s.spool_left == 0 and s.recordings_left == 0
+            and s.untranscribed == 0
             and not s.deliveries.get("pending") and not s.notifications.get("pending")
             and not s.notifications.get("sending"))
 
 
 def _progress(s: Snapshot) -> tuple[int, ...]:
     return (sum(t["status"] == "received" for t in s.tickets), s.outbox_due, s.queued,
-            s.deliveries.get("pending", 0), s.notifications.get("pending", 0), s.spool_left)
+            s.deliveries.get("pending", 0), s.notifications.get("pending", 0), s.spool_left,
+            s.recordings_left, s.untranscribed)
 
 
 def wait_settled(read: Any, timeout: float, cap: float = 3600.0) -> tuple[Snapshot, float]:
@@ -111,5 +119,6 @@ def wait_settled(read: Any, timeout: float, cap: float = 3600.0) -> tuple[Snapsh
             return s, round(now - t0, 1)
         print(f"chaos: settling: {seen[0]} tickets received, outbox due {s.outbox_due},"
               f" queued {s.queued}, running {s.started}, deliveries {s.deliveries},"
-              f" notifications {s.notifications}, spool {s.spool_left}", flush=True)
+              f" notifications {s.notifications}, spool {s.spool_left},"
+              f" recordings {s.recordings_left}, untranscribed {s.untranscribed}", flush=True)
         time.sleep(3)
