@@ -52,5 +52,5 @@ def test_a_thousand_intakes_under_faults_lose_and_double_nothing() -> None:
     assert c["cut_kept"] == c["cut_speaking"], text  # ... and kept what was said as a ticket
     assert (c["lost"], c["duplicated"], c["cut_lost"], c["unexpected"]) == (0, 0, 0, 0), text
     assert c["recorded"] >= CALLS // 2 and c["failed"] == 0, text
-    assert c["transcript_missing"] == 0 and c["transcribed"] == c["voice_tickets"], text
+    assert c["transcript_missing"] == 0 and c["transcribed"] >= c["recorded"], text
     assert result["valid"], text
