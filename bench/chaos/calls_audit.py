@@ -6,8 +6,9 @@ tickets with that phone. Against what the product promises (README "Several Aste
 Kamailio", docs/ivr.md step 7):
 
 * a call no gateway kill overlapped and that the IVR hung up (after reading the number back,
-  or after the fallback spool's thanks) **recorded** its message: exactly one ticket — else
-  **lost** (none) or **duplicated** (two or more);
+  or after the fallback spool's thanks) **recorded** its message: exactly one ticket, with the
+  audio — else **lost** (none, or only a ticket without the message) or **duplicated** (two
+  or more);
 * a caller **speaking** into the recording when the gateway was SIGKILLed keeps what was said
   as a ticket ("the message is already in Asterisk's file ... becomes the call's ticket"):
   exactly one ticket with the audio — else **cut lost**;
@@ -102,9 +103,10 @@ def check(calls: Sequence[Mapping[str, Any]], cuts: Sequence[Mapping[str, Any]],
             a.cut_other_ticketed += bool(found)
         elif call["hung_up_by_ivr"]:
             a.recorded += 1
-            if not found:
+            if not any(t["attachments"] for t in found):  # no ticket, or one without the audio
                 a.lost += 1
-                a.note("lost", f"{phone} (call {call['start']}–{call['end']} s)")
+                a.note("lost", f"{phone} (call {call['start']}–{call['end']} s): "
+                               f"{[t['number'] for t in found] or 'no ticket'}")
         else:
             a.failed += 1
             a.note("failed", f"{phone}: {call['output'][-200:]}")

@@ -38,10 +38,11 @@ def test_recorded_calls_each_one_ticket_is_valid() -> None:
 
 
 def test_lost_doubled_unexpected_and_untranscribed_are_findings() -> None:
-    a = check([call(1, 0, 30), call(2, 0, 30), call(3, 0, 30)], [],
+    a = check([call(1, 0, 30), call(2, 0, 30), call(3, 0, 30), call(4, 0, 30)], [],
               [voice(2, "2612080002"), voice(2, "2612080003"),
-               voice(3, "2612080004", transcript=False), voice(9, "2612080005")])
-    assert (a.lost, a.duplicated, a.unexpected, a.transcript_missing) == (1, 1, 1, 1)
+               voice(3, "2612080004", transcript=False), voice(9, "2612080005"),
+               voice(4, "2612080006", audio=False)])  # a ticket without the message: lost
+    assert (a.lost, a.duplicated, a.unexpected, a.transcript_missing) == (2, 1, 1, 1)
     assert not a.valid
     assert set(a.examples) == {"lost", "duplicated", "unexpected", "transcript_missing"}
 
