@@ -36,8 +36,10 @@ class Snapshot:
 
 
 def feed(base: str, token: str) -> list[dict[str, Any]]:
-    """Every ticket, from ``GET /api/v1/tickets`` page by page."""
-    found: list[dict[str, Any]] = []
+    """Every ticket, from ``GET /api/v1/tickets`` page by page. The feed is ordered by each
+    ticket's last change: one changed while the pages are read comes again on a later page,
+    and its latest version counts (it is one ticket, not two)."""
+    found: dict[str, dict[str, Any]] = {}
     after = 0
     with httpx.Client(base_url=base, timeout=60,
                       headers={"Authorization": f"Bearer {token}"}) as client:
@@ -45,9 +47,11 @@ def feed(base: str, token: str) -> list[dict[str, Any]]:
             r = client.get("/api/v1/tickets", params={"after": after, "limit": 500})
             r.raise_for_status()
             page = r.json()
-            found += page["tickets"]
+            for ticket in page["tickets"]:
+                found.pop(ticket["id"], None)
+                found[ticket["id"]] = ticket
             if not page["tickets"]:
-                return found
+                return list(found.values())
             after = page["next"]
 
 
