@@ -30,7 +30,19 @@ EXAMPLES = 10
 
 
 @dataclass
-class Audit:
+class Findings:
+    """Up to :data:`EXAMPLES` examples of each finding, by name."""
+
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def note(self, problem: str, what: str) -> None:
+        found = self.examples.setdefault(problem, [])
+        if len(found) < EXAMPLES:
+            found.append(what)
+
+
+@dataclass
+class Audit(Findings):
     intakes: int = 0
     not_sent: int = 0  # web forms whose page never loaded: nothing was sent
     acknowledged: int = 0
@@ -54,12 +66,6 @@ class Audit:
     notifications_duplicated: int = 0  # a resident told more than once
     later_never_told: int = 0  # answered "number comes later", never sent the number
     by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
-    examples: dict[str, list[str]] = field(default_factory=dict)
-
-    def note(self, problem: str, what: str) -> None:
-        found = self.examples.setdefault(problem, [])
-        if len(found) < EXAMPLES:
-            found.append(what)
 
     @property
     def valid(self) -> bool:

@@ -23,14 +23,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-EXAMPLES = 10
+from bench.chaos.audit import Findings
 
 
 @dataclass
-class CallAudit:
+class CallAudit(Findings):
     calls: int = 0
     answered: int = 0  # SIPp's call completed (returncode 0)
     recorded: int = 0
@@ -48,12 +48,6 @@ class CallAudit:
     transcript_missing: int = 0
     kills: int = 0
     kills_mid_message: int = 0  # kills with at least one caller speaking
-    examples: dict[str, list[str]] = field(default_factory=dict)
-
-    def note(self, problem: str, what: str) -> None:
-        found = self.examples.setdefault(problem, [])
-        if len(found) < EXAMPLES:
-            found.append(what)
 
     @property
     def valid(self) -> bool:
