@@ -166,7 +166,7 @@ def test_failovers_during_a_stream_lose_nothing(tmp_path: Path,
 
         acked = dict(stream.acked)
         wait_until(lambda: _unregistered(db, acked) == 0 and pending_count(db) == 0,
-                   timeout=300, interval=0.5)  # a job stuck by a lost BLMOVE: ~2 min
+                   timeout=300, interval=0.5)  # a claim whose answer was lost: back in seconds
     except BaseException:
         stream.stop.set()
         print(processes.logs())
