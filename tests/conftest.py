@@ -11,8 +11,8 @@ import pytest
 
 from hotline.wiring import store_over
 from tests.support.services import PostgresServer, RedisServer, SentinelGroup
-from tickets.db import Database
-from tickets.migrate import upgrade
+from tests.support.templates import migrated_database as migrated_database_at
+from tests.support.templates import migrated_postgres_url
 from tickets.store import Store
 
 
@@ -37,10 +37,22 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each dialect (the migrations' tests start from nothing). When the
+    test also uses ``migrated_database`` (``store`` and the console's ``db`` do), the
+    PostgreSQL one is made from the session's migrated template instead; the SQLite path is
+    left for ``make_store`` to fill with the migrated template (tests/support/templates.py)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
     server: PostgresServer = request.getfixturevalue("postgres")
+    if "migrated_database" in request.fixturenames:
+        return migrated_postgres_url(server)
     return server.create_database()
+
+
+@pytest.fixture
+def migrated_database() -> bool:
+    """Asked for by the fixtures that migrate ``database_url``: it is then made migrated."""
+    return True
 
 
 @pytest.fixture
@@ -50,14 +62,13 @@ def sqlite_url(tmp_path: Path) -> str:
 
 def make_store(url: str) -> Store:
     """A migrated store wired as the gateway's processes wire it (every new ticket gets the
-    router's dispatch job: ``hotline.wiring``)."""
-    db = Database(url)
-    upgrade(db)
-    return store_over(db)
+    router's dispatch job: ``hotline.wiring``). A new SQLite file is a copy of the migrated
+    template, any other database not made from it is migrated here."""
+    return store_over(migrated_database_at(url))
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
+def store(database_url: str, migrated_database: bool) -> Iterator[Store]:
     s = make_store(database_url)
     yield s
     s.db.dispose()

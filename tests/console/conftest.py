@@ -13,8 +13,8 @@ from console.config import ConsoleConfig
 from console.passwords import Passwords
 from console.people import People, Person, Role
 from console.sessions import Sessions
+from tests.support.templates import migrated_database as migrated_database_at
 from tickets.db import Database
-from tickets.migrate import upgrade
 
 SECRET = "console-test-secret-0123456789abcdef"
 PASSWORD = "correct horse battery"
@@ -43,9 +43,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    upgrade(database)
+def db(database_url: str, migrated_database: bool) -> Iterator[Database]:
+    database = migrated_database_at(database_url)
     yield database
     database.dispose()
 
