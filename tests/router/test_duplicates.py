@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from hotline.app import create_app
 from hotline.settings import Settings
 from hotline.worker import WorkerContext
+from router import routing
 from router.classify import Model
 from router.context import Router
 from router.dispatch import dispatch
@@ -32,6 +33,7 @@ from router.rules import Duplicates
 from tests.router.tickets import ticket
 from tests.support.intakes import intake
 from tickets import apikeys
+from tickets import store as store_module
 from tickets.apikeys import Scope
 from tickets.model import Channel, Location, Status, Ticket
 from tickets.store import Store
@@ -253,3 +255,29 @@ def test_the_resident_of_a_merged_ticket_follows_the_survivor(ctx: WorkerContext
         assert survivor.json()["number"] == first.number
         assert survivor.json()["status"] == "registered"
         assert second.id in survivor.json()["routing"]["related"]
+
+
+def test_past_the_noted_links_a_merge_links_the_survivor_without_a_history_note(
+        ctx: WorkerContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(routing, "NOTED_LINKS", 2)
+    first = routed(ctx, FIRST, "n-0")
+    merged = [routed(ctx, SAME, f"n-{i}") for i in (1, 2, 3, 4)]
+    assert all(m.status is Status.merged and m.merged_into == first.id for m in merged)
+    survivor = ctx.store.get(first.id)
+    assert survivor.routing is not None
+    assert survivor.routing.related == [m.id for m in merged]  # every one is linked
+    notes = [h.note for h in survivor.history if h.note and "merged into this one" in h.note]
+    assert len(notes) == 2 and merged[0].number in notes[0] and merged[1].number in notes[1]
+
+
+def test_a_survivor_with_a_full_history_is_still_linked(
+        ctx: WorkerContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = routed(ctx, FIRST, "f-0")
+    full = len(ctx.store.get(first.id).history)
+    monkeypatch.setattr(store_module, "MAX_HISTORY", full)  # what the store refuses past
+    monkeypatch.setattr(routing, "MAX_HISTORY", full)
+    second = routed(ctx, SAME, "f-1")  # the job does not fail on the survivor's full history
+    assert second.status is Status.merged
+    survivor = ctx.store.get(first.id)
+    assert survivor.routing is not None and survivor.routing.related == [second.id]
+    assert len(survivor.history) == full
