@@ -15,16 +15,19 @@ from tickets.tables import counters
 NUMBER_DIGITS = 4
 
 
-def _bump(conn: Connection, name: str) -> int:
-    """Increment counter ``name`` (creating it at 0) and return the new value.
+def _bump(conn: Connection, name: str, by: int = 1) -> int:
+    """Add ``by`` to counter ``name`` (creating it at 0) and return the new value: the caller
+    owns the ``by`` values up to and including it.
 
     The UPDATE takes the row lock, held until the transaction ends: concurrent writers queue
     here, which is what orders commits by ``seq``.
     """
+    if by < 1:
+        raise ValueError("a counter only moves forward")
     stmt = (
         update(counters)
         .where(counters.c.name == name)
-        .values(value=counters.c.value + 1)
+        .values(value=counters.c.value + by)
         .returning(counters.c.value)
     )
     value = conn.execute(stmt).scalar()
@@ -37,6 +40,12 @@ def _bump(conn: Connection, name: str) -> int:
 
 def next_seq(conn: Connection) -> int:
     return _bump(conn, "seq")
+
+
+def next_seqs(conn: Connection, n: int) -> range:
+    """``n`` consecutive seqs for one transaction's ``n`` changes, in one UPDATE."""
+    last = _bump(conn, "seq", n)
+    return range(last - n + 1, last + 1)
 
 
 def current_seq(conn: Connection) -> int:
@@ -53,3 +62,10 @@ def next_number(conn: Connection, local_now: datetime) -> str:
     """The next ticket number for the local day of ``local_now``: YYMMDD + NNNN(N…)."""
     day = local_now.strftime("%y%m%d")
     return format_number(day, _bump(conn, f"number:{day}"))
+
+
+def next_numbers(conn: Connection, local_now: datetime, n: int) -> list[str]:
+    """``n`` consecutive ticket numbers of the local day of ``local_now``, in one UPDATE."""
+    day = local_now.strftime("%y%m%d")
+    last = _bump(conn, f"number:{day}", n)
+    return [format_number(day, k) for k in range(last - n + 1, last + 1)]

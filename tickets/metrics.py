@@ -13,6 +13,7 @@ every process writes its own file there; ``/metrics`` adds them up.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,8 +45,19 @@ class Instruments:
     http_seconds: Histogram
 
 
-@cache
+_made = threading.Lock()
+
+
 def instruments() -> Instruments:
+    """The process's instruments, made on first use. Thread-safe: two threads meeting the
+    first use at once (a group commit answers many callers at the same moment) would
+    otherwise both register them, and prometheus_client refuses the second."""
+    with _made:
+        return _instruments()
+
+
+@cache
+def _instruments() -> Instruments:
     from prometheus_client import Counter, Gauge, Histogram
 
     return Instruments(

@@ -21,12 +21,13 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Connection, select, tuple_, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tickets import metrics, outbox, receipts, units
-from tickets.counters import current_seq, next_number, next_seq
+from tickets.counters import current_seq, next_numbers, next_seq, next_seqs
 from tickets.db import Database
+from tickets.groupcommit import GroupCommitter, Pending
 from tickets.jobs import Job, JobsFor, no_jobs
 from tickets.model import Channel, HistoryEntry, Intake, Status, Ticket, is_ticket_number
 from tickets.receipts import Receipt
@@ -65,6 +66,25 @@ def no_handover(_destinations: Sequence[str]) -> tuple[Also, JobsFor]:
 class SubmitResult:
     ticket: Ticket
     created: bool
+
+
+@dataclass(frozen=True)
+class _Submission:
+    intake: Intake
+    jobs: JobsFor
+
+
+def _key(intake: Intake) -> tuple[str, str]:
+    return intake.channel.value, intake.channel_ref
+
+
+def _existing(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Ticket]:
+    """The tickets that exist for these ``(channel, channel_ref)`` pairs, in one SELECT."""
+    rows = conn.execute(
+        select(tickets.c.channel, tickets.c.channel_ref, tickets.c.doc)
+        .where(tuple_(tickets.c.channel, tickets.c.channel_ref).in_(sorted(keys)))
+    )
+    return {(channel, ref): Ticket.model_validate(doc) for channel, ref, doc in rows}
 
 
 class _NoChange(Exception):
@@ -165,6 +185,8 @@ class Store:
         self.handover = handover
         self.change_jobs = change_jobs
         self._listeners: list[Callable[[int], None]] = []
+        self._submits: GroupCommitter[_Submission, SubmitResult] = GroupCommitter(
+            self._commit_submissions)
 
     def on_change(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(seq)`` after every commit of this process (wakes long-polls)."""
@@ -181,29 +203,112 @@ class Store:
 
         Idempotent on ``(channel, channel_ref)`` by the unique constraint: a repeat (a webhook
         retry, a duplicate POST) returns the ticket that exists and writes nothing.
+
+        Submits that arrive while another commits are gathered into one transaction (group
+        commit, :mod:`tickets.groupcommit`): one seq and one day-number UPDATE for the whole
+        batch, one COMMIT. Each caller still gets its own ticket or its own error.
         """
-        existing = self.find_by_ref(intake.channel.value, intake.channel_ref)
-        if existing is not None:
-            return SubmitResult(existing, created=False)
+        result = self._submits.run(_Submission(intake, jobs))
+        if result.created:
+            metrics.ticket_accepted(result.ticket.channel.value)
+        return result
+
+    def _commit_submissions(self, batch: Sequence[Pending[_Submission, SubmitResult]]) -> None:
+        """The group committer's batch: one transaction for all of it. A row the in-transaction
+        look-up could not see yet (another process inserted the same reference meanwhile:
+        IntegrityError), or any error of the batch's own Python, sends every item through a
+        transaction of its own, so that each caller gets exactly its own answer. An error of
+        the database itself (connection lost, commit refused) fails every caller of the batch;
+        nothing of it was written."""
         try:
             with self.db.write() as conn:
-                ticket = self._insert(conn, intake, jobs)
+                results = self._insert_batch(conn, [p.item for p in batch])
+        except IntegrityError:
+            self._one_by_one(batch)
+            return
+        except DBAPIError as exc:
+            for pending in batch:
+                pending.fail(exc)
+            return
+        except Exception:
+            if len(batch) == 1:
+                raise
+            self._one_by_one(batch)
+            return
+        for pending, result in zip(batch, results, strict=True):
+            pending.succeed(result)
+        created = [r.ticket.seq for r in results if r.created]
+        if created:
+            self._changed(max(created))
+
+    def _one_by_one(self, batch: Sequence[Pending[_Submission, SubmitResult]]) -> None:
+        for pending in batch:
+            try:
+                pending.succeed(self._submit_alone(pending.item))
+            except Exception as exc:
+                pending.fail(exc)
+
+    def _submit_alone(self, submission: _Submission) -> SubmitResult:
+        intake = submission.intake
+        try:
+            with self.db.write() as conn:
+                [result] = self._insert_batch(conn, [submission])
         except IntegrityError:
             existing = self.find_by_ref(intake.channel.value, intake.channel_ref)
             if existing is None:
                 raise
             return SubmitResult(existing, created=False)
-        self._changed(ticket.seq)
-        metrics.ticket_accepted(ticket.channel.value)
-        return SubmitResult(ticket, created=True)
+        if result.created:
+            self._changed(result.ticket.seq)
+        return result
 
-    def _insert(self, conn: Connection, intake: Intake, jobs: JobsFor) -> Ticket:
-        seq = next_seq(conn)
-        at = now_utc()
-        ticket_id = uuid.uuid4().hex
-        ticket = Ticket(
-            id=ticket_id,
-            number=next_number(conn, at.astimezone(self.tz)),
+    def _insert_batch(self, conn: Connection,
+                      batch: Sequence[_Submission]) -> list[SubmitResult]:
+        """Inside one write transaction: the tickets that exist already are answered from the
+        database, a reference repeated within the batch gets the batch's first ticket for it,
+        and every other intake a new ticket — seqs and day numbers taken in one UPDATE each."""
+        keys = {_key(s.intake) for s in batch}
+        existing = _existing(conn, keys)
+        first: dict[tuple[str, str], int] = {}
+        fresh: list[_Submission] = []
+        for sub in batch:
+            key = _key(sub.intake)
+            if key not in existing and key not in first:
+                first[key] = len(fresh)
+                fresh.append(sub)
+        made: list[Ticket] = []
+        if fresh:
+            seqs = next_seqs(conn, len(fresh))
+            at = now_utc()
+            numbers = next_numbers(conn, at.astimezone(self.tz), len(fresh))
+            made = [self._new_ticket(sub.intake, seq, number, at)
+                    for sub, seq, number in zip(fresh, seqs, numbers, strict=True)]
+            conn.execute(tickets.insert(), [
+                {"id": t.id, "number": t.number, "channel": t.channel.value,
+                 "channel_ref": t.channel_ref, "citizen_key": citizen_key(sub.intake),
+                 "received_at": t.received_at, **_row_values(t)}
+                for sub, t in zip(fresh, made, strict=True)
+            ])
+            outbox.write_many(conn, [
+                (t.id, [*self.intake_jobs(t.id), *sub.jobs(t.id)])
+                for sub, t in zip(fresh, made, strict=True)
+            ], at)
+        results: list[SubmitResult] = []
+        claimed: set[tuple[str, str]] = set()
+        for sub in batch:
+            key = _key(sub.intake)
+            if key in existing:
+                results.append(SubmitResult(existing[key], created=False))
+            else:
+                results.append(SubmitResult(made[first[key]], created=key not in claimed))
+                claimed.add(key)
+        return results
+
+    @staticmethod
+    def _new_ticket(intake: Intake, seq: int, number: str, at: datetime) -> Ticket:
+        return Ticket(
+            id=uuid.uuid4().hex,
+            number=number,
             seq=seq,
             channel=intake.channel,
             channel_ref=intake.channel_ref,
@@ -222,19 +327,6 @@ class Store:
                              status=Status.received)
             ],
         )
-        conn.execute(
-            tickets.insert().values(
-                id=ticket_id,
-                number=ticket.number,
-                channel=intake.channel.value,
-                channel_ref=intake.channel_ref,
-                citizen_key=citizen_key(intake),
-                received_at=intake.received_at,
-                **_row_values(ticket),
-            )
-        )
-        outbox.write(conn, ticket_id, [*self.intake_jobs(ticket_id), *jobs(ticket_id)], at)
-        return ticket
 
     # -- reads ----------------------------------------------------------------------------
     def find_by_ref(self, channel: str, channel_ref: str) -> Ticket | None:
