@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from channels.inbound import WebAnswer, WechatEvent
+from tickets.admission import INTAKES
 from tickets.httperrors import ApiError
 from tickets.model import Channel, Intake
 from tickets.spoolfiles import write_inbound_entry, write_text_entry
@@ -41,6 +42,12 @@ class Late(Exception):
     """The store did not answer before the channel's deadline."""
 
 
+class Overloaded(Late):
+    """The process already has its bound of intakes in flight
+    (:data:`tickets.admission.INTAKES`): the message is answered as if the store were late
+    (spooled, :data:`DELAYED`), without adding to the queue."""
+
+
 class Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -52,12 +59,23 @@ class Deadline:
         left = self.end - time.monotonic()
         if left <= 0:
             raise Late
-        task = asyncio.ensure_future(run_in_threadpool(work))
+        if not INTAKES.enter():
+            raise Overloaded
+        try:
+            task = asyncio.ensure_future(run_in_threadpool(work))
+        except BaseException:
+            INTAKES.leave()
+            raise
+        task.add_done_callback(_leave)
         try:
             return await asyncio.wait_for(asyncio.shield(task), left)
         except TimeoutError:
             task.add_done_callback(_forget)
             raise Late from None
+
+
+def _leave(_task: asyncio.Future[Any]) -> None:
+    INTAKES.leave()  # when the store call ends, not when the channel stops waiting for it
 
 
 def _forget(task: asyncio.Future[Any]) -> None:

@@ -46,7 +46,7 @@ from hotline.readiness import Readiness
 from hotline.requestlog import RequestLog
 from hotline.settings import Settings
 from hotline.wiring import open_store
-from tickets import api, httperrors
+from tickets import admission, api, httperrors
 from tickets.feed import FeedNotifier
 from tickets.ratelimit import RateLimiter
 from tickets.store import Store
@@ -71,6 +71,7 @@ def create_app(settings: Settings, *, store: Store | None = None,
     redis = redis_url if redis_url is not None else settings.resolved_redis_url
     notifier = FeedNotifier(store.current_seq)
     store.on_change(notifier.notify)
+    admission.configure(settings.max_intakes_in_flight)
     photos = PhotoWorkers(settings.photo_workers)
     wechat = wechat_config(settings)
     guard = ReplayGuard(redis or None, ttl=2 * wechat.max_clock_skew)

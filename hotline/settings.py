@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     sms_deadline: float = Field(default=10.0, gt=0, le=14)
     wechat_deadline: float = Field(default=4.5, gt=0, le=4.9)
     web_deadline: float = Field(default=10.0, gt=0, le=30)
+    # Intakes one `hotline serve` process has in the store at once (every channel's HTTP
+    # route); past it the JSON intake answers 503 with Retry-After and a text channel spools
+    # the message as when the store is late (tickets.admission)
+    max_intakes_in_flight: int = Field(default=32, ge=1, le=1024)
     photo_workers: int = Field(default=2, ge=1, le=16)
 
     # Per-sender limits ("N/second|minute|hour|day", several joined by ';'; "" = none),

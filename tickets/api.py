@@ -19,7 +19,7 @@ from pydantic import (
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from tickets import media
+from tickets import admission, media
 from tickets.apikeys import ApiKey, Scope
 from tickets.deps import MediaDirDep, NotifierDep, StoreDep, require
 from tickets.events import KindRefused, StaleEvent, TicketEvent, apply_event, digest
@@ -183,7 +183,9 @@ async def post_intake(
     key: Annotated[ApiKey, Depends(require(Scope.intake))],
 ) -> IntakeAck:
     """Generic JSON intake. Idempotent per API key and ``channel_ref``: a repeat answers 200
-    with the same ticket instead of 201. The key is checked before the body is read."""
+    with the same ticket instead of 201. The key is checked before the body is read. With
+    ``HOTLINE_MAX_INTAKES_IN_FLIGHT`` intakes of this process in the store already, 503
+    ``overloaded`` with ``Retry-After`` (nothing is written; retry)."""
     try:
         raw = await request.body()
     except ClientDisconnect:  # the body limit refused it (413 already sent) or the client left
@@ -204,7 +206,14 @@ async def post_intake(
         received_at=body.received_at or datetime.now(UTC),
         **body.model_dump(exclude={"received_at", "channel_ref"}),
     )
-    result = await run_in_threadpool(store.submit, intake)
+    if not admission.INTAKES.enter():
+        raise ApiError(503, "too many intakes in progress; retry after the time given",
+                       "overloaded",
+                       headers={"Retry-After": str(admission.RETRY_AFTER_SECONDS)})
+    try:
+        result = await run_in_threadpool(store.submit, intake)
+    finally:
+        admission.INTAKES.leave()
     if not result.created:
         response.status_code = 200
     t = result.ticket

@@ -29,6 +29,7 @@ from tests.support.intakes import intake
 from tests.support.services import wait_until
 from tests.support.stall import Stall
 from tickets import notifications as nt
+from tickets.admission import INTAKES
 from tickets.model import Channel, Citizen
 from tickets.store import Store
 
@@ -170,3 +171,26 @@ def test_the_web_form_past_its_deadline_is_spooled_and_filed_once(
     time.sleep(1.0)
     [ticket] = sqlite_store.feed(0, 10)
     assert ticket.channel is Channel.web
+
+
+def test_sms_beyond_the_intake_bound_is_spooled_at_once_and_filed_once(
+        gateway: tuple[TestClient, Settings], sqlite_store: Store) -> None:
+    """HOTLINE_MAX_INTAKES_IN_FLIGHT reached (tickets.admission): the SMS is not queued behind
+    the others; it is answered as when the store is late — spooled, 已收到 — and filed once."""
+    client, settings = gateway
+    path, headers, form = sms_request(TWILIO, "井盖丢了", "13912345678", "SMbusy1")
+    taken = [INTAKES.enter() for _ in range(INTAKES.limit)]
+    try:
+        answer = client.post(path, data=form, headers=headers)
+    finally:
+        for _ in taken:
+            INTAKES.leave()
+    assert answer.status_code == 200, answer.text
+    assert SafeET.fromstring(answer.content).findtext("Message") == DELAYED
+    [entry] = scan(settings.spool_path)
+    assert entry.fields["channel"] == "sms"
+    assert sqlite_store.feed(0, 10) == []
+    assert _ingest(sqlite_store, settings) == 1
+    again = client.post(path, data=form, headers=headers)
+    assert "工单号" in str(SafeET.fromstring(again.content).findtext("Message"))
+    assert len(sqlite_store.feed(0, 10)) == 1
