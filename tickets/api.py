@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -175,8 +176,23 @@ _INTAKE_BODY: dict[str, Any] = {
 }
 
 
+async def _admitted() -> AsyncIterator[None]:
+    """A place among the process's intakes in flight (:mod:`tickets.admission`), taken before
+    anything else of the request — the API key's check waits for the thread pool and the
+    database like the write does — and given back when the request is done."""
+    if not admission.INTAKES.enter():
+        raise ApiError(503, "too many intakes in progress; retry after the time given",
+                       "overloaded",
+                       headers={"Retry-After": str(admission.RETRY_AFTER_SECONDS)})
+    try:
+        yield
+    finally:
+        admission.INTAKES.leave()
+
+
 @router.post("/intake", response_model=IntakeAck, status_code=201, openapi_extra=_INTAKE_BODY)
 async def post_intake(
+    _admission: Annotated[None, Depends(_admitted)],
     request: Request,
     store: StoreDep,
     response: Response,
@@ -206,14 +222,7 @@ async def post_intake(
         received_at=body.received_at or datetime.now(UTC),
         **body.model_dump(exclude={"received_at", "channel_ref"}),
     )
-    if not admission.INTAKES.enter():
-        raise ApiError(503, "too many intakes in progress; retry after the time given",
-                       "overloaded",
-                       headers={"Retry-After": str(admission.RETRY_AFTER_SECONDS)})
-    try:
-        result = await run_in_threadpool(store.submit, intake)
-    finally:
-        admission.INTAKES.leave()
+    result = await run_in_threadpool(store.submit, intake)
     if not result.created:
         response.status_code = 200
     t = result.ticket
