@@ -169,39 +169,37 @@ def _drain(ctx: DeliveryContext, redis: Redis, lock: Lock, destination: str, ttl
     def summary(rest: str) -> str:
         return f"{destination}: {sent} delivered, {dead} dead; {rest}"
 
-    http = webhook.Http(ctx.destinations.timeout)
-    try:
-        while True:
-            now = utc(ctx.clock())
-            with ctx.store.db.read() as conn:
-                head = oldest_pending(conn, destination)
-            if head is None:
-                return summary("nothing waits")
-            if head.next_attempt_at > now:  # its failure scheduled the drain for that time
-                return summary(f"delivery {head.id} waits until {head.next_attempt_at:%H:%M:%S}")
-            if time.monotonic() - started > BATCH_SECONDS:
-                _schedule(ctx, destination, 0)
-                return summary("more in a fresh job")
-            route = ctx.destinations.route(destination)
-            try:
-                ticket = ctx.store.get(head.ticket_id)
-            except TicketNotFound:
-                outcomes.dead(ctx.store, head, route.transport, "the ticket does not exist",
-                              head.attempts + 1)
-                dead += 1
-                continue
-            error = _send(ctx, redis, http, route, head, ticket)
-            if error is None:
-                outcomes.acknowledged(ctx.store, head, route.transport, now)
-                sent += 1
-            elif _failed(ctx, head, route.transport, error, now):
-                dead += 1
-            else:
-                return summary(f"delivery {head.id} failed, next attempt in "
-                               f"{backoff(head.attempts + 1):g} s")
-            try:
-                lock.extend(ttl, replace_ttl=True)
-            except LockError:
-                return summary("the lock expired; another drain goes on")
-    finally:
-        http.close()
+    http = webhook.shared(ctx.destinations.timeout)
+    while True:
+        now = utc(ctx.clock())
+        with ctx.store.db.read() as conn:
+            head = oldest_pending(conn, destination)
+        if head is None:
+            return summary("nothing waits")
+        if head.next_attempt_at > now:  # its failure scheduled the drain for that time
+            return summary(f"delivery {head.id} waits until {head.next_attempt_at:%H:%M:%S}")
+        if time.monotonic() - started > BATCH_SECONDS:
+            _schedule(ctx, destination, 0)
+            return summary("more in a fresh job")
+        route = ctx.destinations.route(destination)
+        try:
+            ticket = ctx.store.get(head.ticket_id)
+        except TicketNotFound:
+            outcomes.dead(ctx.store, head, route.transport, "the ticket does not exist",
+                          head.attempts + 1)
+            dead += 1
+            continue
+        error = _send(ctx, redis, http, route, head, ticket)
+        if error is None:
+            outcomes.acknowledged(ctx.store, head, route.transport, now)
+            sent += 1
+        elif _failed(ctx, head, route.transport, error, now):
+            dead += 1
+        else:
+            return summary(f"delivery {head.id} failed, next attempt in "
+                           f"{backoff(head.attempts + 1):g} s")
+        try:
+            lock.extend(ttl, replace_ttl=True)
+        except LockError:
+            return summary("the lock expired; another drain goes on")
+

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import cast
 
+import httpx
 import pytest
 from redis import Redis
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from delivery import plan, records, retry, webhooks
 from delivery.destinations import Destinations, Webhook
 from delivery.drain import BUSY_DELAY, NoRedis, backoff, drain
 from delivery.records import DEAD, DELIVERED, PENDING
+from delivery.transports import webhook as webhook_transport
 from hotline.worker import WorkerContext
 from tests.support.intakes import intake
 from tests.support.services import RedisServer, free_port
@@ -557,3 +559,19 @@ def test_backoff_doubles_to_fifteen_minutes_and_thirty_attempts_span_hours() -> 
         10, 20, 40, 80, 160, 320, 640, 900]
     # the default 30 attempts: 29 waits, almost six hours
     assert 5.5 < sum(backoff(n) for n in range(1, 30)) / 3600 < 6
+
+
+def test_drain_jobs_of_one_worker_share_one_http_client(
+    store: Store, redis: Redis, receiver: Receiver, tmp_path: Path
+) -> None:
+    timeout = 7.25 if store.db.dialect == "sqlite" else 7.5  # a client of its own
+    ctx = context(store, redis, tmp=tmp_path, webhook={DS: receiver.url}, timeout=timeout)
+    http = webhook_transport.shared(timeout)
+    assert http._client is None
+    clients: list[httpx.Client | None] = []
+    for n in range(2):
+        routed(store, f"reuse{n}", [DS])
+        assert drain(ctx, DS).startswith(f"{DS}: 1 delivered")
+        clients.append(http._client)  # made by the first drain, kept by the second
+    assert clients[0] is not None and clients[0] is clients[1] and not clients[0].is_closed
+    assert len(receiver.effects) == 2
