@@ -33,6 +33,8 @@ from transcription.recognizers import PoolConfig, RecognizerPool
 from transcription.stream import StreamPolicy
 
 log = logging.getLogger(__name__)
+# how long the start-up sweep watches a recording for writes before taking it as left behind
+STARTUP_QUIET_SECONDS = 2.0
 SCRIPT = "96010"
 
 
@@ -109,9 +111,12 @@ async def serve(ctx: CliContext, args: argparse.Namespace) -> None:
     settings = ctx.settings
     store = ctx.store
     prompts = ready_prompts(settings)
-    # messages a previous run left behind (it stopped or crashed mid-call) become tickets now
+    # messages a previous run left behind (it stopped or crashed mid-call) become tickets now;
+    # a recording still growing is another gateway's call in progress (a shared folder: the
+    # backup FastAGI server took the calls while this one was down) and is left to it
     swept = await asyncio.to_thread(sweep, store, settings.recordings_path, settings.media_path,
-                                    settings.spool_path, idle_after=0)
+                                    settings.spool_path, idle_after=0,
+                                    quiet_for=STARTUP_QUIET_SECONDS)
     if swept:
         log.warning("made tickets of %d message(s) left behind by the previous run", swept)
     host = args.host or settings.agi_host

@@ -22,7 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ivr import clip
-from ivr.recordings import Files, Meta, discard, left_behind, read_meta
+from ivr.recordings import Files, Meta, discard, left_behind, read_meta, still
 from ivr.spool.format import write_entry
 from ivr.tickets import submit_message
 from tickets.masking import mask_phone
@@ -98,10 +98,16 @@ def persist(store: Store, media_dir: Path, spool_dir: Path | None, files: Files,
 
 
 def sweep(store: Store, recordings_dir: Path, media_dir: Path, spool_dir: Path | None, *,
-          idle_after: float, now: float | None = None) -> int:
-    """Ticket every message left behind in the recordings folder; how many were stored."""
+          idle_after: float, now: float | None = None, quiet_for: float = 0.0) -> int:
+    """Ticket every message left behind in the recordings folder; how many were stored.
+
+    ``quiet_for`` > 0 first watches the candidates that long and leaves out any still being
+    written (another gateway's call in progress in a shared folder)."""
     stored = 0
-    for files in left_behind(recordings_dir, idle_after=idle_after, now=now):
+    found = left_behind(recordings_dir, idle_after=idle_after, now=now)
+    if quiet_for > 0 and found:
+        found = still(found, quiet_for)
+    for files in found:
         try:
             meta = read_meta(files)
         except ValueError as exc:

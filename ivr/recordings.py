@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -91,3 +92,25 @@ def left_behind(folder: Path, *, idle_after: float = IDLE_AFTER,
         if clock - touched >= idle_after:
             found.append((touched, files))
     return [files for _, files in sorted(found, key=lambda item: item[0])]
+
+
+def _footprint(files: Files) -> tuple[tuple[int, int], ...] | None:
+    """Size and modification time (ns) of a message's files; None once they are gone."""
+    try:
+        return tuple((st.st_size, st.st_mtime_ns) for st in
+                     (p.stat() for p in (files.wav, files.meta) if p.exists()))
+    except OSError:
+        return None
+
+
+def still(found: list[Files], seconds: float,
+          sleep: Callable[[float], None] = time.sleep) -> list[Files]:
+    """The messages of ``found`` that nothing wrote to during ``seconds``.
+
+    A folder shared by several gateways holds the recordings another gateway is writing right
+    now: Asterisk appends every frame (silence included) to a recording in progress, so a
+    message whose files did not change over a second or two is no longer being recorded."""
+    before = [_footprint(files) for files in found]
+    sleep(seconds)
+    return [files for files, was in zip(found, before, strict=True)
+            if was is not None and _footprint(files) == was]

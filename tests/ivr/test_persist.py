@@ -4,6 +4,7 @@ and the sweep of messages left behind by a gateway that stopped mid-call."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +90,35 @@ def test_sweep_makes_the_ticket_of_a_message_left_behind(store: Store, tmp_path:
     ticket = store.find_by_ref("voice", CALL.ref)
     assert ticket is not None and len(ticket.attachments) == 2
     assert not again.wav.exists()
+
+
+def test_a_start_up_sweep_leaves_a_recording_still_being_written(store: Store,
+                                                                  tmp_path: Path) -> None:
+    """Two gateways share the folder: the restarted one must not take the other's live call."""
+    rec = tmp_path / "rec"
+    left = message(rec, tone_pcm(1.0))
+    live = message(rec, tone_pcm(1.0), ref="pbx1/1795705401.1")
+    stop = threading.Event()
+
+    def record() -> None:  # Asterisk appending frames to the live call's recording
+        while not stop.is_set():
+            with live.wav.open("ab") as wav:
+                wav.write(tone_pcm(0.02))
+            stop.wait(0.05)
+
+    writer = threading.Thread(target=record)
+    writer.start()
+    try:
+        assert sweep(store, rec, tmp_path / "media", None, idle_after=0, quiet_for=0.5) == 1
+    finally:
+        stop.set()
+        writer.join()
+    assert store.find_by_ref("voice", CALL.ref) is not None and not left.wav.exists()
+    assert store.find_by_ref("voice", "pbx1/1795705401.1") is None
+    assert live.wav.exists() and live.meta.exists()
+    # once the other gateway is gone too, the message is left behind and swept
+    assert sweep(store, rec, tmp_path / "media", None, idle_after=0, quiet_for=0.2) == 1
+    assert store.find_by_ref("voice", "pbx1/1795705401.1") is not None
 
 
 def test_a_broken_sidecar_is_put_aside(store: Store, tmp_path: Path,
