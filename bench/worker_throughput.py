@@ -177,11 +177,8 @@ def production_shape(root: Path) -> Iterator[tuple[CliContext, Receivers]]:
         stack.callback(redis.stop)
         r = stack.enter_context(receivers(CREDS.webhook_secret, CREDS.wechat_app_id,
                                                CREDS.wechat_app_secret))
-        saved = {k: v for k, v in os.environ.items() if k.startswith("HOTLINE_")}
-        for k in saved:
-            del os.environ[k]
-        os.environ.update(_env(root, pg, redis, r))
-        stack.callback(lambda: (os.environ.update(saved)))
+        saved = _hotline_environ(_env(root, pg, redis, r))
+        stack.callback(_hotline_environ, saved)  # exactly as before: the run's keys removed
         classifier = root / "var" / "router" / "classifier.joblib"
         subprocess.run([sys.executable, "-m", "hotline", "router", "train", "--out",
                         str(classifier)], check=True)
@@ -189,6 +186,15 @@ def production_shape(root: Path) -> Iterator[tuple[CliContext, Receivers]]:
         ctx.migrate()
         stack.callback(ctx.close)
         yield ctx, r
+
+
+def _hotline_environ(values: dict[str, str]) -> dict[str, str]:
+    """Replace every ``HOTLINE_*`` variable of this process by ``values``; the ones before."""
+    before = {k: v for k, v in os.environ.items() if k.startswith("HOTLINE_")}
+    for k in before:
+        del os.environ[k]
+    os.environ.update(values)
+    return before
 
 
 def submit(store: Store, start: int, count: int) -> None:

@@ -5,6 +5,7 @@ headline reaches the summary."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from bench import summary
@@ -17,6 +18,7 @@ def test_it_is_a_benchmark() -> None:
 
 
 def test_a_small_run_measures_every_kind_and_the_summary_lists_it(tmp_path: Path) -> None:
+    before = {k: v for k, v in os.environ.items() if k.startswith("HOTLINE_")}
     assert main(["--intakes", "12", "--repeats", "1", "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "worker_throughput.json").read_text())
     kinds = result["kinds"]
@@ -33,3 +35,5 @@ def test_a_small_run_measures_every_kind_and_the_summary_lists_it(tmp_path: Path
     rows = [r for r in summary.rows(tmp_path) if r.bench == "worker_throughput"]
     assert [r.figure.split(" jobs/s")[0] for r in rows] == ["dispatch", "notify sms",
                                                             "notify wechat"]
+    # the run's settings do not outlive it (they turned later tests' WeChat to safe mode)
+    assert {k: v for k, v in os.environ.items() if k.startswith("HOTLINE_")} == before
